@@ -1,0 +1,5 @@
+import sys
+
+from latentviz.cli import main
+
+sys.exit(main())

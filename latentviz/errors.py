@@ -1,0 +1,69 @@
+"""Typed errors raised by latentviz.
+
+Every error a user can provoke with bad input (a corrupt file, a wrong shape, NaN
+latents, a model file of the wrong architecture, …) is a subclass of
+:class:`LatentvizError`, so callers can catch one type and show its message.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ChecksumError",
+    "DependencyMissingError",
+    "DirectionSetMismatchError",
+    "ImageReadError",
+    "LatentError",
+    "LatentvizError",
+    "ModelFileError",
+    "ShapeError",
+    "UploadTooLargeError",
+]
+
+
+class LatentvizError(Exception):
+    """Base class of every error latentviz raises on purpose."""
+
+
+class ImageReadError(LatentvizError, ValueError):
+    """A file could not be read as a medical image.
+
+    Parameters
+    ----------
+    path
+        The offending file (or folder), shown in the message.
+    reason
+        Why it failed, in words a user understands.
+    """
+
+    def __init__(self, path: object, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+class DependencyMissingError(LatentvizError, ImportError):
+    """An optional dependency is needed; the message names the extra to install."""
+
+
+class ShapeError(LatentvizError, ValueError):
+    """An array or tensor has a shape the operation cannot take."""
+
+
+class LatentError(LatentvizError, ValueError):
+    """A latent batch is malformed: wrong shape, NaN or infinite values."""
+
+
+class ModelFileError(LatentvizError, ValueError):
+    """A weights file or its config does not match what was asked for."""
+
+
+class ChecksumError(ModelFileError):
+    """A weights file's sha256 differs from the one recorded beside it."""
+
+
+class DirectionSetMismatchError(LatentvizError, ValueError):
+    """A direction set was built for another model or latent space."""
+
+
+class UploadTooLargeError(LatentvizError, ValueError):
+    """An uploaded file is larger than the configured limit."""

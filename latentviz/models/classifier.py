@@ -1,0 +1,222 @@
+"""The classifier wrapper: makes explicit what explanations need.
+
+* whether the module returns logits or probabilities;
+* sigmoid (one output per class, or a single binary logit) or softmax;
+* the target class;
+* the layer Grad-CAM should use (auto-picked for common torchvision models).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import torch
+from torch import nn
+
+from latentviz.errors import ShapeError
+from latentviz.models.device import pick_device
+from latentviz.models.generator import module_sha256
+
+__all__ = ["Classifier", "find_gradcam_layer"]
+
+
+def find_gradcam_layer(module: nn.Module) -> nn.Module:
+    """Pick the last convolutional block of a classifier for Grad-CAM.
+
+    torchvision ResNets use ``layer4``; DenseNets and VGGs the ``features``
+    block; anything else falls back to the last ``nn.Conv2d`` in the module.
+
+    Raises
+    ------
+    ValueError
+        If the module has no convolution at all.
+    """
+    name = type(module).__name__.lower()
+    if hasattr(module, "gradcam_layer") and isinstance(module.gradcam_layer, nn.Module):
+        return module.gradcam_layer
+    if "resnet" in name and hasattr(module, "layer4"):
+        return module.layer4
+    if ("densenet" in name or "vgg" in name) and hasattr(module, "features"):
+        return module.features
+    last = None
+    for sub in module.modules():
+        if isinstance(sub, nn.Conv2d):
+            last = sub
+    if last is None:
+        raise ValueError(f"{type(module).__name__} has no Conv2d layer; pass gradcam_layer=")
+    return last
+
+
+class Classifier:
+    """Wrap a torch classifier with explicit output semantics.
+
+    Parameters
+    ----------
+    module
+        Takes images ``(N, C, H, W)`` in ``input_range`` and returns ``(N, K)`` or ``(N,)``.
+    output
+        ``"logits"`` or ``"probabilities"``: what the module returns.
+    activation
+        ``"sigmoid"`` (binary / multi-label) or ``"softmax"`` (multi-class).
+    target
+        Default class index explanations use (1 = positive for a binary model).
+    target_names
+        Names of the classes.
+    gradcam_layer
+        A submodule, a dotted name, or ``None`` to auto-pick.
+    input_range
+        Pixel range the module expects; latentviz images in [-1, 1] are mapped to it.
+    in_channels
+        Channels the module expects; 1-channel images are repeated to 3 when it wants 3.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+    ...                     nn.Flatten(), nn.Linear(4, 1))
+    >>> clf = Classifier(net, activation="sigmoid", device="cpu")
+    >>> clf.probability(torch.zeros(2, 1, 8, 8)).shape
+    torch.Size([2])
+    """
+
+    def __init__(
+        self,
+        module: nn.Module,
+        *,
+        output: Literal["logits", "probabilities"] = "logits",
+        activation: Literal["sigmoid", "softmax"] = "sigmoid",
+        target: int = 1,
+        target_names: Sequence[str] = ("negative", "positive"),
+        gradcam_layer: nn.Module | str | None = None,
+        input_range: tuple[float, float] = (-1.0, 1.0),
+        in_channels: int | None = None,
+        name: str = "classifier",
+        device: str | torch.device | None = None,
+        config: dict | None = None,
+    ) -> None:
+        if output not in ("logits", "probabilities"):
+            raise ValueError(f"output must be 'logits' or 'probabilities', not {output!r}")
+        if activation not in ("sigmoid", "softmax"):
+            raise ValueError(f"activation must be 'sigmoid' or 'softmax', not {activation!r}")
+        self.output = output
+        self.activation = activation
+        self.target = int(target)
+        self.target_names = list(target_names)
+        self.input_range = (float(input_range[0]), float(input_range[1]))
+        self.in_channels = in_channels
+        self.name = name
+        self.config = dict(config or {})
+        self._device = pick_device(device)
+        self.module = module.to(self._device).eval()
+        self.module.requires_grad_(False)
+        if isinstance(gradcam_layer, str):
+            gradcam_layer = self.module.get_submodule(gradcam_layer)
+        self._gradcam_layer = gradcam_layer
+        self._sha256: str | None = None
+
+    @property
+    def device(self) -> torch.device:
+        return self._device
+
+    @property
+    def sha256(self) -> str:
+        if self._sha256 is None:
+            self._sha256 = module_sha256(self.module)
+        return self._sha256
+
+    @property
+    def gradcam_layer(self) -> nn.Module:
+        """The layer Grad-CAM attributes to (auto-picked when not given)."""
+        if self._gradcam_layer is None:
+            self._gradcam_layer = find_gradcam_layer(self.module)
+        return self._gradcam_layer
+
+    def to(self, device: str | torch.device) -> Classifier:
+        self._device = torch.device(device)
+        self.module = self.module.to(self._device)
+        return self
+
+    def prepare(self, x: torch.Tensor) -> torch.Tensor:
+        """Map latentviz images (N, C, H, W) in [-1, 1] to what the module expects."""
+        if x.ndim != 4:
+            raise ShapeError(f"classifier {self.name} expects (N, C, H, W) images, got {tuple(x.shape)}")
+        x = x.to(self._device)
+        lo, hi = self.input_range
+        if (lo, hi) != (-1.0, 1.0):
+            x = (x + 1.0) * ((hi - lo) / 2.0) + lo
+        if self.in_channels is not None and x.shape[1] != self.in_channels:
+            if x.shape[1] == 1 and self.in_channels == 3:
+                x = x.expand(-1, 3, -1, -1)
+            else:
+                raise ShapeError(
+                    f"classifier {self.name} expects {self.in_channels} channels, got {x.shape[1]}"
+                )
+        return x
+
+    def forward_raw(self, x: torch.Tensor) -> torch.Tensor:
+        """The module's own output on prepared input, as ``(N, K)``."""
+        out = self.module(x)
+        return out.unsqueeze(1) if out.ndim == 1 else out
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits ``(N, K)``. For a module that returns probabilities they are recovered
+        by the inverse of the activation (logit or log)."""
+        out = self.forward_raw(self.prepare(x))
+        if self.output == "logits":
+            return out
+        p = out.clamp(1e-7, 1 - 1e-7)
+        return torch.log(p / (1 - p)) if self.activation == "sigmoid" else torch.log(p)
+
+    def probabilities(self, x: torch.Tensor) -> torch.Tensor:
+        """Class probabilities ``(N, K)``; a single binary logit gives ``(N, 2)``."""
+        out = self.forward_raw(self.prepare(x))
+        if self.output == "logits":
+            out = torch.sigmoid(out) if self.activation == "sigmoid" else torch.softmax(out, dim=1)
+        if self.activation == "sigmoid" and out.shape[1] == 1:
+            out = torch.cat([1 - out, out], dim=1)
+        return out
+
+    def probability(self, x: torch.Tensor, target: int | None = None) -> torch.Tensor:
+        """Probability of ``target`` (default: ``self.target``), shape ``(N,)``."""
+        t = self.target if target is None else int(target)
+        return self.probabilities(x)[:, t]
+
+    def score(self, x: torch.Tensor, target: int | None = None) -> torch.Tensor:
+        """The scalar function attribution methods explain: the target probability.
+
+        Shape ``(N,)``; differentiable in ``x``.
+        """
+        return self.probability(x, target)
+
+    def as_module(self, kind: Literal["probability", "logit"] = "probability") -> nn.Module:
+        """An ``nn.Module`` mapping latentviz images to ``(N, K)`` probabilities or logits,
+        for captum (select the class with captum's ``target=``)."""
+        return _ClassifierHead(self, kind)
+
+    def predict(self, x: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+        """Target probabilities for many images, without a graph, shape ``(N,)``."""
+        with torch.inference_mode():
+            return torch.cat([self.probability(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+
+    def __repr__(self) -> str:
+        return (
+            f"Classifier({self.name!r}, output={self.output!r}, activation={self.activation!r}, "
+            f"target={self.target}, "
+            f"device={self._device})"
+        )
+
+
+class _ClassifierHead(nn.Module):
+    """``x -> probabilities (N, K)`` or logits, as an nn.Module (for captum)."""
+
+    def __init__(self, classifier: Classifier, kind: str) -> None:
+        super().__init__()
+        self.classifier = classifier
+        self.inner = classifier.module  # registered so captum hooks find the layers
+        self.kind = kind
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.kind == "logit":
+            return self.classifier.logits(x)
+        return self.classifier.probabilities(x)

@@ -1,0 +1,287 @@
+"""The generator protocol every later feature talks to, and the wrapper that adapts
+any ``torch.nn.Module`` or TorchScript file to it.
+
+A generator maps a latent batch ``z`` of shape ``(N, *latent_shape)`` to an image
+batch ``(N, C, H, W)`` in ``[-1, 1]``. Optional parts:
+
+* ``encode(x)`` for VAEs and autoencoders (``has_encoder``);
+* a split latent ``z = concat(z1, z2)`` for conditional medXGAN-style models
+  (``split_sizes``), where ``z2 = 0`` means the negative class.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import torch
+from torch import nn
+
+from latentviz.errors import LatentError, ModelFileError, ShapeError
+from latentviz.models.device import pick_device
+
+__all__ = ["Generator", "GeneratorProtocol", "module_sha256", "wrap_generator"]
+
+
+@runtime_checkable
+class GeneratorProtocol(Protocol):
+    """What latentviz needs from a generator (structural typing)."""
+
+    latent_shape: tuple[int, ...]
+    latent_space: str
+
+    @property
+    def device(self) -> torch.device: ...
+
+    def sample_latents(self, n: int, seed: int | None = None) -> torch.Tensor: ...
+
+    def __call__(self, z: torch.Tensor) -> torch.Tensor: ...
+
+
+def module_sha256(module: nn.Module) -> str:
+    """Checksum of a module's parameters and buffers (names, shapes and values).
+
+    Used to bind direction sets and caches to the exact weights they were made for.
+    """
+    h = hashlib.sha256()
+    for name, tensor in sorted(module.state_dict().items()):
+        h.update(name.encode())
+        t = tensor.detach().to("cpu").contiguous()
+        h.update(str(tuple(t.shape)).encode())
+        h.update(t.numpy().tobytes() if t.dtype != torch.bfloat16 else t.float().numpy().tobytes())
+    return h.hexdigest()
+
+
+class Generator:
+    """Adapt a decoder/generator module to latentviz's generator protocol.
+
+    Parameters
+    ----------
+    module
+        Maps ``(N, *latent_shape)`` to ``(N, C, H, W)``. Modules that want a
+        ``(N, D, 1, 1)`` latent (classic DCGAN) get one when ``latent_shape`` says so.
+    latent_shape
+        Shape of one latent, without the batch axis, e.g. ``(32,)``.
+    latent_space
+        Tag of the space ("z", "w", …); direction sets record it.
+    encoder
+        Optional callable ``x -> z`` (a VAE's posterior mean, an autoencoder's encoder).
+    split_sizes
+        ``(d1, d2)`` for a conditional model whose latent is ``concat(z1, z2)``.
+    output_range
+        Range of the module's output; it is mapped linearly to ``[-1, 1]``.
+    name
+        Human-readable name shown in views.
+    device
+        Where to run; ``None`` picks cuda → mps → cpu.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> dec = nn.Sequential(nn.Linear(8, 16 * 16), nn.Tanh(), nn.Unflatten(1, (1, 16, 16)))
+    >>> g = Generator(dec, latent_shape=(8,), device="cpu")
+    >>> g(g.sample_latents(4, seed=0)).shape
+    torch.Size([4, 1, 16, 16])
+    """
+
+    def __init__(
+        self,
+        module: nn.Module | Callable[[torch.Tensor], torch.Tensor],
+        latent_shape: tuple[int, ...] | int,
+        latent_space: str = "z",
+        *,
+        encoder: nn.Module | Callable[[torch.Tensor], torch.Tensor] | None = None,
+        split_sizes: tuple[int, int] | None = None,
+        output_range: tuple[float, float] = (-1.0, 1.0),
+        name: str = "generator",
+        device: str | torch.device | None = None,
+        config: dict | None = None,
+    ) -> None:
+        self.latent_shape = (latent_shape,) if isinstance(latent_shape, int) else tuple(latent_shape)
+        self.latent_space = latent_space
+        self.name = name
+        self.config = dict(config or {})
+        self.output_range = (float(output_range[0]), float(output_range[1]))
+        if split_sizes is not None:
+            if len(self.latent_shape) != 1 or sum(split_sizes) != self.latent_shape[0]:
+                raise ShapeError(
+                    f"split_sizes {split_sizes} must add up to the flat latent size {self.latent_shape}"
+                )
+        self.split_sizes = tuple(split_sizes) if split_sizes is not None else None
+        self._device = pick_device(device)
+        self.module = module.to(self._device) if isinstance(module, nn.Module) else module
+        self.encoder = encoder.to(self._device) if isinstance(encoder, nn.Module) else encoder
+        for m in (self.module, self.encoder):
+            if isinstance(m, nn.Module):
+                m.eval()
+                for prm in m.parameters():
+                    prm.requires_grad_(False)
+        self._sha256: str | None = None
+
+    # -- protocol --------------------------------------------------------------------
+    @property
+    def device(self) -> torch.device:
+        return self._device
+
+    @property
+    def latent_dim(self) -> int:
+        """Number of scalars in one latent."""
+        n = 1
+        for s in self.latent_shape:
+            n *= s
+        return n
+
+    @property
+    def has_encoder(self) -> bool:
+        return self.encoder is not None
+
+    @property
+    def is_conditional(self) -> bool:
+        return self.split_sizes is not None
+
+    @property
+    def sha256(self) -> str:
+        """Checksum of the weights (computed once)."""
+        if self._sha256 is None:
+            if isinstance(self.module, nn.Module):
+                self._sha256 = module_sha256(self.module)
+            else:
+                self._sha256 = hashlib.sha256(repr(self.module).encode()).hexdigest()
+        return self._sha256
+
+    def to(self, device: str | torch.device) -> Generator:
+        """Move the generator (and encoder) to ``device``; returns ``self``."""
+        self._device = torch.device(device)
+        for attr in ("module", "encoder"):
+            m = getattr(self, attr)
+            if isinstance(m, nn.Module):
+                setattr(self, attr, m.to(self._device))
+        return self
+
+    def sample_latents(self, n: int, seed: int | None = None, truncation: float = 1.0) -> torch.Tensor:
+        """Draw ``n`` latents from N(0, I), scaled by ``truncation``.
+
+        For a conditional model the z2 part is drawn too (a positive latent);
+        use :meth:`join` with zeros for a negative one.
+        """
+        gen = torch.Generator(device="cpu")
+        if seed is not None:
+            gen.manual_seed(int(seed))
+        else:
+            gen.seed()
+        z = torch.randn((n, *self.latent_shape), generator=gen) * float(truncation)
+        return z.to(self._device)
+
+    def check_latents(self, z: torch.Tensor) -> torch.Tensor:
+        """Validate a latent batch and move it to the device.
+
+        Raises
+        ------
+        LatentError
+            On a wrong shape or non-finite values.
+        """
+        if not isinstance(z, torch.Tensor):
+            z = torch.as_tensor(z, dtype=torch.float32)
+        if z.ndim == len(self.latent_shape):
+            z = z.unsqueeze(0)
+        if tuple(z.shape[1:]) != self.latent_shape:
+            raise LatentError(
+                f"latent batch has shape {tuple(z.shape)}; {self.name} expects "
+                f"(N, {', '.join(map(str, self.latent_shape))})"
+            )
+        if not torch.isfinite(z).all():
+            raise LatentError(f"latent batch for {self.name} contains NaN or infinite values")
+        return z.to(self._device, torch.float32)
+
+    def __call__(self, z: torch.Tensor) -> torch.Tensor:
+        """Map a latent batch to images in [-1, 1]. Differentiable in ``z``."""
+        z = self.check_latents(z)
+        x = self.module(z)
+        lo, hi = self.output_range
+        if (lo, hi) != (-1.0, 1.0):
+            x = (x - lo) * (2.0 / (hi - lo)) - 1.0
+        return x
+
+    def generate(self, z: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+        """Images for many latents without building a graph, in chunks."""
+        z = self.check_latents(z)
+        with torch.inference_mode():
+            return torch.cat([self(z[i : i + batch_size]) for i in range(0, len(z), batch_size)])
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """``(C, H, W)`` of one output image (found by one forward pass)."""
+        if "image_shape" not in self.config:
+            with torch.inference_mode():
+                out = self(torch.zeros((1, *self.latent_shape), device=self._device))
+            self.config["image_shape"] = tuple(int(s) for s in out.shape[1:])
+        return tuple(self.config["image_shape"])
+
+    # -- optional parts ----------------------------------------------------------------
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Map images in [-1, 1] to latents (VAEs and autoencoders only)."""
+        if self.encoder is None:
+            raise NotImplementedError(f"{self.name} has no encoder")
+        return self.encoder(x.to(self._device))
+
+    def split(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Split a conditional latent into ``(z1, z2)`` (anatomy, pathology)."""
+        if self.split_sizes is None:
+            raise NotImplementedError(f"{self.name} is not a conditional (z1, z2) model")
+        d1, _ = self.split_sizes
+        return z[:, :d1], z[:, d1:]
+
+    def join(self, z1: torch.Tensor, z2: torch.Tensor | None = None) -> torch.Tensor:
+        """Join ``(z1, z2)``; ``z2=None`` means zeros, the negative class."""
+        if self.split_sizes is None:
+            raise NotImplementedError(f"{self.name} is not a conditional (z1, z2) model")
+        if z2 is None:
+            z2 = torch.zeros((z1.shape[0], self.split_sizes[1]), device=z1.device, dtype=z1.dtype)
+        return torch.cat([z1, z2], dim=1)
+
+    def __repr__(self) -> str:
+        extra = f", split={self.split_sizes}" if self.split_sizes else ""
+        enc = ", encoder" if self.has_encoder else ""
+        return (
+            f"Generator({self.name!r}, latent_shape={self.latent_shape}, "
+            f"space={self.latent_space!r}{extra}{enc}, device={self._device})"
+        )
+
+
+def wrap_generator(
+    obj: nn.Module | str | Path,
+    latent_shape: tuple[int, ...] | int,
+    **kwargs,
+) -> Generator:
+    """Wrap a module, or load a TorchScript file, as a :class:`Generator`.
+
+    Parameters
+    ----------
+    obj
+        An ``nn.Module`` or the path of a TorchScript file (``torch.jit.save``).
+    latent_shape
+        Shape of one latent, without the batch axis.
+    **kwargs
+        Passed to :class:`Generator`.
+
+    Examples
+    --------
+    >>> g = wrap_generator("my_decoder.pt", latent_shape=32)  # doctest: +SKIP
+    """
+    if isinstance(obj, (str, Path)):
+        path = Path(obj)
+        if not path.is_file():
+            raise ModelFileError(f"{path}: no such TorchScript file")
+        device = pick_device(kwargs.get("device"))
+        try:
+            module = torch.jit.load(str(path), map_location=device)
+        except Exception as exc:  # torch raises RuntimeError with C++ text
+            raise ModelFileError(f"{path}: not a TorchScript file ({exc.__class__.__name__})") from exc
+        kwargs.setdefault("name", path.stem)
+        return Generator(module, latent_shape, **kwargs)
+    if not isinstance(obj, nn.Module) and not callable(obj):
+        raise TypeError(f"cannot wrap {type(obj).__name__} as a generator")
+    return Generator(obj, latent_shape, **kwargs)
