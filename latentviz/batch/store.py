@@ -1,0 +1,142 @@
+"""The results store of batch jobs: a folder of atomically written ``.npz`` parts.
+
+Layout of a store folder::
+
+    STORE/
+      manifest.json        # the job: command, data source, models (+ sha256), n, part size
+      parts/
+        part-000000.npz    # one file per batch of images, written by the worker that ran it
+        part-000001.npz
+        ...
+
+Every part holds arrays whose first axis is the image (``index`` gives the global image
+indices) and is written to a temporary name and then renamed (``os.replace``), so a part is either
+complete or absent: a killed worker never leaves a half-written part, and a resumed run redoes
+exactly the missing parts. :meth:`ResultStore.read` concatenates the parts in index order.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from latentviz.errors import LatentvizError
+
+__all__ = ["ResultStore", "StoreMismatchError"]
+
+MANIFEST = "manifest.json"
+
+
+class StoreMismatchError(LatentvizError, ValueError):
+    """A store on disk belongs to another job (other data, model or part size)."""
+
+
+class ResultStore:
+    """A results store folder (see the module docstring for the layout).
+
+    Parameters
+    ----------
+    path
+        The store folder; created if missing.
+    job
+        The job description (JSON-serialisable). When the folder already holds a manifest, it
+        must describe the same job (so a resumed run cannot mix results of two jobs).
+    """
+
+    def __init__(self, path: str | os.PathLike, job: dict | None = None) -> None:
+        self.path = Path(path)
+        self.parts_dir = self.path / "parts"
+        manifest = self.path / MANIFEST
+        if job is None:
+            if not manifest.is_file():
+                raise StoreMismatchError(f"{self.path}: no {MANIFEST}; not a latentviz results store")
+            self.job = json.loads(manifest.read_text())
+            return
+        self.parts_dir.mkdir(parents=True, exist_ok=True)
+        if manifest.is_file():
+            old = json.loads(manifest.read_text())
+            keys = [k for k in set(old) | set(job) if k not in ("created", "scheduler", "workers")]
+            diff = [k for k in sorted(keys) if old.get(k) != job.get(k)]
+            if diff:
+                raise StoreMismatchError(
+                    f"{self.path} holds results of another job (differs in {', '.join(diff)}); "
+                    "use another --out folder"
+                )
+            self.job = old
+        else:
+            self.job = dict(job)
+            _atomic_write_bytes(manifest, json.dumps(self.job, indent=2).encode())
+
+    @staticmethod
+    def part_name(part: int) -> str:
+        return f"part-{part:06d}.npz"
+
+    def part_path(self, part: int) -> Path:
+        return self.parts_dir / self.part_name(part)
+
+    def is_done(self, part: int) -> bool:
+        """Whether ``part`` exists and is a readable npz (a complete write)."""
+        p = self.part_path(part)
+        if not p.is_file():
+            return False
+        try:
+            with zipfile.ZipFile(p) as zf:
+                return zf.testzip() is None
+        except zipfile.BadZipFile:
+            return False
+
+    def done_parts(self) -> list[int]:
+        return sorted(int(p.stem.split("-")[1]) for p in self.parts_dir.glob("part-*.npz") if p.is_file())
+
+    def write_part(self, part: int, arrays: dict[str, np.ndarray]) -> Path:
+        """Write one part atomically; ``arrays`` must contain ``index``."""
+        if "index" not in arrays:
+            raise ValueError("a part needs an 'index' array of global image indices")
+        n = len(arrays["index"])
+        bad = [k for k, v in arrays.items() if np.ndim(v) == 0 or len(v) != n]
+        if bad:
+            raise ValueError(f"arrays {bad} do not have {n} rows like 'index'")
+        target = self.part_path(part)
+        fd, tmp = tempfile.mkstemp(dir=self.parts_dir, prefix=".tmp-", suffix=".npz")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                np.savez(fh, **arrays)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return target
+
+    def read(self, keys: Iterable[str] | None = None) -> dict[str, np.ndarray]:
+        """All parts concatenated and sorted by ``index``."""
+        parts = self.done_parts()
+        if not parts:
+            return {}
+        chunks: dict[str, list[np.ndarray]] = {}
+        for part in parts:
+            with np.load(self.part_path(part)) as z:
+                for k in keys or z.files:
+                    chunks.setdefault(k, []).append(z[k])
+                if keys is not None and "index" not in chunks:
+                    chunks.setdefault("index", []).append(z["index"])
+        out = {k: np.concatenate(v) for k, v in chunks.items()}
+        order = np.argsort(out["index"], kind="stable")
+        return {k: v[order] for k, v in out.items()}
+
+    def __repr__(self) -> str:
+        return f"ResultStore({str(self.path)!r}, parts={len(self.done_parts())})"
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, path)
