@@ -1,0 +1,462 @@
+"""DICOM files and series folders -> :class:`~latentviz.data.MedicalImage` (pydicom).
+
+* Modality LUT (RescaleSlope/Intercept, or a Modality LUT Sequence): CT comes out in HU.
+* The header window (first of a multi-valued WindowCenter/WindowWidth) is kept; MONOCHROME1 is
+  inverted at display time by :meth:`MedicalImage.windowed`.
+* Colour (RGB, YBR, palette) is converted to grey luminance.
+* Multi-frame files become ``(frames, H, W)`` volumes.
+* A series folder becomes a volume sorted along the slice normal by ImagePositionPatient.
+* Compressed transfer syntaxes are decoded by pydicom's plugins (pylibjpeg, Pillow); a missing
+  one raises :class:`~latentviz.errors.DependencyMissingError` naming the extra to install.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+from pydicom.uid import UID, ImplicitVRLittleEndian
+from tqdm.auto import tqdm
+
+from latentviz.data.deid import safe_metadata
+from latentviz.data.image import MedicalImage, check_finite
+from latentviz.errors import DependencyMissingError, ImageReadError
+
+__all__ = [
+    "CODECS_EXTRA",
+    "is_dicom_file",
+    "load_dataset",
+    "modality_values",
+    "read_dicom",
+    "read_dicom_series",
+]
+
+CODECS_EXTRA = 'pip install "latentviz[dicom-codecs]"'
+
+_PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
+
+
+def is_dicom_file(path: str | Path) -> bool:
+    """True if ``path`` starts with the DICOM preamble and ``DICM`` marker."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(132)
+    except OSError:
+        return False
+    return len(head) == 132 and head[128:] == b"DICM"
+
+
+def load_dataset(path: str | Path) -> Dataset:
+    """Read a DICOM file with pydicom, turning its failures into :class:`ImageReadError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise ImageReadError(path, "no such file")
+    try:
+        ds = pydicom.dcmread(path)
+    except InvalidDicomError:
+        raise ImageReadError(path, "not a DICOM file (no DICM marker and no file meta header)") from None
+    except Exception as exc:  # pydicom raises many types on damaged files
+        raise ImageReadError(path, f"corrupt or truncated DICOM ({type(exc).__name__}: {exc})") from None
+    return ds
+
+
+def _require_pixels(ds: Dataset, path: Path) -> None:
+    if any(k in ds for k in _PIXEL_KEYWORDS):
+        return
+    sop = UID(ds.get("SOPClassUID", "")).name if ds.get("SOPClassUID") else "unknown SOP class"
+    if "Rows" in ds or "Image Storage" in sop:
+        raise ImageReadError(path, f"{sop} with image attributes but no pixel data: the file is truncated")
+    modality = ds.get("Modality", "?")
+    raise ImageReadError(path, f"not an image: {sop} (Modality {modality}) holds no pixel data")
+
+
+def _decode(ds: Dataset, path: Path) -> np.ndarray:
+    """Stored pixel values (frames, rows, columns[, samples]) via pydicom's decoders."""
+    from pydicom.pixels.decoders.base import get_decoder
+
+    meta = getattr(ds, "file_meta", None)
+    syntax = UID(meta.TransferSyntaxUID) if meta is not None and "TransferSyntaxUID" in meta else None
+    if syntax is None:
+        # Files without file meta are implicit VR little endian, the DICOM default.
+        ds.file_meta = meta if meta is not None else pydicom.dataset.FileMetaDataset()
+        ds.file_meta.TransferSyntaxUID = ImplicitVRLittleEndian
+        syntax = ImplicitVRLittleEndian
+    if syntax.is_compressed:
+        try:
+            decoder = get_decoder(syntax)
+        except NotImplementedError:
+            raise ImageReadError(
+                path, f"pydicom has no decoder for the transfer syntax '{syntax.name}'"
+            ) from None
+        if not decoder.is_available:
+            missing = "; ".join(decoder.missing_dependencies) or "an image codec"
+            raise DependencyMissingError(
+                f"{path}: decoding '{syntax.name}' pixel data needs a codec that is not installed "
+                f"({missing}). Install it with: {CODECS_EXTRA}"
+            )
+    try:
+        return ds.pixel_array
+    except RuntimeError as exc:
+        if "missing dependencies" in str(exc):
+            raise DependencyMissingError(
+                f"{path}: decoding '{syntax.name}' pixel data needs a codec that is not installed. "
+                f"Install it with: {CODECS_EXTRA}"
+            ) from None
+        raise ImageReadError(path, f"cannot decode the pixel data ({exc})") from None
+    except Exception as exc:
+        raise ImageReadError(path, f"corrupt or truncated pixel data ({type(exc).__name__}: {exc})") from None
+
+
+def _functional(ds: Dataset, sequence: str, keyword: str) -> Any:
+    """``keyword`` from an enhanced multi-frame functional group (shared, else first frame)."""
+    for groups in ("SharedFunctionalGroupsSequence", "PerFrameFunctionalGroupsSequence"):
+        if groups in ds and len(ds[groups].value) > 0:
+            item = ds[groups].value[0]
+            if sequence in item and len(item[sequence].value) > 0 and keyword in item[sequence].value[0]:
+                return item[sequence].value[0][keyword].value
+    return None
+
+
+def _get(ds: Dataset, keyword: str, sequence: str | None = None) -> Any:
+    value = ds.get(keyword)
+    if (value is None or value == "") and sequence is not None:
+        value = _functional(ds, sequence, keyword)
+    return value
+
+
+def _to_grey(arr: np.ndarray, ds: Dataset) -> np.ndarray:
+    """Colour samples to luminance (ITU-R BT.601); monochrome passes through."""
+    photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).upper()
+    if photometric == "PALETTE COLOR":
+        from pydicom.pixels import apply_color_lut
+
+        arr = apply_color_lut(arr, ds)
+    samples = int(ds.get("SamplesPerPixel", 1))
+    if samples == 3 or photometric == "PALETTE COLOR":
+        # pydicom has already converted YBR to RGB.
+        weights = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+        return arr.astype(np.float32) @ weights
+    return arr
+
+
+def modality_values(arr: np.ndarray, ds: Dataset) -> np.ndarray:
+    """Apply the Modality LUT to stored values: float32 modality units (HU for CT).
+
+    Uses RescaleSlope/RescaleIntercept (top level or the enhanced Pixel Value Transformation
+    group); a Modality LUT Sequence goes through pydicom's table lookup.
+    """
+    if "ModalityLUTSequence" in ds:
+        from pydicom.pixels import apply_modality_lut
+
+        return np.asarray(apply_modality_lut(arr, ds), dtype=np.float32)
+    slope = _get(ds, "RescaleSlope", "PixelValueTransformationSequence")
+    intercept = _get(ds, "RescaleIntercept", "PixelValueTransformationSequence")
+    out = arr.astype(np.float32)  # always a copy, safe to modify in place
+    if slope is not None and float(slope) != 1.0:
+        out *= np.float32(slope)
+    if intercept is not None and float(intercept) != 0.0:
+        out += np.float32(intercept)
+    return out
+
+
+def _units(ds: Dataset) -> str:
+    modality = str(ds.get("Modality", "")).upper()
+    rescale_type = str(_get(ds, "RescaleType", "PixelValueTransformationSequence") or "").strip()
+    if modality == "CT" and rescale_type in ("", "HU"):
+        return "HU"
+    if modality == "PT" and ds.get("Units"):
+        return str(ds.Units)
+    return "" if rescale_type in ("", "US") else rescale_type
+
+
+def _header_window(ds: Dataset) -> tuple[float, float] | None:
+    center = _get(ds, "WindowCenter", "FrameVOILUTSequence")
+    width = _get(ds, "WindowWidth", "FrameVOILUTSequence")
+    if center is None or width is None or center == "" or width == "":
+        return None
+    # Multi-valued: several windows are offered; the first is the default (PS3.3 C.11.2.1.2).
+    if isinstance(center, (list, tuple)) or type(center).__name__ == "MultiValue":
+        center = center[0]
+    if isinstance(width, (list, tuple)) or type(width).__name__ == "MultiValue":
+        width = width[0]
+    center, width = float(center), float(width)
+    if not (np.isfinite(center) and np.isfinite(width)) or width <= 0:
+        return None
+    return (center, width)
+
+
+def _pixel_spacing(ds: Dataset) -> tuple[tuple[float, float], bool]:
+    """``((dy, dx), known)``: PixelSpacing, else ImagerPixelSpacing, else 1 pixel."""
+    for keyword, seq in (("PixelSpacing", "PixelMeasuresSequence"), ("ImagerPixelSpacing", None)):
+        value = _get(ds, keyword, seq)
+        if value is not None and value != "" and len(value) == 2:
+            dy, dx = float(value[0]), float(value[1])
+            if dy > 0 and dx > 0:
+                return (dy, dx), True
+    return (1.0, 1.0), False
+
+
+def _slice_step(ds: Dataset) -> float | None:
+    for keyword in ("SpacingBetweenSlices", "SliceThickness"):
+        value = _get(ds, keyword, "PixelMeasuresSequence")
+        if value is not None and value != "" and float(value) > 0:
+            return float(value)
+    return None
+
+
+def _orientation(ds: Dataset) -> np.ndarray | None:
+    iop = _get(ds, "ImageOrientationPatient", "PlaneOrientationSequence")
+    if iop is None or iop == "" or len(iop) != 6:
+        return None
+    return np.asarray([float(v) for v in iop], dtype=np.float64)
+
+
+def _position(ds: Dataset) -> np.ndarray | None:
+    ipp = _get(ds, "ImagePositionPatient", "PlanePositionSequence")
+    if ipp is None or ipp == "" or len(ipp) != 3:
+        return None
+    return np.asarray([float(v) for v in ipp], dtype=np.float64)
+
+
+def _affine(iop: np.ndarray, origin: np.ndarray, dy: float, dx: float, step: np.ndarray) -> np.ndarray:
+    """Index (column, row, slice) -> RAS+ mm; DICOM patient space is LPS+, so flip x and y."""
+    lps = np.eye(4)
+    lps[:3, 0] = iop[:3] * dx  # along a row: increasing column index
+    lps[:3, 1] = iop[3:] * dy  # along a column: increasing row index
+    lps[:3, 2] = step
+    lps[:3, 3] = origin
+    return np.diag([-1.0, -1.0, 1.0, 1.0]) @ lps
+
+
+def _image_from(
+    ds: Dataset,
+    pixels: np.ndarray,
+    spacing: tuple[float, ...],
+    path: Path,
+    affine: np.ndarray | None,
+    **extra: Any,
+) -> MedicalImage:
+    check_finite(pixels, path)
+    metadata = safe_metadata(ds)
+    metadata.update(extra)
+    return MedicalImage(
+        pixels=pixels,
+        spacing=spacing,
+        modality=str(ds.get("Modality", "OT")) or "OT",
+        units=_units(ds),
+        window=_header_window(ds),
+        photometric=str(ds.get("PhotometricInterpretation", "MONOCHROME2")),
+        affine=affine,
+        metadata=metadata,
+        source=path.name,
+    )
+
+
+def read_dicom(path: str | Path) -> MedicalImage:
+    """Read one DICOM file (single or multi-frame) into a :class:`MedicalImage`.
+
+    Parameters
+    ----------
+    path
+        A DICOM file. Multi-frame files give a ``(frames, H, W)`` volume.
+
+    Raises
+    ------
+    ImageReadError
+        Not DICOM, corrupt or truncated, no pixel data (RT plan, SR, …), NaN values.
+    DependencyMissingError
+        The transfer syntax needs a codec that is not installed.
+    """
+    path = Path(path)
+    ds = load_dataset(path)
+    return dataset_to_image(ds, path)
+
+
+def dataset_to_image(ds: Dataset, path: str | Path = "dataset") -> MedicalImage:
+    """A :class:`MedicalImage` from an already-read pydicom dataset (``path`` names it in errors)."""
+    path = Path(path)
+    _require_pixels(ds, path)
+    stored = _decode(ds, path)
+    frames = int(ds.get("NumberOfFrames", 1) or 1)
+    pixels = modality_values(_to_grey(stored, ds), ds)
+    (dy, dx), known = _pixel_spacing(ds)
+    iop, ipp = _orientation(ds), _position(ds)
+    if pixels.ndim == 3 and frames > 1:
+        dz = _slice_step(ds)
+        spacing: tuple[float, ...] = (dz or 1.0, dy, dx)
+    else:
+        pixels = pixels.reshape(pixels.shape[-2:])
+        dz = _slice_step(ds)
+        spacing = (dy, dx)
+    affine = None
+    if known and iop is not None and ipp is not None:
+        normal = np.cross(iop[:3], iop[3:])
+        affine = _affine(iop, ipp, dy, dx, normal * (dz or 1.0))
+    return _image_from(
+        ds,
+        pixels,
+        spacing,
+        path,
+        frames=frames,
+        spacing_unit="mm" if known else "pixel",
+        affine=affine,
+    )
+
+
+# -- series folders ----------------------------------------------------------------------------
+
+
+def _series_label(ds: Dataset, n: int) -> str:
+    number = ds.get("SeriesNumber", "?")
+    return f"series number {number} ({ds.get('Modality', '?')}, {n} files)"
+
+
+def _scan_folder(folder: Path) -> list[tuple[Path, Dataset]]:
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+    if not files:
+        raise ImageReadError(folder, "the folder is empty")
+    found: list[tuple[Path, Dataset]] = []
+    not_dicom = no_pixels = 0
+    for p in tqdm(files, desc="reading DICOM headers", unit="file", leave=False, disable=len(files) < 50):
+        try:
+            ds = pydicom.dcmread(p)
+        except InvalidDicomError:
+            not_dicom += 1
+            continue
+        except Exception as exc:
+            raise ImageReadError(p, f"corrupt or truncated DICOM ({type(exc).__name__}: {exc})") from None
+        if not any(k in ds for k in _PIXEL_KEYWORDS):
+            if "Rows" in ds:
+                raise ImageReadError(p, "image attributes but no pixel data: the file is truncated")
+            no_pixels += 1  # DICOMDIR, SR, RT plan, … beside the images
+            continue
+        found.append((p, ds))
+    if not found:
+        raise ImageReadError(
+            folder,
+            f"no DICOM images among {len(files)} files "
+            f"({not_dicom} not DICOM, {no_pixels} without pixel data)",
+        )
+    return found
+
+
+def _pick_series(folder: Path, found: list[tuple[Path, Dataset]], series: str | int | None):
+    groups: dict[str, list[tuple[Path, Dataset]]] = {}
+    for p, ds in found:
+        groups.setdefault(str(ds.get("SeriesInstanceUID", "")), []).append((p, ds))
+    if series is not None:
+        wanted = str(series)
+        chosen = [
+            g
+            for uid, g in groups.items()
+            if uid == wanted or str(g[0][1].get("SeriesNumber", "")).strip() == wanted
+        ]
+        if len(chosen) != 1:
+            labels = "; ".join(_series_label(g[0][1], len(g)) for g in groups.values())
+            reason = "matches several series" if chosen else "matches no series"
+            raise ImageReadError(folder, f"series={series!r} {reason}; the folder holds: {labels}")
+        return chosen[0]
+    if len(groups) > 1:
+        labels = "; ".join(_series_label(g[0][1], len(g)) for g in groups.values())
+        raise ImageReadError(
+            folder,
+            f"mixed series: the folder holds {len(groups)} series ({labels}); "
+            "pass series=<SeriesNumber or SeriesInstanceUID> to choose one",
+        )
+    return next(iter(groups.values()))
+
+
+def read_dicom_series(folder: str | Path, series: str | int | None = None) -> MedicalImage:
+    """Read a folder of single-frame DICOM slices into a ``(Z, H, W)`` volume.
+
+    Slices are sorted by ImagePositionPatient projected on the slice normal (the cross product
+    of the ImageOrientationPatient vectors), else by InstanceNumber. Spacing is
+    ``(slice spacing, row spacing, column spacing)``; the slice spacing is the median distance
+    between neighbouring slice positions.
+
+    Parameters
+    ----------
+    folder
+        The folder (searched recursively; non-DICOM files and DICOM without pixels are skipped).
+    series
+        SeriesNumber or SeriesInstanceUID choosing one series when the folder holds several.
+
+    Raises
+    ------
+    ImageReadError
+        Empty folder, no images, mixed series without ``series``, slices of different size or
+        orientation, two slices at one position, corrupt files.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ImageReadError(folder, "not a folder")
+    chosen = _pick_series(folder, _scan_folder(folder), series)
+    if len(chosen) == 1:
+        return dataset_to_image(chosen[0][1], chosen[0][0])
+    first_path, first = chosen[0]
+    for p, ds in chosen:
+        if int(ds.get("NumberOfFrames", 1) or 1) > 1:
+            raise ImageReadError(p, "a multi-frame file inside a series folder; read the file on its own")
+        if (ds.get("Rows"), ds.get("Columns")) != (first.get("Rows"), first.get("Columns")):
+            raise ImageReadError(
+                p,
+                f"slice size {ds.get('Rows')}x{ds.get('Columns')} differs from "
+                f"{first.get('Rows')}x{first.get('Columns')} of {first_path.name}",
+            )
+    iop = _orientation(first)
+    positions = [_position(ds) for _, ds in chosen]
+    if iop is not None and all(pos is not None for pos in positions):
+        for p, ds in chosen:
+            other = _orientation(ds)
+            if other is None or not np.allclose(other, iop, atol=1e-4):
+                raise ImageReadError(p, f"slice orientation differs from that of {first_path.name}")
+        normal = np.cross(iop[:3], iop[3:])
+        along = np.array([float(pos @ normal) for pos in positions])
+        order = np.argsort(along, kind="stable")
+        gaps = np.diff(along[order])
+        if np.any(gaps < 1e-4):
+            k = int(np.argmin(gaps))
+            a, b = chosen[order[k]][0].name, chosen[order[k + 1]][0].name
+            raise ImageReadError(folder, f"two slices at the same position ({a}, {b}): not one volume")
+        dz = float(np.median(gaps))
+        uniform = bool(np.all(np.abs(gaps - dz) <= 0.01 * dz + 1e-3))
+        if not uniform:
+            warnings.warn(
+                f"{folder.name}: slice spacing varies from {gaps.min():.3g} to {gaps.max():.3g} mm; "
+                "using the median",
+                stacklevel=2,
+            )
+        origin = positions[order[0]]
+        step = (positions[order[-1]] - origin) / (len(order) - 1)
+    else:
+        order = np.argsort([int(ds.get("InstanceNumber", 0) or 0) for _, ds in chosen], kind="stable")
+        dz, uniform, step, origin = _slice_step(first) or 1.0, True, None, None
+    ordered = [chosen[i] for i in order]
+    slices = [
+        modality_values(_to_grey(_decode(ds, p), ds), ds)
+        for p, ds in tqdm(
+            ordered, desc="decoding slices", unit="slice", leave=False, disable=len(ordered) < 50
+        )
+    ]
+    volume = np.stack(slices)
+    (dy, dx), known = _pixel_spacing(first)
+    affine = None
+    if known and iop is not None and step is not None:
+        affine = _affine(iop, origin, dy, dx, step)
+    mid = ordered[len(ordered) // 2][1]  # the header window of the middle slice
+    image = _image_from(
+        mid,
+        volume,
+        (dz, dy, dx),
+        folder,
+        slices=len(ordered),
+        slice_spacing_uniform=uniform,
+        spacing_unit="mm" if known else "pixel",
+        affine=affine,
+    )
+    return image
