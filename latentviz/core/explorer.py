@@ -1,0 +1,426 @@
+"""The UI-free state behind a direction explorer: latent, sliders, frames, exports.
+
+A view (ipywidgets or Panel) owns one :class:`ExplorerSession`. It changes the state
+with the setters, asks for :meth:`ExplorerSession.render` of a :meth:`snapshot`
+(usually through the session's latest-wins worker) and shows the returned
+:class:`ExplorerFrame`'s PNG bytes. The hot path, slider → frame, is: shift the base
+latent by ``values · σ`` along unit directions → generator at batch 1 under
+``torch.inference_mode`` → LUT → PNG. Frames are cached by state.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from latentviz.core import render
+from latentviz.core.directions import BoundDirections, bind_directions
+from latentviz.core.throttle import LatestWinsWorker
+from latentviz.directions import DirectionSet
+from latentviz.errors import LatentvizError, ShapeError
+from latentviz.models.classifier import Classifier
+from latentviz.models.generator import Generator
+
+__all__ = ["ExplorerFrame", "ExplorerSession", "ExplorerState"]
+
+
+@dataclass(frozen=True)
+class ExplorerState:
+    """Everything a frame depends on (hashable: the frame cache key).
+
+    ``values`` are slider positions in σ units, one per direction.
+    """
+
+    values: tuple[float, ...]
+    seed: int
+    truncation: float = 1.0
+    window: str = "full"
+    grid: int = 0  # 0: one image; n > 0: an n × n sample grid
+    difference: bool = False
+
+
+@dataclass
+class ExplorerFrame:
+    """One rendered view of an :class:`ExplorerState`.
+
+    Attributes
+    ----------
+    state
+        What was rendered.
+    png
+        The image (or the sample grid) as PNG bytes.
+    image
+        Float image ``(C, H, W)`` in ``[-1, 1]`` (the first sample in grid mode).
+    probability
+        The classifier's target probability of ``image`` (None without a classifier).
+    difference_png
+        The signed difference to the start image (sliders at 0), diverging colours on
+        ``±difference_scale``; None unless ``state.difference``.
+    """
+
+    state: ExplorerState
+    png: bytes
+    image: np.ndarray
+    probability: float | None
+    difference_png: bytes | None = None
+
+
+class ExplorerSession:
+    """State and compute of a direction explorer, shared by every front end.
+
+    Parameters
+    ----------
+    generator
+        The model.
+    directions
+        A DirectionSet (checked against the model) or a ``(K, D)`` matrix.
+    classifier
+        Optional: its target probability is reported for every frame.
+    seed
+        Seed of the base latent.
+    truncation
+        Scale of the base latent (1 = the prior).
+    names
+        Slider names for a plain matrix.
+    model_window
+        ``(center, width)`` in modality units spanned by the model's ``[-1, 1]``
+        (default: ``generator.config["window"]`` when present); enables HU presets.
+    slider_range
+        Slider limits in σ.
+    cache_size
+        Frames kept in the LRU cache.
+    difference_scale
+        Model-unit magnitude at the ends of the difference colour scale.
+
+    Examples
+    --------
+    >>> s = ExplorerSession(generator, directions)  # doctest: +SKIP
+    >>> s.set_value(0, 2.0); frame = s.render()  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        generator: Generator,
+        directions: DirectionSet | np.ndarray | torch.Tensor,
+        classifier: Classifier | None = None,
+        *,
+        seed: int = 0,
+        truncation: float = 1.0,
+        names: Sequence[str] | None = None,
+        model_window: tuple[float, float] | None = None,
+        slider_range: float = 5.0,
+        cache_size: int = 256,
+        difference_scale: float = 1.0,
+    ) -> None:
+        self.generator = generator
+        self.classifier = classifier
+        self.directions: BoundDirections = bind_directions(generator, directions, names)
+        window = model_window if model_window is not None else generator.config.get("window")
+        self.model_window = tuple(window) if window is not None else None
+        self.slider_range = float(slider_range)
+        self.difference_scale = float(difference_scale)
+        self._check_truncation(truncation)
+        self.state = ExplorerState(
+            values=(0.0,) * len(self.directions), seed=int(seed), truncation=float(truncation)
+        )
+        self._cache: OrderedDict[ExplorerState, ExplorerFrame] = OrderedDict()
+        self._cache_size = int(cache_size)
+        self._base: dict[tuple[int, int], torch.Tensor] = {}
+        self._start: dict[tuple[int, float], np.ndarray] = {}
+        self._ranges: dict[str, tuple[float, float] | None] = {}
+        self._worker: LatestWinsWorker[ExplorerState, ExplorerFrame] | None = None
+        self._lock = threading.RLock()  # the worker and the caller's thread share caches
+        self.resolve_window("full")
+
+    # -- state changes -------------------------------------------------------------------
+    @property
+    def n_directions(self) -> int:
+        return len(self.directions)
+
+    def _check_index(self, k: int) -> int:
+        if not 0 <= int(k) < self.n_directions:
+            raise LatentvizError(f"direction index {k} out of range 0..{self.n_directions - 1}")
+        return int(k)
+
+    @staticmethod
+    def _check_truncation(t: float) -> None:
+        if not (np.isfinite(t) and 0.0 < t <= 2.0):
+            raise LatentvizError(f"truncation must be in (0, 2], got {t}")
+
+    def set_value(self, k: int, value: float) -> ExplorerState:
+        """Move slider ``k`` to ``value`` σ (clipped to ``±slider_range``)."""
+        k = self._check_index(k)
+        v = float(value)
+        if not np.isfinite(v):
+            raise LatentvizError(f"slider value must be finite, got {value}")
+        v = min(max(v, -self.slider_range), self.slider_range)
+        vals = list(self.state.values)
+        vals[k] = v
+        self.state = replace(self.state, values=tuple(vals))
+        return self.state
+
+    def set_values(self, values: Sequence[float]) -> ExplorerState:
+        """Set every slider at once."""
+        if len(values) != self.n_directions:
+            raise ShapeError(f"{len(values)} slider values for {self.n_directions} directions")
+        for k, v in enumerate(values):
+            self.set_value(k, v)
+        return self.state
+
+    def reset(self) -> ExplorerState:
+        """All sliders back to 0 (the base latent)."""
+        self.state = replace(self.state, values=(0.0,) * self.n_directions)
+        return self.state
+
+    def set_seed(self, seed: int) -> ExplorerState:
+        self.state = replace(self.state, seed=int(seed))
+        return self.state
+
+    def random_seed(self) -> int:
+        """Pick a fresh random seed for the base latent and return it."""
+        seed = secrets.randbelow(2**31 - 1)
+        self.set_seed(seed)
+        return seed
+
+    def set_truncation(self, truncation: float) -> ExplorerState:
+        self._check_truncation(float(truncation))
+        self.state = replace(self.state, truncation=float(truncation))
+        return self.state
+
+    def set_window(self, window: str) -> ExplorerState:
+        """Display window: ``"full"`` or a preset of :data:`latentviz.core.render.WINDOW_PRESETS`."""
+        self.resolve_window(window)
+        self.state = replace(self.state, window=str(window))
+        return self.state
+
+    def set_grid(self, n: int) -> ExplorerState:
+        """``n × n`` sample grid (seeds ``seed … seed + n² − 1``), or 0 for one image."""
+        if not 0 <= int(n) <= 8:
+            raise LatentvizError(f"grid size must be 0 (off) to 8, got {n}")
+        self.state = replace(self.state, grid=int(n))
+        return self.state
+
+    def set_difference(self, on: bool) -> ExplorerState:
+        self.state = replace(self.state, difference=bool(on))
+        return self.state
+
+    def window_presets(self) -> list[str]:
+        """Window choices this model supports (HU presets need a known model window)."""
+        return ["full", *render.WINDOW_PRESETS] if self.model_window is not None else ["full"]
+
+    def resolve_window(self, window: str) -> tuple[float, float] | None:
+        if window not in self._ranges:
+            self._ranges[window] = render.resolve_window(window, self.model_window)
+        return self._ranges[window]
+
+    # -- directions: rename, annotate, save -------------------------------------------------
+    @property
+    def direction_set(self) -> DirectionSet:
+        """The (renamed, annotated) :class:`DirectionSet` the sliders use."""
+        return self.directions.set
+
+    def rename(self, k: int, name: str) -> None:
+        """Rename direction ``k``; names must stay unique."""
+        k = self._check_index(k)
+        name = str(name).strip()
+        if not name:
+            raise LatentvizError("a direction name cannot be empty")
+        names = self.direction_set.names or []
+        if name in names and names.index(name) != k:
+            raise LatentvizError(f"another direction is already called {name!r}")
+        self.direction_set.rename(k, name)
+
+    def annotate(self, k: int, note: str) -> None:
+        """Attach a free-text note (what the direction seems to change) to direction ``k``."""
+        self.direction_set.annotate(self._check_index(k), note)
+
+    def save_directions(self, path: str | Path) -> tuple[Path, Path]:
+        """Save the set with its current names and notes (``path.npz`` + ``path.json``)."""
+        return self.direction_set.save(path)
+
+    # -- compute ----------------------------------------------------------------------------
+    def snapshot(self) -> ExplorerState:
+        """The current state (immutable; safe to hand to the worker)."""
+        return self.state
+
+    def _base_latents(self, seed: int, n: int) -> torch.Tensor:
+        key = (seed, n)
+        with self._lock:
+            z = self._base.get(key)
+            if z is None:
+                if n == 1:
+                    z = self.generator.sample_latents(1, seed=seed)
+                else:  # one latent per seed, so tile 0 of the grid is the single-image latent
+                    z = torch.cat([self.generator.sample_latents(1, seed=seed + i) for i in range(n)])
+                self._base[key] = z = z.reshape(n, -1).contiguous()
+                if len(self._base) > 64:
+                    self._base.pop(next(iter(self._base)))
+            return z
+
+    def latents(self, state: ExplorerState | None = None, n: int = 1) -> torch.Tensor:
+        """The shifted latents ``(n, D)`` of ``state``: ``t · z_seed + Σ v_k σ_k d_k``."""
+        st = self.state if state is None else state
+        z = self._base_latents(st.seed, n)
+        v = torch.tensor(st.values, dtype=torch.float32, device=z.device)
+        shift = (v * self.directions.sigmas) @ self.directions.matrix
+        return z * st.truncation + shift
+
+    def _forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        with torch.inference_mode():
+            x = self.generator(z.reshape(z.shape[0], *self.generator.latent_shape))
+            p = self.classifier.probability(x) if self.classifier is not None else None
+        return x, p
+
+    def render(self, state: ExplorerState | None = None) -> ExplorerFrame:
+        """Render ``state`` (default: the current one); cached."""
+        st = self.state if state is None else state
+        with self._lock:
+            hit = self._cache.get(st)
+            if hit is not None:
+                self._cache.move_to_end(st)
+                return hit
+            frame = self._render(st)
+            self._cache[st] = frame
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+            return frame
+
+    def _render(self, st: ExplorerState) -> ExplorerFrame:
+        vrange = self.resolve_window(st.window)
+        n = st.grid * st.grid if st.grid else 1
+        x, p = self._forward(self.latents(st, n))
+        image = x[0].cpu().numpy()
+        prob = float(p[0]) if p is not None else None
+        if st.grid:
+            tiles = []
+            for i in range(n):
+                u8 = render.to_uint8(x[i], vrange)
+                if p is not None:
+                    u8 = render.label_image(u8, f"p={float(p[i]):.2f}", scale=max(1, 96 // u8.shape[1]))
+                tiles.append(u8)
+            png = render.png_bytes(render.grid(tiles, st.grid))
+        else:
+            png = render.png_bytes(render.to_uint8(image, vrange))
+        diff_png = None
+        if st.difference:
+            diff = image - self.start_image(st)
+            diff_png = render.png_bytes(
+                render.apply_colormap(render.signed_to_uint8(diff, self.difference_scale), "diverging")
+            )
+        return ExplorerFrame(state=st, png=png, image=image, probability=prob, difference_png=diff_png)
+
+    def start_image(self, state: ExplorerState | None = None) -> np.ndarray:
+        """The image with every slider at 0 for ``state``'s seed and truncation."""
+        st = self.state if state is None else state
+        key = (st.seed, st.truncation)
+        with self._lock:
+            img = self._start.get(key)
+        if img is None:
+            zero = replace(st, values=(0.0,) * self.n_directions, grid=0, difference=False)
+            x, _ = self._forward(self.latents(zero))
+            self._start[key] = img = x[0].cpu().numpy()
+        return img
+
+    def difference_colorbar(self) -> bytes:
+        """PNG colorbar of the difference view's colour scale."""
+        s = self.difference_scale
+        return render.colorbar_png("diverging", -s, s, "difference to start (model units)")
+
+    # -- exports -------------------------------------------------------------------------
+    def walk(
+        self, direction: int | None = None, span: float = 3.0, n_frames: int = 16
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        """Frames of a walk, computed in one batch.
+
+        With ``direction=None`` the walk goes from the start latent (sliders at 0) to the
+        current one; with ``direction=k`` it sweeps slider ``k`` over ``±span`` σ with the
+        other sliders where they are.
+
+        Returns
+        -------
+        images : ndarray ``(n_frames, C, H, W)`` in ``[-1, 1]``
+        probabilities : ndarray ``(n_frames,)`` or None
+        steps : ndarray ``(n_frames,)``: the path parameter (fraction or σ)
+        """
+        if not 2 <= int(n_frames) <= 256:
+            raise LatentvizError(f"a walk needs 2..256 frames, got {n_frames}")
+        st = replace(self.state, grid=0)
+        if direction is None:
+            steps = np.linspace(0.0, 1.0, int(n_frames))
+            vals = np.outer(steps, np.asarray(st.values))
+        else:
+            k = self._check_index(direction)
+            steps = np.linspace(-float(span), float(span), int(n_frames))
+            vals = np.repeat(np.asarray(st.values)[None, :], len(steps), axis=0)
+            vals[:, k] = steps
+        z0 = self._base_latents(st.seed, 1) * st.truncation
+        v = torch.as_tensor(vals, dtype=torch.float32, device=z0.device)
+        z = z0 + (v * self.directions.sigmas) @ self.directions.matrix
+        x, p = self._forward(z)
+        return x.cpu().numpy(), (p.cpu().numpy() if p is not None else None), steps
+
+    def _walk_tiles(self, direction: int | None, span: float, n_frames: int) -> list[np.ndarray]:
+        images, probs, steps = self.walk(direction, span, n_frames)
+        vrange = self.resolve_window(self.state.window)
+        what = "start->current" if direction is None else self.directions.names[self._check_index(direction)]
+        tiles = []
+        for i, img in enumerate(images):
+            u8 = render.to_uint8(img, vrange)
+            step = f"{steps[i]:.2f}" if direction is None else f"{steps[i]:+.1f} sd"
+            top = f"p={probs[i]:.2f}" if probs is not None else "no classifier"
+            tiles.append(
+                render.label_image(u8, top, scale=max(1, 128 // u8.shape[1]), footer=f"{what} {step}")
+            )
+        return tiles
+
+    def export_gif(
+        self,
+        path: str | Path | None = None,
+        direction: int | None = None,
+        span: float = 3.0,
+        n_frames: int = 16,
+        duration_ms: int = 120,
+    ) -> bytes:
+        """The walk as an animated GIF with the probability on every frame; written to ``path`` if given."""
+        data = render.gif_bytes(self._walk_tiles(direction, span, n_frames), duration_ms=duration_ms)
+        if path is not None:
+            Path(path).write_bytes(data)
+        return data
+
+    def export_strip(
+        self,
+        path: str | Path | None = None,
+        direction: int | None = None,
+        span: float = 3.0,
+        n_frames: int = 8,
+    ) -> bytes:
+        """The walk as one labelled PNG strip; written to ``path`` if given."""
+        data = render.png_bytes(render.strip(self._walk_tiles(direction, span, n_frames)), compress_level=6)
+        if path is not None:
+            Path(path).write_bytes(data)
+        return data
+
+    # -- background rendering ---------------------------------------------------------------
+    def worker(
+        self,
+        on_frame: Callable[[ExplorerState, ExplorerFrame], Any],
+        on_error: Callable[[ExplorerState, BaseException], Any] | None = None,
+    ) -> LatestWinsWorker[ExplorerState, ExplorerFrame]:
+        """This session's latest-wins worker (created once; the callbacks of the first call stay)."""
+        if self._worker is None:
+            self._worker = LatestWinsWorker(self.render, on_frame, on_error, name="latentviz-explorer")
+        return self._worker
+
+    def close(self) -> None:
+        """Stop the background worker."""
+        if self._worker is not None:
+            self._worker.close()
+            self._worker = None

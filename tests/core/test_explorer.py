@@ -1,0 +1,155 @@
+from __future__ import annotations
+
+import io
+import threading
+
+import numpy as np
+import pytest
+import torch
+from conftest import toy_generator
+from PIL import Image
+
+from latentviz.core.explorer import ExplorerSession
+from latentviz.directions import DirectionSet, sefa
+from latentviz.errors import DirectionSetMismatchError, LatentvizError
+
+
+@pytest.fixture
+def session(generator, classifier) -> ExplorerSession:
+    return ExplorerSession(generator, sefa(generator, k=3), classifier, seed=3)
+
+
+def _pixels(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)))
+
+
+def test_moving_a_slider_changes_the_frame_and_reset_restores_it(session: ExplorerSession) -> None:
+    start = session.render()
+    assert start.png.startswith(b"\x89PNG") and 0.0 < start.probability < 1.0
+    session.set_value(0, 3.0)
+    moved = session.render()
+    assert np.abs(_pixels(moved.png).astype(int) - _pixels(start.png)).max() > 10
+    assert moved.probability != start.probability
+    session.reset()
+    assert np.array_equal(_pixels(session.render().png), _pixels(start.png))
+
+
+def test_shift_is_value_times_sigma_along_unit_direction(generator) -> None:
+    ds = sefa(generator, k=2)
+    ds.sigmas = np.array([2.0, 1.0])
+    s = ExplorerSession(generator, ds, seed=1)
+    z0 = s.latents().clone()
+    s.set_value(0, 1.5)
+    expected = z0 + 1.5 * 2.0 * torch.as_tensor(ds.directions[0])
+    assert torch.allclose(s.latents(), expected, atol=1e-6)
+
+
+def test_frame_matches_the_generator_output(session: ExplorerSession, generator) -> None:
+    session.set_value(1, -2.0)
+    frame = session.render()
+    direct = generator.generate(session.latents())[0].numpy()
+    assert np.allclose(frame.image, direct, atol=1e-6)
+
+
+def test_wrong_model_direction_set_is_refused_with_a_message(generator) -> None:
+    other = toy_generator(seed=5)
+    with pytest.raises(DirectionSetMismatchError, match="built for model"):
+        ExplorerSession(generator, sefa(other, k=2))
+    with pytest.raises(DirectionSetMismatchError, match=r"needs \(K, 8\)"):
+        ExplorerSession(generator, np.ones((2, 5)))
+    ds = DirectionSet(np.eye(8)[:2], model_sha256=generator.sha256, latent_space="w")
+    with pytest.raises(DirectionSetMismatchError, match="latent space"):
+        ExplorerSession(generator, ds)
+
+
+def test_plain_matrix_is_normalised_and_named(generator) -> None:
+    s = ExplorerSession(generator, 5 * np.eye(8)[:3], names=["a", "b", "c"])
+    assert s.directions.names == ["a", "b", "c"]
+    assert torch.allclose(s.directions.matrix.norm(dim=1), torch.ones(3))
+
+
+def test_frames_are_cached(session: ExplorerSession) -> None:
+    session.set_value(0, 1.0)
+    assert session.render() is session.render()
+
+
+def test_bad_input_is_refused(session: ExplorerSession) -> None:
+    with pytest.raises(LatentvizError, match="out of range"):
+        session.set_value(7, 1.0)
+    with pytest.raises(LatentvizError, match="finite"):
+        session.set_value(0, float("nan"))
+    with pytest.raises(LatentvizError, match="truncation"):
+        session.set_truncation(0.0)
+    with pytest.raises(LatentvizError, match="intensity window"):
+        session.set_window("lung")  # the toy model has no HU window
+    session.set_value(0, 99.0)
+    assert session.state.values[0] == session.slider_range
+
+
+def test_seed_truncation_grid_and_difference(session: ExplorerSession) -> None:
+    a = session.render()
+    session.set_seed(4)
+    assert not np.array_equal(session.render().image, a.image)
+    session.set_truncation(0.5)
+    half = session.render()
+    assert np.allclose(session.latents(), 0.5 * session.generator.sample_latents(1, seed=4))
+    session.set_grid(2)
+    grid = session.render()
+    assert _pixels(grid.png).shape[1] > 2 * _pixels(half.png).shape[1]
+    assert np.allclose(grid.image, half.image, atol=1e-6)  # tile 0 is the single image
+    session.set_grid(0)
+    session.set_difference(True)
+    assert _pixels(session.render().difference_png)[..., 0].std() < 1  # at start: all white
+    session.set_value(0, 4.0)
+    assert _pixels(session.render().difference_png).std() > 1
+    assert isinstance(session.random_seed(), int)
+
+
+def test_window_preset_when_model_window_is_known() -> None:
+    g = toy_generator(config={"window": (0.0, 2000.0)})
+    s = ExplorerSession(g, np.eye(8)[:1])
+    assert "lung" in s.window_presets()
+    full = _pixels(s.render().png)
+    s.set_window("mediastinum")
+    narrow = _pixels(s.render().png)
+    assert (narrow == 0).sum() + (narrow == 255).sum() > (full == 0).sum() + (full == 255).sum()
+
+
+def test_rename_annotate_and_save(session: ExplorerSession, tmp_path, generator) -> None:
+    session.rename(0, "brightness")
+    session.annotate(0, "whole image gets lighter")
+    with pytest.raises(LatentvizError, match="already called"):
+        session.rename(1, "brightness")
+    session.save_directions(tmp_path / "dirs")
+    back = DirectionSet.load(tmp_path / "dirs", generator=generator)
+    assert back.names[0] == "brightness" and back.notes[0] == "whole image gets lighter"
+
+
+def test_walk_exports(session: ExplorerSession, tmp_path) -> None:
+    images, probs, steps = session.walk(direction=0, span=2.0, n_frames=5)
+    assert images.shape[0] == 5 and probs.shape == (5,) and steps[0] == -2.0
+    gif = session.export_gif(tmp_path / "walk.gif", direction=0, n_frames=6)
+    assert Image.open(io.BytesIO(gif)).n_frames == 6 and (tmp_path / "walk.gif").stat().st_size == len(gif)
+    session.set_value(0, 2.0)
+    strip = Image.open(io.BytesIO(session.export_strip(n_frames=4)))
+    assert strip.size[0] > 4 * 100
+    with pytest.raises(LatentvizError):
+        session.walk(n_frames=1)
+
+
+def test_worker_renders_the_last_state(session: ExplorerSession) -> None:
+    got: list = []
+    done = threading.Event()
+
+    def on_frame(state, frame):
+        got.append(frame)
+        if state.values[0] == 2.5:
+            done.set()
+
+    w = session.worker(on_frame)
+    for v in np.linspace(-2.5, 2.5, 21):
+        session.set_value(0, float(v))
+        w.submit(session.snapshot())
+    assert done.wait(10.0) and w.wait_idle(5.0)
+    assert got[-1].state.values[0] == 2.5
+    session.close()

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from latentviz.core import render
+from latentviz.errors import LatentvizError, ShapeError
+
+
+def _decode(data: bytes) -> Image.Image:
+    return Image.open(io.BytesIO(data))
+
+
+def test_to_uint8_maps_model_range_and_clips() -> None:
+    img = torch.tensor([[-2.0, -1.0, 0.0, 1.0, 3.0]])
+    assert render.to_uint8(img).tolist() == [[0, 0, 128, 255, 255]]
+
+
+def test_to_uint8_rgb_is_channels_last() -> None:
+    assert render.to_uint8(np.zeros((3, 4, 5), np.float32)).shape == (4, 5, 3)
+
+
+def test_to_numpy_rejects_bad_shapes() -> None:
+    with pytest.raises(ShapeError, match="expected an image"):
+        render.to_numpy(np.zeros((2, 4, 4)))
+
+
+def test_colormaps_are_256_entry_luts() -> None:
+    for name, lut in render.COLORMAPS.items():
+        assert lut.shape == (256, 3) and lut.dtype == np.uint8, name
+    # the diverging map is white at zero, blue below, red above
+    div = render.COLORMAPS["diverging"]
+    assert div[128].min() > 240
+    assert div[0, 2] > div[0, 0] and div[255, 0] > div[255, 2]
+    with pytest.raises(LatentvizError, match="unknown colormap"):
+        render.apply_colormap(np.zeros((2, 2), np.uint8), "viridis-nope")
+
+
+def test_signed_to_uint8_centres_zero() -> None:
+    u8 = render.signed_to_uint8(np.array([[-1.0, 0.0, 1.0]]), scale=1.0)
+    assert u8.tolist() == [[0, 128, 255]]
+
+
+def test_png_roundtrip() -> None:
+    u8 = (np.arange(64 * 64) % 256).astype(np.uint8).reshape(64, 64)
+    back = np.asarray(_decode(render.png_bytes(u8)))
+    assert np.array_equal(back, u8)
+    with pytest.raises(ShapeError):
+        render.png_bytes(u8.astype(np.float32))
+
+
+def test_window_presets_map_hu_into_model_range() -> None:
+    # model trained on [-1000, 1000] HU: centre 0, width 2000
+    lo, hi = render.resolve_window("mediastinum", (0.0, 2000.0))
+    assert lo == pytest.approx((50 - 175) / 1000) and hi == pytest.approx((50 + 175) / 1000)
+    assert render.resolve_window("full", None) is None
+    with pytest.raises(LatentvizError, match="intensity window"):
+        render.resolve_window("lung", None)
+    with pytest.raises(LatentvizError, match="unknown window preset"):
+        render.resolve_window("liver-ish", (0.0, 2000.0))
+
+
+def test_heat_overlay_and_contour() -> None:
+    base = np.full((8, 8), 100, np.uint8)
+    heat = np.zeros((8, 8), np.float32)
+    heat[2:4, 2:4] = 1.0
+    out = render.heat_overlay(base, heat, alpha=0.5)
+    assert out.shape == (8, 8, 3)
+    assert not np.array_equal(out[3, 3], out[7, 7])  # hot pixel coloured differently
+    mask = np.zeros((8, 8), bool)
+    mask[2:6, 2:6] = True
+    edge = render.contour(mask)
+    assert edge.sum() == 12 and not edge[3, 3] and edge[2, 2]
+    with pytest.raises(ShapeError):
+        render.heat_overlay(base, np.zeros((4, 4)))
+
+
+def test_gif_has_every_frame() -> None:
+    frames = [np.full((16, 16), v, np.uint8) for v in (0, 80, 160, 240)]
+    gif = _decode(render.gif_bytes(frames, duration_ms=50))
+    assert gif.format == "GIF" and gif.n_frames == 4
+    with pytest.raises(ShapeError):
+        render.gif_bytes([np.zeros((4, 4), np.uint8), np.zeros((5, 5), np.uint8)])
+
+
+def test_strip_grid_label_and_colorbar() -> None:
+    tiles = [np.zeros((10, 12), np.uint8)] * 5
+    assert render.strip(tiles, gap=2).shape == (10, 5 * 14 - 2, 3)
+    assert render.grid(tiles, columns=2, gap=2).shape == (3 * 12 - 2, 2 * 14 - 2, 3)
+    labelled = render.label_image(np.zeros((10, 12), np.uint8), "p=0.50", scale=2, footer="x")
+    assert labelled.shape == (20 + 32, 24, 3)
+    assert (labelled[:16] < 128).any()  # the caption put dark pixels in the band
+    bar = _decode(render.colorbar_png("diverging", -1, 1, "difference"))
+    assert bar.size[0] > 256
