@@ -20,7 +20,13 @@ DEFAULT_CAPTION_FACTORS = {
 
 
 # Short caption names so three factors fit under a tile.
-_SHORT = {"rotation": "rot", "breast_size": "breast", "z_position": "z", "lesion_count": "lesions"}
+_SHORT = {
+    "rotation": "rot",
+    "breast_size": "breast",
+    "z_position": "z",
+    "slice_z": "z",
+    "lesion_count": "lesions",
+}
 
 
 def gallery_figure(
