@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import tempfile
 from pathlib import Path
 
@@ -14,31 +15,41 @@ __all__ = ["AREA", "rows", "write_series"]
 AREA = "data"
 
 
-def write_series(folder: Path, n_slices: int, template: str = "CT_small.dcm") -> Path:
+def write_series(
+    folder: Path,
+    n_slices: int,
+    template: str = "CT_small.dcm",
+    series_number: int = 1,
+    prefix: str = "file",
+    step_mm: float = 5.0,
+) -> Path:
     """Write ``n_slices`` DICOM slices derived from a pydicom test file into ``folder``.
 
-    Each slice gets its own ImagePositionPatient (5 mm apart), InstanceNumber and SOP Instance UID,
-    and pixel values offset by its index; files are written in a shuffled order.
+    Slice ``k`` gets ImagePositionPatient ``origin + k * step_mm`` along z, InstanceNumber
+    ``k + 1``, its own SOP Instance UID, and stored values ``template + k`` (so the order of a
+    read volume can be checked). Files are written in a shuffled order as ``{prefix}NNN.dcm``.
     """
     import pydicom
     from pydicom.data import get_testdata_file
     from pydicom.uid import generate_uid
 
-    base = pydicom.dcmread(get_testdata_file(template))
+    base = pydicom.dcmread(get_testdata_file(template, download=False))
+    stored = base.pixel_array
     series_uid = generate_uid()
     order = np.random.default_rng(0).permutation(n_slices)
     origin = [float(v) for v in base.ImagePositionPatient]
     folder.mkdir(parents=True, exist_ok=True)
     for file_no, k in enumerate(order):
-        ds = base.copy()
+        ds = copy.deepcopy(base)  # a shallow copy would share (and overwrite) PixelData
         ds.SeriesInstanceUID = series_uid
+        ds.SeriesNumber = series_number
         ds.SOPInstanceUID = generate_uid()
         ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
         ds.InstanceNumber = int(k) + 1
-        ds.ImagePositionPatient = [origin[0], origin[1], origin[2] + 5.0 * int(k)]
-        ds.SliceThickness = 5.0
-        ds.PixelData = (base.pixel_array + int(k)).astype(base.pixel_array.dtype).tobytes()
-        ds.save_as(folder / f"file{file_no:03d}.dcm", enforce_file_format=True)
+        ds.ImagePositionPatient = [origin[0], origin[1], origin[2] + step_mm * int(k)]
+        ds.SliceThickness = abs(step_mm)
+        ds.PixelData = (stored + int(k)).astype(stored.dtype).tobytes()
+        ds.save_as(folder / f"{prefix}{file_no:03d}.dcm", enforce_file_format=True)
     return folder
 
 
@@ -47,7 +58,9 @@ def _dicom_read_row(name: str, repeats: int) -> Row:
 
     from latentviz.data import read_image
 
-    path = get_testdata_file(name)
+    path = get_testdata_file(name, download=False)
+    if path is None:
+        raise FileNotFoundError(f"{name} is not installed (pip install pydicom-data)")
     image = read_image(path)
     med, p95 = measure(lambda: read_image(path), repeats=repeats)
     return Row(
@@ -68,7 +81,7 @@ def _window_row(side: int, repeats: int) -> Row:
 
     from latentviz.data import apply_window
 
-    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm", download=False))
     ds.WindowCenter, ds.WindowWidth = -600, 1500
     rng = np.random.default_rng(0)
     hu = rng.integers(-1024, 2000, size=(side, side)).astype(np.int16)
@@ -109,7 +122,7 @@ def rows(quick: bool = False) -> list[Row]:
     out = [_dicom_read_row("CT_small.dcm", repeats)]
     try:
         out.append(_dicom_read_row("RG1_UNCI.dcm", repeats))
-    except Exception:  # pydicom-data (a dev extra) not installed: skip that row
+    except FileNotFoundError:  # pydicom-data (a dev extra) not installed: skip that row
         pass
     out.append(_window_row(512, repeats))
     out.append(_window_row(2048, max(3, repeats // 4)))

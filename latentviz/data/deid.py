@@ -16,9 +16,10 @@ import copy
 import hashlib
 from typing import Any
 
+import pydicom
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
-from pydicom.uid import UID, generate_uid
+from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID, generate_uid
 
 __all__ = [
     "IDENTIFYING_KEYWORDS",
@@ -169,10 +170,6 @@ IDENTIFYING_KEYWORDS: frozenset[str] = frozenset(
         "TopicKeywords",
         "TopicSubject",
         "TopicTitle",
-        "Overlays",
-        "OverlayComments",
-        "OverlayData",
-        "CurveData",
         "GraphicAnnotationSequence",
         "ModifiedAttributesSequence",
         "OriginalAttributesSequence",
@@ -350,9 +347,12 @@ def deidentify_dataset(ds: Dataset, salt: str | None = None) -> Dataset:
         for keyword in ("MediaStorageSOPInstanceUID",):
             if keyword in fm and not _is_well_known(str(fm[keyword].value)):
                 fm[keyword].value = uids(str(fm[keyword].value))
+        # The writing software's identity can fingerprint a site: state ours (pydicom's) instead.
+        fm.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
+        fm.ImplementationVersionName = f"PYDICOM {pydicom.__version__}"[:16]
         for keyword in ("SourceApplicationEntityTitle", "SendingApplicationEntityTitle"):
             if keyword in fm:
                 del fm[keyword]
     out.PatientIdentityRemoved = "YES"
-    out.DeidentificationMethod = "latentviz: DICOM PS3.15 Basic Application Level Confidentiality Profile"
+    out.DeidentificationMethod = "latentviz: DICOM PS3.15 Basic Profile"  # LO: at most 64 chars
     return out
