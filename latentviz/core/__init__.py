@@ -10,15 +10,30 @@ from __future__ import annotations
 
 from latentviz.core import render
 from latentviz.core.directions import BoundDirections, bind_directions
+from latentviz.core.explanation import (
+    ExplanationCancelled,
+    ExplanationOptions,
+    ExplanationResult,
+    ExplanationSession,
+    Panel,
+)
 from latentviz.core.explorer import ExplorerFrame, ExplorerSession, ExplorerState
+from latentviz.core.interpolation import InterpolationFrame, InterpolationSession
 from latentviz.core.throttle import LatestWinsWorker, WorkerStats
 
 __all__ = [
     "BoundDirections",
+    "ExplanationCancelled",
+    "ExplanationOptions",
+    "ExplanationResult",
+    "ExplanationSession",
     "ExplorerFrame",
     "ExplorerSession",
     "ExplorerState",
+    "InterpolationFrame",
+    "InterpolationSession",
     "LatestWinsWorker",
+    "Panel",
     "WorkerStats",
     "bind_directions",
     "render",

@@ -280,6 +280,10 @@ def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
     return ImageFont.load_default(size=size)
 
 
+# Pillow's bundled font lacks a few symbols the captions use.
+_ASCII = str.maketrans({"−": "-", "Δ": "d", "σ": "sd", "→": "->", "α": "a", "≤": "<=", "≥": ">="})
+
+
 def label_image(u8: np.ndarray, text: str, scale: int = 1, footer: str = "") -> np.ndarray:
     """Upscale ``u8`` by ``scale`` (nearest) and add a caption band with ``text`` above it.
 
@@ -294,9 +298,9 @@ def label_image(u8: np.ndarray, text: str, scale: int = 1, footer: str = "") -> 
     canvas = Image.new("RGB", (w, h + band * (2 if footer else 1)), (255, 255, 255))
     canvas.paste(Image.fromarray(rgb), (0, band))
     draw = ImageDraw.Draw(canvas)
-    draw.text((3, 2), text, fill=(0, 0, 0), font=_font(11))
+    draw.text((3, 2), text.translate(_ASCII), fill=(0, 0, 0), font=_font(11))
     if footer:
-        draw.text((3, h + band + 2), footer, fill=(0, 0, 0), font=_font(11))
+        draw.text((3, h + band + 2), footer.translate(_ASCII), fill=(0, 0, 0), font=_font(11))
     return np.asarray(canvas)
 
 
@@ -321,7 +325,7 @@ def colorbar_png(
         draw.line([(x, thickness + 2), (x, thickness + 5)], fill=(0, 0, 0))
         txt = f"{value:.3g}"
         draw.text((x - 3 * len(txt), thickness + 6), txt, fill=(0, 0, 0), font=font)
-    draw.text((pad, thickness + 20), label, fill=(0, 0, 0), font=font)
+    draw.text((pad, thickness + 20), label.translate(_ASCII), fill=(0, 0, 0), font=font)
     return png_bytes(np.asarray(canvas))
 
 

@@ -1,0 +1,430 @@
+"""The UI-free state behind an explanation panel: one image → inversion → every map.
+
+:class:`ExplanationSession` takes an image (tensor, array, file path or phantom sample),
+inverts it into a conditional generator (:func:`latentviz.explain.invert`) with progress
+reports and cancellation, then computes the medXGAN counterfactual, Grad-CAM, Integrated
+Gradients and Latent Integrated Gradients through :mod:`latentviz.explain`, and renders
+every panel to PNG bytes with a caption that carries the classifier probability. Signed
+maps share one labelled diverging scale (each normalised to its max ``|value|``).
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from latentviz.core import render
+from latentviz.errors import LatentvizError, ShapeError
+from latentviz.explain import (
+    Counterfactual,
+    GradCam,
+    IntegratedGradients,
+    InversionResult,
+    LatentIntegratedGradients,
+    counterfactual,
+    invert,
+)
+from latentviz.models.classifier import Classifier
+from latentviz.models.generator import Generator
+
+__all__ = [
+    "ExplanationCancelled",
+    "ExplanationOptions",
+    "ExplanationResult",
+    "ExplanationSession",
+    "Panel",
+]
+
+METHODS = ("gradcam", "ig", "lig")
+
+
+class ExplanationCancelled(LatentvizError):
+    """The user cancelled a running inversion."""
+
+
+@dataclass
+class ExplanationOptions:
+    """Method options a view exposes.
+
+    Attributes
+    ----------
+    target
+        Class to explain (None: the classifier's default).
+    ig_steps, lig_steps
+        Path steps of IG and LIG.
+    baseline
+        IG baseline: ``"black"``, ``"zero"`` or ``"blur"``.
+    restarts, inversion_steps
+        Inversion restarts (one batch) and maximum Adam steps.
+    methods
+        Which attribution panels to compute (subset of ``gradcam``, ``ig``, ``lig``).
+    seed
+        Seed of the inversion's random starts.
+    """
+
+    target: int | None = None
+    ig_steps: int = 32
+    lig_steps: int = 16
+    baseline: str = "black"
+    restarts: int = 4
+    inversion_steps: int = 300
+    methods: tuple[str, ...] = METHODS
+    seed: int = 0
+
+    def check(self) -> None:
+        if self.ig_steps < 2 or self.lig_steps < 1 or self.restarts < 1 or self.inversion_steps < 1:
+            raise LatentvizError("steps and restarts must be positive (IG needs at least 2 steps)")
+        if self.baseline not in ("black", "zero", "blur"):
+            raise LatentvizError(f"baseline must be 'black', 'zero' or 'blur', not {self.baseline!r}")
+        bad = [m for m in self.methods if m not in METHODS]
+        if bad:
+            raise LatentvizError(f"unknown method(s) {bad}; choose from {list(METHODS)}")
+
+
+@dataclass
+class Panel:
+    """One rendered panel: a PNG and a caption (title, probability, diagnostics)."""
+
+    key: str
+    title: str
+    png: bytes
+    caption: str
+    probability: float | None = None
+    warning: str = ""
+
+
+@dataclass
+class ExplanationResult:
+    """Everything computed for one image (tensors on the CPU)."""
+
+    original: torch.Tensor
+    probability: float
+    inversion: InversionResult
+    counterfactual: Counterfactual
+    attributions: dict[str, Any] = field(default_factory=dict)
+    mask: np.ndarray | None = None
+
+    @property
+    def low_fidelity(self) -> bool:
+        return bool(self.inversion.low_fidelity[0])
+
+
+class _MonitoredGenerator:
+    """A generator proxy that counts forward passes (one per inversion step) and raises
+    :class:`ExplanationCancelled` when ``cancel`` is set. ``invert`` has no callback of
+    its own, so progress and cancellation ride on its per-step generator call."""
+
+    def __init__(
+        self,
+        generator: Generator,
+        total: int,
+        progress: Callable[[int, int], Any] | None,
+        cancel: threading.Event,
+    ) -> None:
+        self._g = generator
+        self._total = total
+        self._progress = progress
+        self._cancel = cancel
+        self.calls = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._g, name)
+
+    def __call__(self, z: torch.Tensor) -> torch.Tensor:
+        if self._cancel.is_set():
+            raise ExplanationCancelled("inversion cancelled")
+        self.calls += 1
+        if self._progress is not None:
+            self._progress(min(self.calls, self._total), self._total)
+        return self._g(z)
+
+
+class ExplanationSession:
+    """Inversion and explanations of one image, for the notebook panel and the dashboard.
+
+    Parameters
+    ----------
+    image
+        ``(1, C, H, W)``/``(C, H, W)``/``(H, W)`` tensor or array in ``[-1, 1]``, or a path
+        (DICOM, NIfTI, PNG, …) read with :func:`latentviz.data.read_image` and fitted to the
+        generator's size with ``window``.
+    generator
+        A conditional (z1, z2) generator (medXGAN-style) for the counterfactual and LIG.
+    classifier
+        The classifier to explain.
+    mask
+        Optional ground-truth lesion mask ``(H, W)`` (phantom samples have one).
+    window
+        Display/model window used when ``image`` is a path.
+    options
+        :class:`ExplanationOptions`.
+    """
+
+    def __init__(
+        self,
+        image: torch.Tensor | np.ndarray | str | Path,
+        generator: Generator,
+        classifier: Classifier,
+        *,
+        mask: np.ndarray | torch.Tensor | None = None,
+        window: Any = None,
+        options: ExplanationOptions | None = None,
+    ) -> None:
+        if not generator.is_conditional:
+            raise LatentvizError(
+                f"the explanation panel needs a conditional (z1, z2) generator such as cxr-medxgan; "
+                f"{generator.name} is not one"
+            )
+        self.generator = generator
+        self.classifier = classifier
+        self.options = options or ExplanationOptions()
+        self.options.check()
+        self.source = str(image) if isinstance(image, (str, Path)) else "array"
+        self.image = self._load(image, window)
+        c, h, w = generator.image_shape
+        if tuple(self.image.shape[1:]) != (c, h, w):
+            raise ShapeError(
+                f"image has shape {tuple(self.image.shape[1:])}; {generator.name} makes {(c, h, w)}"
+            )
+        self.mask = None if mask is None else np.asarray(torch.as_tensor(mask).cpu(), dtype=bool).squeeze()
+        if self.mask is not None and self.mask.shape != (h, w):
+            raise ShapeError(f"mask has shape {self.mask.shape}; the image is {(h, w)}")
+        self.result: ExplanationResult | None = None
+        self._cancel = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @classmethod
+    def from_phantom(
+        cls,
+        generator: Generator,
+        classifier: Classifier,
+        kind: str = "cxr",
+        index: int = 0,
+        seed: int = 0,
+        options: ExplanationOptions | None = None,
+    ) -> ExplanationSession:
+        """A positive phantom sample (with its ground-truth mask) at the generator's size."""
+        from latentviz.data.phantoms import generate
+
+        size = generator.image_shape[-1]
+        batch = generate(kind, index + 1, size=size, seed=seed, labels=np.ones(index + 1, dtype=np.int64))
+        return cls(
+            torch.as_tensor(batch.images[index : index + 1]),
+            generator,
+            classifier,
+            mask=batch.masks[index],
+            options=options,
+        )
+
+    def _load(self, image: Any, window: Any) -> torch.Tensor:
+        if isinstance(image, (str, Path)):
+            from latentviz.data import read_image
+
+            return read_image(image).to_model_input(self.generator.image_shape[-1], window)
+        x = torch.as_tensor(np.asarray(image) if not isinstance(image, torch.Tensor) else image)
+        x = x.detach().to("cpu", torch.float32)
+        while x.ndim < 4:
+            x = x.unsqueeze(0)
+        if x.ndim != 4 or x.shape[0] != 1:
+            raise ShapeError(f"explain one image (H, W), (C, H, W) or (1, C, H, W); got {tuple(x.shape)}")
+        if not torch.isfinite(x).all():
+            raise ShapeError("the image contains NaN or infinite values")
+        if x.min() < -1.001 or x.max() > 1.001:
+            raise ShapeError(
+                f"image values span [{float(x.min()):.3g}, {float(x.max()):.3g}]; pass model input in "
+                "[-1, 1] "
+                "(MedicalImage.to_model_input does this) or a file path"
+            )
+        return x
+
+    # -- compute ---------------------------------------------------------------------------
+    def cancel(self) -> None:
+        """Ask a running :meth:`run` to stop at its next inversion step."""
+        self._cancel.set()
+
+    def run(self, progress: Callable[[int, int], Any] | None = None) -> ExplanationResult:
+        """Invert the image and compute every panel (blocking).
+
+        ``progress(step, total)`` is called once per inversion step. Raises
+        :class:`ExplanationCancelled` when :meth:`cancel` was called meanwhile.
+        """
+        self._cancel.clear()
+        o = self.options
+        o.check()
+        monitored = _MonitoredGenerator(self.generator, o.inversion_steps, progress, self._cancel)
+        inv = invert(
+            monitored,  # type: ignore[arg-type]  (duck-typed Generator)
+            self.classifier,
+            self.image,
+            restarts=o.restarts,
+            steps=o.inversion_steps,
+            target=o.target,
+            seed=o.seed,
+            progress=False,
+        )
+        if self._cancel.is_set():
+            raise ExplanationCancelled("inversion cancelled")
+        cf = counterfactual(self.generator, self.classifier, inv.z, self.image, o.target, inv.fidelity())
+        attrs: dict[str, Any] = {}
+        if "gradcam" in o.methods:
+            attrs["gradcam"] = GradCam(self.classifier).attribute(self.image, target=o.target)
+        if "ig" in o.methods:
+            attrs["ig"] = IntegratedGradients(self.classifier).attribute(
+                self.image, target=o.target, baseline=o.baseline, n_steps=o.ig_steps
+            )
+        if "lig" in o.methods:
+            attrs["lig"] = LatentIntegratedGradients(self.generator, self.classifier).attribute(
+                inv, target=o.target, n_steps=o.lig_steps
+            )
+        with torch.inference_mode():
+            p = float(self.classifier.probability(self.image.to(self.classifier.device), o.target)[0])
+        self.result = ExplanationResult(self.image, p, inv, cf, attrs, self.mask)
+        return self.result
+
+    def start(
+        self,
+        on_done: Callable[[ExplanationResult], Any],
+        on_error: Callable[[BaseException], Any],
+        progress: Callable[[int, int], Any] | None = None,
+    ) -> threading.Thread:
+        """Run :meth:`run` on a background thread (the kernel stays responsive)."""
+        if self.running:
+            raise LatentvizError("an explanation is already running; cancel it first")
+
+        def work() -> None:
+            try:
+                res = self.run(progress)
+            except BaseException as exc:
+                on_error(exc)
+            else:
+                on_done(res)
+
+        self._thread = threading.Thread(target=work, name="latentviz-explain", daemon=True)
+        self._thread.start()
+        return self._thread
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until a background run ends; False on timeout."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return not self.running
+
+    # -- pictures ----------------------------------------------------------------------------
+    def panels(self, show_mask: bool = True, alpha: float = 0.5) -> list[Panel]:
+        """Every panel of the last result, rendered (PNG bytes and captions).
+
+        Signed maps (difference, IG, LIG) and Grad-CAM are each divided by their largest
+        ``|value|`` and share the diverging scale of :meth:`colorbar`.
+        """
+        r = self.result
+        if r is None:
+            raise LatentvizError("nothing to show yet: call run() first")
+        inv, cf = r.inversion, r.counterfactual
+        mask = r.mask if (show_mask and r.mask is not None) else None
+        orig_u8 = render.to_uint8(r.original[0])
+        orig_grey = orig_u8 if orig_u8.ndim == 2 else orig_u8.mean(axis=2).astype(np.uint8)
+
+        def finish(rgb_or_grey: np.ndarray) -> bytes:
+            img = render.draw_contour(rgb_or_grey, mask) if mask is not None else rgb_or_grey
+            return render.png_bytes(img)
+
+        p_rec = float(inv.probability_reconstruction[0])
+        p_pos, p_neg = float(cf.probability_positive[0]), float(cf.probability_negative[0])
+        fid = f"PSNR {float(inv.psnr[0]):.1f} dB, SSIM {float(inv.ssim[0]):.2f}"
+        warn = (
+            "LOW FIDELITY: the reconstruction does not match the image; distrust the maps"
+            if r.low_fidelity
+            else ""
+        )
+        out = [
+            Panel("original", "Original", finish(orig_u8), f"p={r.probability:.3f}", r.probability),
+            Panel(
+                "reconstruction",
+                "Reconstruction",
+                finish(render.to_uint8(inv.reconstruction[0])),
+                f"p={p_rec:.3f} · {fid}",
+                p_rec,
+                warn,
+            ),
+            Panel(
+                "negative",
+                "Negative (z2 = 0)",
+                finish(render.to_uint8(cf.negative[0])),
+                f"p={p_neg:.3f}",
+                p_neg,
+            ),
+            self._signed_panel(
+                "difference",
+                "Difference pos − neg",
+                cf.difference[0],
+                finish,
+                f"Δp={p_pos - p_neg:+.3f}",
+                p_pos,
+            ),
+            Panel(
+                "colorized",
+                "Colorized",
+                finish(render.heat_overlay(orig_grey, cf.difference[0], alpha=alpha)),
+                f"p={r.probability:.3f} (original)",
+                r.probability,
+            ),
+        ]
+        titles = {"gradcam": "Grad-CAM", "ig": "Integrated Grad.", "lig": "Latent IG"}
+        for key, a in r.attributions.items():
+            extra = ""
+            if a.delta is not None:
+                extra = f" · completeness Δ={float(a.delta.reshape(-1)[0]):+.2g}"
+            out.append(
+                self._signed_panel(
+                    key,
+                    titles[key],
+                    a.map[0],
+                    finish,
+                    f"p={r.probability:.3f}{extra}",
+                    r.probability,
+                    warn if key == "lig" else "",
+                )
+            )
+        return out
+
+    @staticmethod
+    def _signed_panel(
+        key: str,
+        title: str,
+        values: torch.Tensor,
+        finish: Callable[[np.ndarray], bytes],
+        caption: str,
+        probability: float,
+        warning: str = "",
+    ) -> Panel:
+        v = values.detach().cpu().float()
+        v = v.sum(0) if v.ndim == 3 else v
+        peak = float(v.abs().max())
+        u8 = render.signed_to_uint8(v, peak if peak > 0 else 1.0)
+        rgb = render.apply_colormap(u8, "diverging")
+        return Panel(key, title, finish(rgb), f"{caption} · max|v|={peak:.3g}", probability, warning)
+
+    @staticmethod
+    def colorbar() -> bytes:
+        """The shared colour scale of the signed panels."""
+        return render.colorbar_png("diverging", -1.0, 1.0, "value / max|value| of each map (red: raises p)")
+
+    def figure_png(self, show_mask: bool = True, scale: int = 2) -> bytes:
+        """All panels side by side in one labelled PNG (for reports and exports)."""
+        tiles = []
+        for p in self.panels(show_mask):
+            u8 = np.asarray(Image.open(io.BytesIO(p.png)).convert("RGB"))
+            tiles.append(render.label_image(u8, p.title, scale=scale, footer=p.caption.split(" · ")[0]))
+        return render.png_bytes(render.strip(tiles), compress_level=6)

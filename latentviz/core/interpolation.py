@@ -1,0 +1,174 @@
+"""The UI-free state behind an interpolation player.
+
+:class:`InterpolationSession` computes every frame of a straight latent path in one
+batch (:func:`latentviz.explain.interpolate`, classifier on the same batch), then
+pre-renders, per frame, the image, the per-frame difference and the accumulating
+absolute difference as PNG bytes, so scrubbing and playing only look bytes up.
+For an inverted image the default path is medXGAN's ``(z1*, 0) → (z1*, z2*)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from latentviz.core import render
+from latentviz.errors import LatentvizError
+from latentviz.explain import Interpolation, interpolate
+from latentviz.models.classifier import Classifier
+from latentviz.models.generator import Generator
+
+__all__ = ["InterpolationFrame", "InterpolationSession"]
+
+
+@dataclass
+class InterpolationFrame:
+    """One step of the path, ready to show."""
+
+    index: int
+    alpha: float
+    png: bytes
+    step_png: bytes
+    cumulative_png: bytes
+    probability: float | None
+
+
+class InterpolationSession:
+    """Frames, probabilities and differences along ``z(α) = (1 − α) z_start + α z_end``.
+
+    Parameters
+    ----------
+    generator
+        The generator.
+    start, end
+        Latents ``(D,)`` or ``(1, D)``. For a conditional generator ``start=None`` means
+        the negative realisation of ``end``: ``(z1, 0)`` (medXGAN's path).
+    classifier
+        Optional: its target probability is computed for every frame.
+    n_frames
+        Frames along the path (α from 0 to 1 inclusive).
+    target
+        Class whose probability is reported.
+    """
+
+    def __init__(
+        self,
+        generator: Generator,
+        start: torch.Tensor | None,
+        end: torch.Tensor,
+        classifier: Classifier | None = None,
+        n_frames: int = 32,
+        target: int | None = None,
+    ) -> None:
+        if not 2 <= int(n_frames) <= 512:
+            raise LatentvizError(f"an interpolation needs 2..512 frames, got {n_frames}")
+        self.generator = generator
+        self.classifier = classifier
+        self.target = target
+        end = generator.check_latents(torch.as_tensor(end))
+        if start is None:
+            if not generator.is_conditional:
+                raise LatentvizError(
+                    f"{generator.name} is not a conditional (z1, z2) model: give a start latent explicitly"
+                )
+            z1, _ = generator.split(end)
+            start = generator.join(z1, None)
+        start = generator.check_latents(torch.as_tensor(start))
+        if start.shape[0] != 1 or end.shape[0] != 1:
+            raise LatentvizError("interpolate one path: start and end must be single latents")
+        self.start, self.end = start[0], end[0]
+        self.n_frames = int(n_frames)
+        self.path: Interpolation = interpolate(
+            generator, self.start, self.end, self.n_frames, classifier, target
+        )
+        self._frames: list[InterpolationFrame | None] = [None] * self.n_frames
+        cum = self.path.cumulative_difference.abs()
+        self.cumulative_scale = float(cum[-1].max()) or 1.0  # the final frame holds the largest sum
+        self.step_scale = float(self.path.step_difference.abs().max()) or 1.0
+
+    @classmethod
+    def from_inversion(
+        cls, generator: Generator, inversion: object, classifier: Classifier | None = None, n_frames: int = 32
+    ) -> InterpolationSession:
+        """medXGAN's path for an inverted image: ``(z1*, 0) → (z1*, z2*)``."""
+        z = getattr(inversion, "z", inversion)
+        return cls(generator, None, torch.as_tensor(z)[:1], classifier, n_frames)
+
+    @property
+    def probabilities(self) -> np.ndarray | None:
+        """``(T,)`` target probability per frame."""
+        p = self.path.probabilities
+        return None if p is None else p.numpy()
+
+    @property
+    def alphas(self) -> np.ndarray:
+        return self.path.alphas.numpy()
+
+    def frame(self, index: int) -> InterpolationFrame:
+        """Frame ``index`` rendered (cached): image, per-frame and accumulating difference."""
+        if not 0 <= int(index) < self.n_frames:
+            raise LatentvizError(f"frame {index} out of range 0..{self.n_frames - 1}")
+        i = int(index)
+        f = self._frames[i]
+        if f is None:
+            p = self.path
+            step = render.apply_colormap(
+                render.signed_to_uint8(p.step_difference[i], self.step_scale), "diverging"
+            )
+            cum = p.cumulative_difference[i].mean(0)
+            heat = render.apply_colormap(render.to_uint8(cum, (0.0, self.cumulative_scale)), "jet")
+            f = InterpolationFrame(
+                index=i,
+                alpha=float(p.alphas[i]),
+                png=render.png_bytes(render.to_uint8(p.frames[i])),
+                step_png=render.png_bytes(step),
+                cumulative_png=render.png_bytes(heat),
+                probability=None if p.probabilities is None else float(p.probabilities[i]),
+            )
+            self._frames[i] = f
+        return f
+
+    def render_all(self) -> list[InterpolationFrame]:
+        """Every frame rendered (the player then only looks bytes up)."""
+        return [self.frame(i) for i in range(self.n_frames)]
+
+    def colorbars(self) -> dict[str, bytes]:
+        """PNG colorbars of the per-frame and the accumulating difference."""
+        return {
+            "step": render.colorbar_png(
+                "diverging", -self.step_scale, self.step_scale, "frame − previous frame"
+            ),
+            "cumulative": render.colorbar_png("jet", 0.0, self.cumulative_scale, "accumulated |difference|"),
+        }
+
+    def _tiles(self, n: int | None = None) -> list[np.ndarray]:
+        idx = (
+            np.arange(self.n_frames)
+            if n is None
+            else np.linspace(0, self.n_frames - 1, n).round().astype(int)
+        )
+        tiles = []
+        for i in idx:
+            u8 = render.to_uint8(self.path.frames[i])
+            p = self.path.probabilities
+            top = f"p={float(p[i]):.2f}" if p is not None else "no classifier"
+            tiles.append(
+                render.label_image(
+                    u8, top, scale=max(1, 128 // u8.shape[1]), footer=f"a={self.alphas[i]:.2f}"
+                )
+            )
+        return tiles
+
+    def strip_png(self, n: int | None = None) -> bytes:
+        """``n`` frames (default all) in one labelled PNG strip."""
+        return render.png_bytes(render.strip(self._tiles(n)))
+
+    def export_gif(self, path: str | Path | None = None, duration_ms: int = 100) -> bytes:
+        """The path as a GIF with the probability on every frame; written to ``path`` if given."""
+        data = render.gif_bytes(self._tiles(), duration_ms=duration_ms)
+        if path is not None:
+            Path(path).write_bytes(data)
+        return data

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+import torch
+from conftest import toy_generator
+from PIL import Image
+
+from latentviz.core.interpolation import InterpolationSession
+from latentviz.errors import LatentvizError
+
+
+@pytest.fixture
+def cond():
+    return toy_generator(split_sizes=(6, 2))
+
+
+def test_default_path_is_negative_to_positive(cond, classifier) -> None:
+    z = cond.sample_latents(1, seed=2)
+    s = InterpolationSession(cond, None, z, classifier, n_frames=6)
+    assert torch.allclose(s.start[6:], torch.zeros(2)) and torch.allclose(s.start[:6], z[0, :6])
+    assert s.probabilities.shape == (6,)
+    last = s.frame(5)
+    assert np.allclose(
+        np.asarray(Image.open(io.BytesIO(last.png)), dtype=float) / 255 * 2 - 1,
+        cond.generate(z)[0, 0].numpy(),
+        atol=1 / 127,
+    )
+
+
+def test_accumulating_difference_grows(cond) -> None:
+    a, b = cond.sample_latents(2, seed=4)
+    s = InterpolationSession(cond, a, b, n_frames=8)
+    sums = s.path.cumulative_difference.flatten(1).sum(1)
+    assert (sums[1:] >= sums[:-1]).all() and sums[0] == 0
+    first, last = s.frame(0), s.frame(7)
+    assert first.probability is None and last.alpha == 1.0
+    assert Image.open(io.BytesIO(s.export_gif())).n_frames == 8
+    assert set(s.colorbars()) == {"step", "cumulative"}
+
+
+def test_bad_input(cond, generator) -> None:
+    with pytest.raises(LatentvizError, match="not a conditional"):
+        InterpolationSession(generator, None, generator.sample_latents(1))
+    with pytest.raises(LatentvizError, match="frames"):
+        InterpolationSession(cond, None, cond.sample_latents(1), n_frames=1)
+    s = InterpolationSession(cond, None, cond.sample_latents(1), n_frames=3)
+    with pytest.raises(LatentvizError, match="out of range"):
+        s.frame(3)
