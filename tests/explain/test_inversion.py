@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import explain_toys as toys
+import pytest
+import torch
+
+from latentviz.errors import ShapeError
+from latentviz.explain import FIDELITY_THRESHOLDS, invert, invert_paper
+
+
+def test_recovers_a_known_latent(toy_generator, toy_classifier):
+    z = toys.positive_latents(3, seed=11)
+    x = toy_generator.generate(z)
+    r = invert(toy_generator, toy_classifier, x, restarts=2, steps=800, patience=80, tol=1e-4, progress=False)
+    assert (r.z - z).abs().max() < 0.1
+    assert r.mse.max() < 1e-4
+    assert (r.psnr > 40).all() and (r.ssim > 0.99).all()
+    assert r.agrees.all() and not r.low_fidelity.any()
+    assert r.reconstruction.shape == x.shape
+    assert r.history[-1] <= r.history[0]
+
+
+def test_target_mse_stops_early_and_is_reached(toy_generator, toy_classifier):
+    x = toy_generator.generate(toys.positive_latents(2, seed=12))
+    r = invert(toy_generator, toy_classifier, x, restarts=3, steps=500, target_mse=1e-3, progress=False)
+    assert (r.mse <= 1e-3 + 1e-6).all()
+    assert r.steps.max() < 500
+
+
+def test_restarts_are_one_batch_and_best_is_kept(toy_generator, toy_classifier):
+    x = toy_generator.generate(toys.positive_latents(2, seed=13))
+    one = invert(toy_generator, toy_classifier, x, restarts=1, steps=30, init="random", progress=False)
+    many = invert(
+        toy_generator,
+        toy_classifier,
+        x,
+        restarts=6,
+        steps=30,
+        init="random",
+        progress=False,
+        prune_after=None,
+    )
+    assert (many.loss <= one.loss + 1e-6).all()  # restart 0 is the same start in both
+    assert ((0 <= many.restart) & (many.restart < 6)).all()
+
+
+def test_encoder_init_is_exact_for_an_autoencoder(toy_autoencoder, toy_classifier):
+    z = toys.positive_latents(2, seed=14)
+    x = toy_autoencoder.generate(z)
+    r = invert(toy_autoencoder, toy_classifier, x, restarts=2, steps=0, init="encoder", progress=False)
+    assert (r.z - z).abs().max() < 1e-2
+    assert r.restart.eq(0).all()
+
+
+def test_low_fidelity_is_flagged(toy_generator, toy_classifier):
+    # An image the generator cannot make (a checkerboard) must be flagged.
+    x = torch.ones(1, 1, 16, 16)
+    x[..., ::2, ::2] = -1
+    x[..., 1::2, 1::2] = -1
+    r = invert(toy_generator, toy_classifier, x, restarts=2, steps=40, progress=False)
+    assert r.low_fidelity.all()
+    assert (r.psnr < FIDELITY_THRESHOLDS["min_psnr"]).all()
+    assert r.fidelity()["low_fidelity"] == [True]
+
+
+def test_paper_reference_runs_one_start_without_early_stop(toy_generator, toy_classifier):
+    x = toy_generator.generate(toys.positive_latents(1, seed=15))
+    r = invert_paper(toy_generator, toy_classifier, x, steps=25, progress=False)
+    assert r.steps.item() == 25 and len(r.history) == 25
+    assert r.options["lr"] == 0.01 and r.options["init"] == "paper"
+
+
+def test_bad_inputs(toy_generator, toy_autoencoder, toy_classifier):
+    with pytest.raises(ShapeError, match="cannot be inverted"):
+        invert(toy_generator, toy_classifier, torch.zeros(1, 1, 8, 8), progress=False)
+    with pytest.raises(ShapeError, match="2D image batch"):
+        invert(toy_generator, toy_classifier, torch.zeros(1, 1, 4, 16, 16), progress=False)
+    with pytest.raises(ShapeError, match="no encoder"):
+        invert(toy_generator, toy_classifier, torch.zeros(1, 1, 16, 16), init="encoder", progress=False)
+    with pytest.raises(ShapeError, match="conditional"):
+        invert(toy_autoencoder, toy_classifier, torch.zeros(1, 1, 16, 16), init="paper", progress=False)
+    with pytest.raises(ShapeError, match="NaN"):
+        invert(toy_generator, toy_classifier, torch.full((1, 1, 16, 16), float("nan")), progress=False)
