@@ -1,0 +1,371 @@
+"""Voynov & Babenko (ICML 2020): learn K directions a reconstructor can tell apart.
+
+A direction matrix ``A`` (D × K) and a reconstructor ``R`` are trained jointly, the
+generator ``G`` frozen. For ``z ~ N(0, I)``, ``k ~ U{0..K-1}`` and ``ε = 6·U(−1, 1)`` with
+``|ε| ≥ 0.5``, ``R`` sees ``(G(z), G(z + ε A e_k))`` and predicts ``k`` (cross-entropy)
+and ``ε`` (L1, weight 0.25) — paper eq. 1 and the settings of Schön et al. (2022).
+
+Variants of ``A``: ``"linear"`` (free matrix), ``"proj"`` (unit columns) and ``"ortho"``
+(``exp(S − Sᵀ)``, orthogonal, K = D). K may exceed D except for ``"ortho"``.
+
+The reconstructor classification accuracy (RCA) on held-out pairs is the score; the same
+reconstructor trained with ``A`` frozen to random unit directions or to the coordinate
+axes gives the baselines (:func:`voynov` reports all three).
+
+Training is resumable: every ``checkpoint_every`` steps the state (A, R, Adam moments,
+step, loss history) goes to a safetensors file; each step's randomness is seeded from
+``(seed, step)``, so a resumed run continues exactly where an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+from tqdm.auto import tqdm
+
+from latentviz.directions.direction_set import DirectionSet
+from latentviz.directions.reconstructors import make_reconstructor
+from latentviz.errors import ModelFileError
+
+__all__ = ["DirectionMatrix", "VoynovResult", "train_voynov", "voynov"]
+
+VARIANTS = ("linear", "proj", "ortho")
+
+
+class DirectionMatrix(nn.Module):
+    """The learnable ``A`` (D × K); ``forward(k, ε)`` returns the latent shifts ``ε A e_k``.
+
+    Parameters
+    ----------
+    dim, k
+        Latent size D and number of directions K.
+    variant
+        ``"linear"``, ``"proj"`` or ``"ortho"`` (then ``k`` must equal ``dim``).
+    fixed
+        ``"random"`` or ``"axes"`` freezes ``A`` (baselines); ``None`` trains it.
+    """
+
+    def __init__(self, dim: int, k: int, variant: str = "proj", fixed: str | None = None, seed: int = 0):
+        super().__init__()
+        if variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
+        if variant == "ortho" and k != dim:
+            raise ValueError(f"the orthogonal variant needs K = latent size ({dim}), got K = {k}")
+        if fixed == "axes" and k > dim:
+            raise ValueError(f"only {dim} coordinate axes exist; got K = {k}")
+        self.variant, self.fixed, self.dim, self.k = variant, fixed, dim, k
+        g = torch.Generator().manual_seed(seed)
+        if fixed is not None:
+            a = torch.eye(dim)[:, :k] if fixed == "axes" else torch.randn(dim, k, generator=g)
+            self.register_buffer("weight", a / a.norm(dim=0, keepdim=True))
+        elif variant == "ortho":
+            self.weight = nn.Parameter(0.001 * torch.randn(dim, dim, generator=g))  # log of A, A ≈ I
+        else:
+            a = torch.randn(dim, k, generator=g)
+            self.weight = nn.Parameter(a / a.norm(dim=0, keepdim=True))
+
+    def matrix(self) -> torch.Tensor:
+        """``A`` as a (D, K) tensor."""
+        if self.fixed is not None or self.variant == "linear":
+            return self.weight
+        if self.variant == "proj":
+            return self.weight / self.weight.norm(dim=0, keepdim=True).clamp_min(1e-8)
+        return torch.linalg.matrix_exp(self.weight - self.weight.T)
+
+    def forward(self, index: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+        return self.matrix().T[index] * shift[:, None]
+
+
+@dataclass
+class VoynovResult:
+    """Outcome of :func:`train_voynov`.
+
+    Attributes
+    ----------
+    matrix
+        The trained ``A`` (D, K) as numpy.
+    rca
+        Held-out reconstructor classification accuracy (chance = 1/K).
+    shift_error
+        Held-out mean |ε̂ − ε|.
+    per_direction
+        Held-out recall of each direction (K,).
+    history
+        Per-step ``loss``, ``ce``, ``l1`` and batch ``accuracy``.
+    steps
+        Steps trained in total (including resumed ones).
+    seconds
+        Training wall time of this call (resumed steps excluded).
+    """
+
+    matrix: np.ndarray
+    rca: float
+    shift_error: float
+    per_direction: np.ndarray
+    history: dict[str, list[float]] = field(default_factory=dict)
+    steps: int = 0
+    seconds: float = 0.0
+
+
+def _batch(step: int, seed: int, n: int, dim: int, k: int, scale: float, min_shift: float):
+    g = torch.Generator().manual_seed(int(seed) * 1_000_003 + int(step))
+    z = torch.randn(n, dim, generator=g)
+    index = torch.randint(k, (n,), generator=g)
+    eps = (2 * torch.rand(n, generator=g) - 1) * scale
+    sign = torch.where(eps < 0, -1.0, 1.0)
+    eps = torch.where(eps.abs() < min_shift, sign * min_shift, eps)  # |ε| ≥ 0.5
+    return z, index, eps
+
+
+def _pair(generator, a: DirectionMatrix, z, index, eps, grad: bool):
+    dev = generator.device
+    z, index, eps = z.to(dev), index.to(dev), eps.to(dev)
+    with torch.no_grad():
+        x0 = generator(z)
+    with torch.set_grad_enabled(grad):
+        x1 = generator(z + a(index, eps))
+    return x0, x1, index, eps
+
+
+def _save(path: Path, a, r, opt, step: int, history: dict, config: dict) -> None:
+    from safetensors.torch import save_file
+
+    tensors = {f"A.{k}": v for k, v in a.state_dict().items()}
+    tensors |= {f"R.{k}": v for k, v in r.state_dict().items()}
+    for i, p in enumerate(q for grp in opt.param_groups for q in grp["params"]):
+        for key, v in opt.state.get(p, {}).items():
+            tensors[f"opt.{i}.{key}"] = torch.as_tensor(v).reshape(-1) if key == "step" else v
+    tensors |= {f"hist.{k}": torch.tensor(v, dtype=torch.float64) for k, v in history.items()}
+    tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+    tmp = path.with_suffix(".tmp")
+    save_file(tensors, str(tmp), metadata={"step": str(step), "config": json.dumps(config, sort_keys=True)})
+    tmp.replace(path)
+
+
+def _load(path: Path, a, r, opt, config: dict) -> tuple[int, dict]:
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as exc:
+        raise ModelFileError(f"{path}: not a Voynov checkpoint ({exc.__class__.__name__})") from exc
+    saved = json.loads(meta.get("config", "{}"))
+    diff = {k for k in set(saved) | set(config) if k != "steps" and saved.get(k) != config.get(k)}
+    if diff:
+        raise ModelFileError(
+            f"{path}: checkpoint was made with other settings ({sorted(diff)}); use a new file"
+        )
+    a.load_state_dict({k[2:]: v for k, v in tensors.items() if k.startswith("A.")})
+    r.load_state_dict({k[2:]: v for k, v in tensors.items() if k.startswith("R.")})
+    for i, p in enumerate(q for grp in opt.param_groups for q in grp["params"]):
+        state = {k.split(".", 2)[2]: v for k, v in tensors.items() if k.startswith(f"opt.{i}.")}
+        if state:
+            state["step"] = state["step"].reshape(())
+            opt.state[p] = state
+    history = {k[5:]: v.tolist() for k, v in tensors.items() if k.startswith("hist.")}
+    return int(meta["step"]), history
+
+
+def evaluate_rca(
+    generator,
+    a: DirectionMatrix,
+    r: nn.Module,
+    n: int = 512,
+    batch_size: int = 128,
+    seed: int = 10**6,
+    **shift,
+) -> tuple[float, float, np.ndarray]:
+    """Held-out RCA, mean |ε̂ − ε| and per-direction recall on ``n`` fresh pairs.
+
+    The pairs' seeds are disjoint from the training steps'.
+    """
+    r.eval()
+    hits, err = 0.0, 0.0
+    per_hit, per_n = torch.zeros(a.k), torch.zeros(a.k)
+    with torch.no_grad():
+        for i in range(0, n, batch_size):
+            m = min(batch_size, n - i)
+            x0, x1, idx, eps = _pair(generator, a, *_batch(i, seed, m, a.dim, a.k, **shift), grad=False)
+            logits, eps_hat = r(x0, x1)
+            right = (logits.argmax(1) == idx).float().cpu()
+            hits += right.sum().item()
+            err += (eps_hat - eps).abs().sum().item()
+            per_hit.index_add_(0, idx.cpu(), right)
+            per_n.index_add_(0, idx.cpu(), torch.ones_like(right))
+    r.train()
+    return hits / n, err / n, (per_hit / per_n.clamp_min(1)).numpy().astype(float)
+
+
+def train_voynov(
+    generator,
+    k: int | None = None,
+    variant: str = "proj",
+    reconstructor: str = "lenet",
+    steps: int = 3000,
+    batch_size: int = 128,
+    lr: float = 1e-4,
+    shift_scale: float = 6.0,
+    min_shift: float = 0.5,
+    shift_weight: float = 0.25,
+    seed: int = 0,
+    fixed: str | None = None,
+    checkpoint: str | Path | None = None,
+    checkpoint_every: int = 250,
+    n_eval: int = 512,
+    progress: bool = True,
+) -> VoynovResult:
+    """Train ``A`` and a reconstructor on a frozen generator (see the module docstring).
+
+    Parameters
+    ----------
+    generator
+        A :class:`latentviz.models.Generator` with a flat latent.
+    k
+        Number of directions (default: the latent size).
+    variant
+        ``"linear"``, ``"proj"`` or ``"ortho"``.
+    reconstructor
+        ``"lenet"`` (Schön et al.) or ``"resnet"``.
+    steps, batch_size, lr
+        Schön et al.: 3000 steps, batch 128, Adam lr 1e-4.
+    shift_scale, min_shift, shift_weight
+        ``ε = shift_scale·U(−1, 1)``, ``|ε| ≥ min_shift``; loss ``CE + shift_weight·L1``.
+    fixed
+        ``"random"`` / ``"axes"``: freeze ``A`` (the RCA baselines).
+    checkpoint
+        A ``.safetensors`` path; an existing file is resumed from.
+    n_eval
+        Held-out pairs for the final RCA.
+    """
+    import time
+
+    dim = int(generator.latent_dim)
+    k = dim if k is None else int(k)
+    channels = int(generator.image_shape[0])
+    config = {
+        "model_sha256": str(generator.sha256),
+        "k": k,
+        "variant": variant,
+        "reconstructor": reconstructor,
+        "batch_size": batch_size,
+        "lr": lr,
+        "shift_scale": shift_scale,
+        "min_shift": min_shift,
+        "shift_weight": shift_weight,
+        "seed": seed,
+        "fixed": fixed,
+        "steps": steps,
+    }
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        a = DirectionMatrix(dim, k, variant, fixed, seed).to(generator.device)
+        r = make_reconstructor(reconstructor, k, channels).to(generator.device)
+    groups = [{"params": list(r.parameters())}]
+    if fixed is None:
+        groups.insert(0, {"params": list(a.parameters())})
+    opt = torch.optim.Adam(groups, lr=lr)
+    history: dict[str, list[float]] = {"loss": [], "ce": [], "l1": [], "accuracy": []}
+    start = 0
+    path = Path(checkpoint) if checkpoint is not None else None
+    if path is not None and path.is_file():
+        start, history = _load(path, a, r, opt, config)
+    shift = {"scale": shift_scale, "min_shift": min_shift}
+    t0 = time.perf_counter()
+    r.train()
+    bar = tqdm(
+        range(start, steps),
+        desc=f"voynov {variant}" + (f" ({fixed} A)" if fixed else ""),
+        disable=not progress,
+        initial=start,
+        total=steps,
+    )
+    for step in bar:
+        x0, x1, idx, eps = _pair(
+            generator, a, *_batch(step, seed, batch_size, dim, k, **shift), fixed is None
+        )
+        logits, eps_hat = r(x0, x1)
+        ce = F.cross_entropy(logits, idx)
+        l1 = (eps_hat - eps).abs().mean()
+        loss = ce + shift_weight * l1
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        acc = (logits.argmax(1) == idx).float().mean().item()
+        for key, v in (("loss", loss.item()), ("ce", ce.item()), ("l1", l1.item()), ("accuracy", acc)):
+            history[key].append(v)
+        if step % 20 == 0:
+            bar.set_postfix(loss=f"{loss.item():.3f}", acc=f"{np.mean(history['accuracy'][-50:]):.2f}")
+        if path is not None and ((step + 1) % checkpoint_every == 0 or step + 1 == steps):
+            _save(path, a, r, opt, step + 1, history, config)
+    seconds = time.perf_counter() - t0
+    rca, err, per_direction = evaluate_rca(generator, a, r, n_eval, batch_size, **shift)
+    with torch.no_grad():
+        matrix = a.matrix().detach().cpu().double().numpy()
+    return VoynovResult(matrix, rca, err, per_direction, history, steps, seconds)
+
+
+def voynov(
+    generator,
+    k: int | None = None,
+    variant: str = "proj",
+    steps: int = 3000,
+    baselines: bool = True,
+    baseline_steps: int | None = None,
+    checkpoint: str | Path | None = None,
+    latent_source: str = "prior",
+    **options,
+) -> DirectionSet:
+    """Voynov–Babenko directions as a :class:`DirectionSet`, with RCA and its baselines.
+
+    ``params`` holds ``rca``, ``chance`` (1/K) and, with ``baselines=True``,
+    ``rca_random`` (A frozen to K random unit directions) and ``rca_axes`` (A frozen to the
+    coordinate axes, K = min(K, D); its own chance in ``chance_axes``), each trained for
+    ``baseline_steps`` (default ``steps``) with the same reconstructor and settings.
+    ``scores`` are the per-direction held-out accuracies (recall of each class).
+
+    Other keyword options go to :func:`train_voynov`.
+    """
+    res = train_voynov(generator, k, variant, steps=steps, checkpoint=checkpoint, **options)
+    kk = res.matrix.shape[1]
+    params = {
+        "variant": variant,
+        "steps": res.steps,
+        "rca": res.rca,
+        "chance": 1.0 / kk,
+        "shift_error": res.shift_error,
+        "train_seconds": res.seconds,
+        "latent_source": latent_source,
+        "final_loss": float(np.mean(res.history["loss"][-50:])) if res.history["loss"] else None,
+        **{key: v for key, v in options.items() if key in ("reconstructor", "batch_size", "lr", "seed")},
+    }
+    if baselines:
+        bsteps = steps if baseline_steps is None else baseline_steps
+        opts = {key: v for key, v in options.items() if key != "checkpoint"}
+        rand = train_voynov(generator, kk, "proj", steps=bsteps, fixed="random", **opts)
+        axes_k = min(kk, int(generator.latent_dim))
+        axes = train_voynov(generator, axes_k, "proj", steps=bsteps, fixed="axes", **opts)
+        params |= {
+            "rca_random": rand.rca,
+            "rca_axes": axes.rca,
+            "chance_axes": 1.0 / axes_k,
+            "baseline_steps": bsteps,
+        }
+    sigmas = np.linalg.norm(res.matrix, axis=0)
+    return DirectionSet(
+        res.matrix.T,
+        [f"voynov {i}" for i in range(kk)],
+        res.per_direction,
+        "voynov",
+        params,
+        str(generator.sha256),
+        str(generator.latent_space),
+        sigmas,
+    )

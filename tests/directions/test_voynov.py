@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from latentviz.directions.voynov import DirectionMatrix, _batch, train_voynov, voynov
+from latentviz.errors import ModelFileError
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # Many tiny backward passes: with the 2 cores shared, 2 threads spin-wait and run 10x slower.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_direction_matrix_variants():
+    ortho = DirectionMatrix(5, 5, "ortho")
+    with torch.no_grad():
+        ortho.weight.normal_()
+        a = ortho.matrix()
+    torch.testing.assert_close(a.T @ a, torch.eye(5), atol=1e-5, rtol=0)
+    proj = DirectionMatrix(4, 9, "proj")  # K > D is allowed
+    with torch.no_grad():
+        proj.weight.mul_(7)
+    torch.testing.assert_close(proj.matrix().norm(dim=0), torch.ones(9))
+    shifts = proj(torch.tensor([2, 2]), torch.tensor([1.0, -3.0]))
+    torch.testing.assert_close(shifts[1], -3 * proj.matrix()[:, 2])
+    torch.testing.assert_close(DirectionMatrix(4, 3, fixed="axes").matrix(), torch.eye(4)[:, :3])
+    with pytest.raises(ValueError, match="K = latent size"):
+        DirectionMatrix(4, 6, "ortho")
+    with pytest.raises(ValueError):
+        DirectionMatrix(4, 4, "bogus")
+
+
+def test_shift_sampling_respects_bounds():
+    _, index, eps = _batch(0, 0, 20_000, 3, 7, scale=6.0, min_shift=0.5)
+    assert eps.abs().min() >= 0.5 and eps.abs().max() <= 6.0
+    assert set(index.tolist()) == set(range(7))
+    assert abs(eps.mean().item()) < 0.1
+
+
+def test_rca_well_above_chance_with_baselines(conv_generator):
+    ds = voynov(
+        conv_generator,
+        k=6,
+        variant="proj",
+        steps=300,
+        batch_size=32,
+        lr=1e-3,
+        progress=False,
+        n_eval=384,
+        baseline_steps=100,
+    )
+    p = ds.params
+    assert p["chance"] == pytest.approx(1 / 6)
+    assert p["rca"] > 0.5  # chance is 0.17
+    assert 0.0 <= p["rca_random"] <= 1.0 and 0.0 <= p["rca_axes"] <= 1.0
+    assert ds.directions.shape == (6, 6) and ds.scores.shape == (6,)
+    assert np.mean(ds.scores) == pytest.approx(p["rca"], abs=0.1)  # per-direction recall averages to RCA
+    hist_loss = ds.params["final_loss"]
+    assert hist_loss is not None and np.isfinite(hist_loss)
+
+
+def test_resume_continues_exactly(tmp_path, conv_generator):
+    opts = dict(k=4, variant="linear", batch_size=16, lr=1e-3, progress=False, n_eval=64)
+    full = train_voynov(conv_generator, steps=40, **opts)
+    ckpt = tmp_path / "v.safetensors"
+    part = train_voynov(conv_generator, steps=25, checkpoint=ckpt, checkpoint_every=10, **opts)
+    assert ckpt.is_file() and len(part.history["loss"]) == 25
+    resumed = train_voynov(conv_generator, steps=40, checkpoint=ckpt, **opts)
+    assert len(resumed.history["loss"]) == 40
+    np.testing.assert_allclose(resumed.history["loss"], full.history["loss"], rtol=1e-4)
+    np.testing.assert_allclose(resumed.matrix, full.matrix, atol=1e-5)
+    with pytest.raises(ModelFileError, match="other settings"):
+        train_voynov(conv_generator, steps=50, checkpoint=ckpt, **(opts | {"lr": 1e-2}))
