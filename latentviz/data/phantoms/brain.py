@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from latentviz.data.phantoms.geometry import F32, body_grid, col
-from latentviz.data.phantoms.lesions import lesion_blob
+from latentviz.data.phantoms.lesions import MASK_THRESHOLD, lesion_blob
 from latentviz.errors import DependencyMissingError
 
 __all__ = ["FACTORS", "UNITS", "WINDOW", "load_template", "render_raw", "sample_factors"]
@@ -144,7 +144,7 @@ def render_raw(
     img = img * (1.0 - 0.3 * outer)  # oedema: T1-hypointense
     img += rim * (col(f["lesion_intensity"]) * _WHITE_MATTER - img)  # enhancing rim
     img += core * (0.35 * _WHITE_MATTER - img)  # necrotic core
-    mask = outer > 0.5
+    mask = outer > MASK_THRESHOLD
 
     gx, gy = np.asarray(X), np.asarray(Y)
     bias = np.exp(col(f["bias_x"]) * gx + col(f["bias_y"]) * gy)

@@ -16,7 +16,13 @@ from __future__ import annotations
 import numpy as np
 
 from latentviz.data.phantoms.geometry import F32, body_grid, col, fft_blur, inside, pixel_grid, smooth_noise
-from latentviz.data.phantoms.lesions import LESION_FACTORS, lesion_blob, lesion_slots, sample_lesions
+from latentviz.data.phantoms.lesions import (
+    LESION_FACTORS,
+    MASK_THRESHOLD,
+    lesion_blob,
+    lesion_slots,
+    sample_lesions,
+)
 
 __all__ = ["FACTORS", "HU", "UNITS", "WINDOW", "lung_box", "render_raw", "sample_factors"]
 
@@ -164,11 +170,12 @@ def render_raw(
     box = {k: col(v) for k, v in lung_box(f).items()}
     heart_grow = np.clip((z - 0.38) / 0.5, 0.0, 1.0) ** 0.6
     liver_grow = np.clip((z - 0.72) / 0.28, 0.0, 1.0)
-    hx, hy = 0.12 * bw, cy - 0.18 * bt
-    heart = _ellipse(X, Y, hx, hy, 0.34 * bw * heart_grow + 1e-3, 0.5 * bt * heart_grow + 1e-3, px)
-    peri = _ellipse(X, Y, hx, hy, 0.36 * bw * heart_grow + 1e-3, 0.53 * bt * heart_grow + 1e-3, px)
-    liver_ax, liver_ay = 0.5 * bw * liver_grow + 1e-3, 0.7 * bt * liver_grow + 1e-3
-    liver = _ellipse(X, Y, -0.4 * bw, cy + 0.15 * bt, liver_ax, liver_ay, px)
+    hx, hy = 0.1 * bw, cy - 0.28 * bt
+    heart = _ellipse(X, Y, hx, hy, 0.3 * bw * heart_grow + 1e-3, 0.45 * bt * heart_grow + 1e-3, px)
+    peri = _ellipse(X, Y, hx, hy, 0.32 * bw * heart_grow + 1e-3, 0.48 * bt * heart_grow + 1e-3, px)
+    # The liver dome rises into the right lung from its anterior-medial side.
+    liver_ax, liver_ay = 0.28 * bw * liver_grow + 1e-3, 0.38 * bt * liver_grow + 1e-3
+    liver = _ellipse(X, Y, -0.24 * bw, cy - 0.15 * bt, liver_ax, liver_ay, px)
     mediastinum = np.clip((0.09 - np.abs(X - 0.02)) / px + 0.5, 0, 1)
     occupied = np.maximum(np.maximum(peri, liver), mediastinum)
     lungs = np.zeros_like(X)
@@ -200,12 +207,18 @@ def render_raw(
     for k, (lx, ly, lr) in enumerate(lesion_slots(f)):
         side = np.where(lx < 0, -1.0, 1.0).astype(F32)
         a = raw_box["ax"]
-        cx = side * (raw_box["cx"] - 0.85 * a + np.abs(lx) * 1.75 * a)
-        cyl = raw_box["cy"] - 0.85 * raw_box["ay"] + ly * 1.7 * raw_box["ay"]
-        lesion = np.maximum(lesion, lesion_blob(X, Y, cx, cyl, lr, shapes[k], 1.0 * px))
+        # Lateral and mid-posterior lung, where the heart and liver never reach.
+        cx = side * (raw_box["cx"] + (np.abs(lx) - 0.3) * 0.9 * a)
+        cyl = raw_box["cy"] + (ly - 0.45) * 1.1 * raw_box["ay"]
+        # Right-lung nodules move posterior as the liver dome fills the anterior base.
+        liver_grow = np.clip((f["z_position"] - 0.72) / 0.28, 0.0, 1.0)
+        cyl = cyl + (side < 0) * 0.35 * f["body_thickness"] * liver_grow
+        lesion = np.maximum(lesion, lesion_blob(X, Y, cx, cyl, lr, shapes[k], 0.03))  # 1 px at 64 px
     lesion *= lungs
     _paint(img, lesion, col(f["lesion_intensity"]))
-    mask = lesion > 0.5
+    # The mask follows the nodule as rendered: blurred like the image.
+    sigma = f["blur"] * size / 64.0
+    mask = fft_blur(lesion, sigma) > MASK_THRESHOLD
 
-    raw = fft_blur(img, f["blur"] * size / 64.0) + col(f["noise"]) * pixel_noise
+    raw = fft_blur(img, sigma) + col(f["noise"]) * pixel_noise
     return np.clip(raw, -1024.0, 3071.0).astype(F32), mask

@@ -15,7 +15,13 @@ from __future__ import annotations
 import numpy as np
 
 from latentviz.data.phantoms.geometry import F32, body_grid, col, fft_blur, inside, smooth_noise
-from latentviz.data.phantoms.lesions import LESION_FACTORS, lesion_blob, lesion_slots, sample_lesions
+from latentviz.data.phantoms.lesions import (
+    LESION_FACTORS,
+    MASK_THRESHOLD,
+    lesion_blob,
+    lesion_slots,
+    sample_lesions,
+)
 
 __all__ = ["FACTORS", "WINDOW", "render_raw", "sample_factors"]
 
@@ -119,6 +125,7 @@ def render_raw(
         field = inside(level, 2.4 * px / a) * np.clip((dome - Y) / px + 0.5, 0.0, 1.0)
         lungs += field
         depth += field * np.sqrt(np.clip(1.0 - level, 0.0, 1.0)) * _ramp(dome - Y, 0.0, 0.12)
+    envelope = lungs.copy()  # the lungs' full extent, behind the heart too
     lungs *= 1.0 - solid
     depth *= 1.0 - solid
     # Lung markings: vessels branching from the hila, seen as a faint mottled texture.
@@ -156,18 +163,21 @@ def render_raw(
     l_bottom = top + 1.27 * lh
     D -= 0.22 * inside(((X - 0.4 * lw) / 0.1) ** 2 + ((Y - l_bottom - 0.08) / 0.05) ** 2, 2 * px / 0.05)
 
-    # Lesions: opacities that replace part of the lungs' air, mottled like ground glass.
+    # Lesions: opacities that replace part of the lungs' air, mottled like ground glass. They lie
+    # in the lung volume, which extends behind the heart, so they add to its density there too.
     lesion = np.zeros_like(X)
     for k, (lx, ly, lr) in enumerate(lesion_slots(f)):
         side = np.where(lx < 0, -1.0, 1.0).astype(F32)
         c, a = 0.45 * f["lung_width"], 0.34 * f["lung_width"]
-        cx = side * (c - 0.9 * a + np.abs(lx) * 1.85 * a)
+        cx = side * (c + (np.abs(lx) - 0.5) * 1.3 * a)
         bottom = _TOP + 1.22 * f["lung_height"] + 0.05 * (side > 0)
         cy = _TOP + ly * (bottom - _TOP)
-        lesion = np.maximum(lesion, lesion_blob(X, Y, cx, cy, lr, shapes[k], 1.2 * px))
-    lesion = lesion * lungs
+        # A soft rim of fixed physical width (1.2 px at 64 px), so masks agree across sizes.
+        lesion = np.maximum(lesion, lesion_blob(X, Y, cx, cy, lr, shapes[k], col(0.0375 / f["patient_size"])))
+    lesion = lesion * envelope
     D += col(f["lesion_intensity"]) * 0.8 * lesion * (0.85 + 0.15 * texture)
-    mask = lesion > 0.5
+    # The mask follows the lesion as rendered: blurred like the film.
+    mask = fft_blur(lesion, f["blur"] * size / 64.0) > MASK_THRESHOLD
 
     # Film response, blur and noise.
     k = 1.7 / col(f["exposure"])

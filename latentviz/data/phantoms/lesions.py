@@ -13,9 +13,12 @@ import numpy as np
 
 from latentviz.data.phantoms.geometry import F32, col
 
-__all__ = ["LESION_FACTORS", "MAX_LESIONS", "lesion_blob", "lesion_slots", "sample_lesions"]
+__all__ = ["LESION_FACTORS", "MASK_THRESHOLD", "MAX_LESIONS", "lesion_blob", "lesion_slots", "sample_lesions"]
 
 MAX_LESIONS = 3
+# A pixel belongs to the pathology mask when the lesion covers at least this fraction of it:
+# a fifth keeps the partial-volume rim (and most of the blur) of a lesion inside its mask.
+MASK_THRESHOLD = 0.2
 
 # Per-sample summary factors, then the extra lesions' own position and size.
 LESION_FACTORS = (
