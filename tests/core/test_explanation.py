@@ -49,8 +49,9 @@ def test_all_panels_with_probability_and_mask(cond, classifier) -> None:
 def test_low_fidelity_is_flagged(cond, classifier) -> None:
     x = -np.ones((32, 32), np.float32)
     x[::2] = 1.0  # stripes the toy decoder cannot make
-    s = ExplanationSession(x, cond, classifier, options=ExplanationOptions(inversion_steps=2, restarts=1,
-                                                                           methods=("lig",)))  # fmt: skip
+    s = ExplanationSession(
+        x, cond, classifier, options=ExplanationOptions(inversion_steps=2, restarts=1, methods=("lig",))
+    )
     s.run()
     rec = s.panels()[1]
     assert s.result.low_fidelity and "LOW FIDELITY" in rec.warning

@@ -1,0 +1,254 @@
+"""DirectionExplorer: sliders over latent directions, as a thin ipywidgets view.
+
+All state and compute live in :class:`latentviz.core.ExplorerSession`; this module only
+lays widgets out, forwards events to the session and shows the PNG bytes it returns.
+Slider events go through the session's latest-wins worker, so a drag never queues a
+backlog and the last position is always rendered.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as w
+
+from latentviz.core import loading
+from latentviz.core.explorer import ExplorerFrame, ExplorerSession, ExplorerState
+from latentviz.errors import LatentvizError
+
+__all__ = ["DirectionExplorer"]
+
+
+class DirectionExplorer(w.VBox):
+    """One slider per direction (σ units), with seed, truncation, grid, window, difference,
+    probability readout, rename/annotate/save and GIF/PNG export.
+
+    Parameters
+    ----------
+    generator, directions, classifier
+        As for :class:`~latentviz.core.ExplorerSession` (``directions`` a DirectionSet or a
+        ``(K, D)`` matrix).
+    session
+        An existing session to show instead (the other arguments are then ignored).
+    image_width
+        Displayed width of the image in pixels (the browser scales it).
+    **session_options
+        Passed to :class:`~latentviz.core.ExplorerSession` (``seed``, ``truncation``, …).
+
+    Examples
+    --------
+    >>> DirectionExplorer.from_zoo("ct-dcgan", method="sefa")  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        generator: Any = None,
+        directions: Any = None,
+        classifier: Any = None,
+        *,
+        session: ExplorerSession | None = None,
+        image_width: int = 320,
+        **session_options: Any,
+    ) -> None:
+        if session is None:
+            if generator is None or directions is None:
+                raise LatentvizError("DirectionExplorer needs a generator and directions (or session=)")
+            session = ExplorerSession(generator, directions, classifier, **session_options)
+        self.session = s = session
+        self._syncing = False
+        d = s.directions
+        style = {"description_width": "160px"}
+        layout = w.Layout(width="460px")
+        self.sliders = [
+            w.FloatSlider(
+                value=0.0,
+                min=-s.slider_range,
+                max=s.slider_range,
+                step=0.1,
+                description=d.label(k),
+                continuous_update=True,
+                readout_format="+.1f",
+                style=style,
+                layout=layout,
+                tooltip=(d.set.notes or [""] * len(d))[k],
+            )
+            for k in range(len(d))
+        ]
+        for k, sl in enumerate(self.sliders):
+            sl.observe(lambda ch, k=k: self._on_slider(k, ch["new"]), names="value")
+
+        self.image = w.Image(format="png", width=image_width, layout=w.Layout(border="1px solid #ccc"))
+        self.difference = w.Image(format="png", width=image_width, layout=w.Layout(display="none"))
+        self.colorbar = w.Image(value=s.difference_colorbar(), format="png", layout=w.Layout(display="none"))
+        self.probability = w.HTML()
+        self.status = w.HTML()
+
+        self.reset_button = w.Button(description="Reset", icon="undo")
+        self.random_button = w.Button(description="Random seed", icon="random")
+        self.seed = w.BoundedIntText(
+            value=s.state.seed, min=0, max=2**31 - 2, description="seed", layout=w.Layout(width="180px")
+        )
+        self.truncation = w.FloatSlider(
+            value=s.state.truncation,
+            min=0.1,
+            max=2.0,
+            step=0.05,
+            description="truncation",
+            continuous_update=False,
+        )
+        self.grid = w.Dropdown(
+            options=[("one image", 0), ("2 × 2", 2), ("3 × 3", 3), ("4 × 4", 4)],
+            value=0,
+            description="samples",
+            layout=w.Layout(width="200px"),
+        )
+        self.window = w.Dropdown(
+            options=s.window_presets(), value="full", description="window", layout=w.Layout(width="220px")
+        )
+        self.show_difference = w.Checkbox(value=False, description="difference to start")
+
+        self.which = w.Dropdown(options=[(n, k) for k, n in enumerate(d.names)], description="direction")
+        self.new_name = w.Text(placeholder="new name", layout=w.Layout(width="160px"))
+        self.note = w.Text(placeholder="what it changes", layout=w.Layout(width="220px"))
+        self.rename_button = w.Button(description="Rename / annotate")
+        self.save_path = w.Text(value="directions", description="save as", layout=w.Layout(width="260px"))
+        self.save_button = w.Button(description="Save set", icon="save")
+        self.export_path = w.Text(value="walk", description="export", layout=w.Layout(width="260px"))
+        self.gif_button = w.Button(description="GIF", icon="film")
+        self.strip_button = w.Button(description="PNG strip", icon="image")
+
+        self.reset_button.on_click(lambda _: self.reset())
+        self.random_button.on_click(lambda _: self._set_seed(s.random_seed()))
+        self.seed.observe(lambda ch: self._apply(s.set_seed, ch["new"]), names="value")
+        self.truncation.observe(lambda ch: self._apply(s.set_truncation, ch["new"]), names="value")
+        self.grid.observe(lambda ch: self._apply(s.set_grid, ch["new"]), names="value")
+        self.window.observe(lambda ch: self._apply(s.set_window, ch["new"]), names="value")
+        self.show_difference.observe(self._on_difference, names="value")
+        self.rename_button.on_click(lambda _: self._rename())
+        self.save_button.on_click(lambda _: self._guard(self._save))
+        self.gif_button.on_click(lambda _: self._guard(self._export, "gif"))
+        self.strip_button.on_click(lambda _: self._guard(self._export, "png"))
+
+        self._worker = s.worker(self._show, self._show_error)
+        controls = w.VBox(
+            [
+                w.HBox([self.reset_button, self.random_button, self.seed]),
+                w.HBox([self.truncation, self.grid]),
+                w.HBox([self.window, self.show_difference]),
+                *self.sliders,
+            ]
+        )
+        edit = w.VBox(
+            [
+                w.HBox([self.which, self.new_name, self.note, self.rename_button]),
+                w.HBox(
+                    [self.save_path, self.save_button, self.export_path, self.gif_button, self.strip_button]
+                ),
+            ]
+        )
+        view = w.VBox([self.probability, w.HBox([self.image, self.difference]), self.colorbar])
+        super().__init__([w.HBox([view, controls]), edit, self.status])
+        self._show(s.state, s.render())  # first frame synchronously
+
+    # -- one-liners --------------------------------------------------------------------------
+    @classmethod
+    def from_zoo(
+        cls,
+        model: str,
+        method: str = "sefa",
+        k: int = 6,
+        classifier: str | None = None,
+        **options: Any,
+    ) -> DirectionExplorer:
+        """Load a zoo generator, discover ``k`` directions with ``method`` and show sliders."""
+        g = loading.load_generator(model)
+        return cls(g, loading.discover(g, method, k), loading.load_classifier(classifier), **options)
+
+    # -- events -----------------------------------------------------------------------------
+    def _on_slider(self, k: int, value: float) -> None:
+        if self._syncing:
+            return
+        self.session.set_value(k, value)
+        self._worker.submit(self.session.snapshot())
+
+    def _apply(self, setter: Any, value: Any) -> None:
+        self._guard(setter, value)
+        self._worker.submit(self.session.snapshot())
+
+    def _set_seed(self, seed: int) -> None:
+        self.seed.value = seed  # its observer submits the new state
+
+    def _on_difference(self, change: dict) -> None:
+        shown = "" if change["new"] else "none"
+        self.difference.layout.display = shown
+        self.colorbar.layout.display = shown
+        self._apply(self.session.set_difference, change["new"])
+
+    def reset(self) -> None:
+        """Sliders back to 0; the start image is shown again."""
+        self.session.reset()
+        self._syncing = True  # moving the sliders back must not submit K intermediate frames
+        try:
+            for sl in self.sliders:
+                sl.value = 0.0
+        finally:
+            self._syncing = False
+        self._worker.submit(self.session.snapshot())
+
+    def _rename(self) -> None:
+        k = self.which.value
+        if self.new_name.value.strip():
+            self._guard(self.session.rename, k, self.new_name.value)
+        if self.note.value.strip():
+            self._guard(self.session.annotate, k, self.note.value)
+        d = self.session.directions
+        self.sliders[k].description = d.label(k)
+        self.sliders[k].tooltip = (d.set.notes or [""] * len(d))[k]
+        self.which.options = [(n, i) for i, n in enumerate(d.names)]
+        self.which.value = k
+
+    def _save(self) -> None:
+        npz, js = self.session.save_directions(self.save_path.value)
+        self.status.value = f"saved {html.escape(str(npz))} and {html.escape(str(js))}"
+
+    def _export(self, kind: str) -> None:
+        path = Path(self.export_path.value).with_suffix(f".{kind}")
+        if kind == "gif":
+            self.session.export_gif(path)
+        else:
+            self.session.export_strip(path)
+        self.status.value = f"wrote {html.escape(str(path))} (start → current walk)"
+
+    def _guard(self, fn: Any, *args: Any) -> None:
+        try:
+            fn(*args)
+        except LatentvizError as exc:
+            self.status.value = f"<span style='color:#b00'>{html.escape(str(exc))}</span>"
+
+    # -- results (called on the worker thread) ---------------------------------------------------
+    def _show(self, state: ExplorerState, frame: ExplorerFrame) -> None:
+        self.image.value = frame.png
+        if frame.difference_png is not None:
+            self.difference.value = frame.difference_png
+        if frame.probability is None:
+            self.probability.value = "<i>no classifier</i>"
+        else:
+            self.probability.value = f"<b>classifier p = {frame.probability:.3f}</b>"
+
+    def _show_error(self, state: ExplorerState, exc: BaseException) -> None:
+        self.status.value = (
+            f"<span style='color:#b00'>{html.escape(type(exc).__name__)}: {html.escape(str(exc))}</span>"
+        )
+
+    def wait(self, timeout: float = 10.0) -> bool:
+        """Block until the latest slider position is rendered (for scripts and tests)."""
+        return self._worker.wait_idle(timeout)
+
+    def close(self) -> None:
+        """Stop the background worker and close the widgets."""
+        session = getattr(self, "session", None)  # absent when __init__ raised
+        if session is not None:
+            session.close()
+        super().close()

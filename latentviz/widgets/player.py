@@ -1,0 +1,152 @@
+"""InterpolationPlayer: play, pause and scrub a latent path (thin view over the core).
+
+Every frame is computed in one batch by :class:`latentviz.core.InterpolationSession`;
+the player only swaps pre-rendered PNG bytes and moves a marker on a plotly curve of the
+classifier probability.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as w
+import plotly.graph_objects as go
+
+from latentviz.core.interpolation import InterpolationSession
+from latentviz.errors import LatentvizError
+
+__all__ = ["InterpolationPlayer"]
+
+
+class InterpolationPlayer(w.VBox):
+    """Image, per-frame difference and accumulating difference along a path, with a
+    probability curve whose marker follows the frame.
+
+    Parameters
+    ----------
+    generator, start, end, classifier, n_frames
+        As for :class:`~latentviz.core.InterpolationSession` (``start=None``: medXGAN's
+        ``(z1, 0) → (z1, z2)`` path of ``end``).
+    session
+        An existing session to show instead.
+    interval_ms
+        Milliseconds per frame when playing.
+    image_width
+        Displayed width of each image.
+    """
+
+    def __init__(
+        self,
+        generator: Any = None,
+        start: Any = None,
+        end: Any = None,
+        classifier: Any = None,
+        n_frames: int = 32,
+        *,
+        session: InterpolationSession | None = None,
+        interval_ms: int = 150,
+        image_width: int = 220,
+    ) -> None:
+        if session is None:
+            if generator is None or end is None:
+                raise LatentvizError("InterpolationPlayer needs a generator and an end latent (or session=)")
+            session = InterpolationSession(generator, start, end, classifier, n_frames)
+        self.session = s = session
+        s.render_all()
+        last = s.n_frames - 1
+        self.play = w.Play(value=0, min=0, max=last, step=1, interval=interval_ms, description="play")
+        self.scrub = w.IntSlider(value=0, min=0, max=last, description="frame", continuous_update=True)
+        w.jslink((self.play, "value"), (self.scrub, "value"))
+        self.image = w.Image(format="png", width=image_width)
+        self.step = w.Image(format="png", width=image_width)
+        self.cumulative = w.Image(format="png", width=image_width)
+        bars = s.colorbars()
+        captions = [w.HTML(f"<b>{t}</b>") for t in ("frame", "frame − previous", "accumulated |difference|")]
+        self.caption = w.HTML()
+        self.status = w.HTML()
+        self.export_path = w.Text(
+            value="interpolation.gif", description="export", layout=w.Layout(width="280px")
+        )
+        self.gif_button = w.Button(description="GIF", icon="film")
+        self.gif_button.on_click(lambda _: self._export())
+
+        probs = s.probabilities
+        self.figure = go.FigureWidget(
+            data=[
+                go.Scatter(
+                    x=s.alphas.tolist(),
+                    y=[] if probs is None else probs.tolist(),
+                    mode="lines",
+                    name="p(target)",
+                ),
+                go.Scatter(
+                    x=[0.0],
+                    y=[] if probs is None else [float(probs[0])],
+                    mode="markers",
+                    marker={"size": 12, "color": "#d62728"},
+                    name="current",
+                ),
+            ],
+            layout=go.Layout(
+                height=220,
+                width=3 * image_width,
+                margin={"l": 50, "r": 10, "t": 30, "b": 40},
+                title="classifier probability along the path" if probs is not None else "no classifier",
+                xaxis={"title": "α (0 = start, 1 = end)", "range": [0, 1]},
+                yaxis={"title": "p(target)", "range": [0, 1]},
+                showlegend=False,
+            ),
+        )
+        self.scrub.observe(lambda ch: self.show(ch["new"]), names="value")
+        grid = w.GridBox(
+            [
+                *captions,
+                self.image,
+                self.step,
+                self.cumulative,
+                w.HTML(),
+                w.Image(value=bars["step"], format="png"),
+                w.Image(value=bars["cumulative"], format="png"),
+            ],
+            layout=w.Layout(grid_template_columns=f"repeat(3, {image_width + 10}px)"),
+        )
+        super().__init__(
+            [
+                w.HBox([self.play, self.scrub, self.caption]),
+                grid,
+                self.figure,
+                w.HBox([self.export_path, self.gif_button]),
+                self.status,
+            ]
+        )
+        self.show(0)
+
+    def show(self, index: int) -> None:
+        """Show frame ``index`` (bytes are pre-rendered; nothing is computed here)."""
+        f = self.session.frame(index)
+        self.image.value, self.step.value, self.cumulative.value = f.png, f.step_png, f.cumulative_png
+        p = "" if f.probability is None else f" · p = {f.probability:.3f}"
+        self.caption.value = f"<b>α = {f.alpha:.2f}{p}</b>"
+        if f.probability is not None:
+            with self.figure.batch_update():
+                self.figure.data[1].x = [f.alpha]
+                self.figure.data[1].y = [f.probability]
+
+    def _export(self) -> None:
+        try:
+            path = Path(self.export_path.value)
+            self.session.export_gif(path)
+            self.status.value = f"wrote {html.escape(str(path))}"
+        except (LatentvizError, OSError) as exc:
+            self.status.value = f"<span style='color:#b00'>{html.escape(str(exc))}</span>"
+
+    @classmethod
+    def from_inversion(
+        cls, generator: Any, inversion: Any, classifier: Any = None, n_frames: int = 32, **kw: Any
+    ) -> InterpolationPlayer:
+        """medXGAN's z2 → 0 path for an inverted image."""
+        return cls(
+            session=InterpolationSession.from_inversion(generator, inversion, classifier, n_frames), **kw
+        )

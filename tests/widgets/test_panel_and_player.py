@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import toy_generator
+
+from latentviz.core import ExplanationOptions
+from latentviz.widgets import ExplanationPanel, InterpolationPlayer
+
+FAST = ExplanationOptions(inversion_steps=5, restarts=1, ig_steps=4, lig_steps=4)
+
+
+@pytest.fixture
+def cond():
+    return toy_generator(split_sizes=(6, 2))
+
+
+def test_panel_runs_in_the_background_and_shows_every_panel(cond, classifier) -> None:
+    x = cond.generate(cond.sample_latents(1, seed=1))
+    mask = np.zeros((32, 32), bool)
+    mask[4:12, 4:12] = True
+    p = ExplanationPanel(x, cond, classifier, mask=mask, options=FAST)
+    assert p.wait(60)
+    assert "done" in p.status.value and p.progress.value == p.progress.max
+    assert len(p.panels.children) == 8 and not p.run_button.disabled and p.cancel_button.disabled
+    first = bytes(p.panels.children[0].children[1].value)
+    p.show_mask.value = False
+    assert bytes(p.panels.children[0].children[1].value) != first
+    assert "p=" in p.panels.children[0].children[2].value
+
+
+def test_panel_cancel(cond, classifier) -> None:
+    x = cond.generate(cond.sample_latents(1, seed=1))
+    opts = ExplanationOptions(inversion_steps=100_000, restarts=1)
+    p = ExplanationPanel(x, cond, classifier, options=opts, run=False)
+    p.start()
+    assert p.cancel_button.disabled is False
+    p.cancel_button.click()
+    assert p.wait(30)
+    assert "cancelled" in p.status.value and not p.run_button.disabled
+
+
+def test_panel_options_are_checked(cond, classifier) -> None:
+    p = ExplanationPanel(np.zeros((32, 32), np.float32), cond, classifier, options=FAST, run=False)
+    p.steps.value = 1
+    p.ig_steps.value = 2
+    p.start()
+    assert p.wait(60)
+    assert p.session.options.inversion_steps == 1
+
+
+def test_player_scrubs_and_moves_the_marker(cond, classifier) -> None:
+    z = cond.sample_latents(1, seed=3)
+    pl = InterpolationPlayer(cond, None, z, classifier, n_frames=8)
+    first = (bytes(pl.image.value), bytes(pl.cumulative.value))
+    assert pl.figure.data[1].x == (0.0,)
+    pl.scrub.value = 7
+    assert (bytes(pl.image.value), bytes(pl.cumulative.value)) != first
+    assert pl.figure.data[1].x == (1.0,) and pl.figure.data[1].y[0] == pytest.approx(
+        pl.session.probabilities[7]
+    )
+    assert pl.play.max == 7
