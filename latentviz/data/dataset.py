@@ -98,15 +98,14 @@ class ImageDataset(Dataset):
             self._set_arrays(np.asarray(source))
         elif isinstance(source, (str, Path)):
             path = Path(source)
-            fmt = detect_format(path)
-            if fmt == "npz":
+            if path.is_dir():
+                labels = self._scan_folder(path, labels)
+            elif detect_format(path) == "npz":
                 from latentviz.data.npz import load_split
 
                 images, file_labels = load_split(path, split)
                 self._set_arrays(images)
                 labels = file_labels if labels is None else labels
-            elif path.is_dir():
-                labels = self._scan_folder(path, labels)
             else:
                 self._files = [path]
         elif isinstance(source, Sequence):
