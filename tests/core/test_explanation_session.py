@@ -4,7 +4,7 @@ import threading
 
 import numpy as np
 import pytest
-from conftest import toy_generator
+from core_toys import toy_generator
 
 from latentviz.core.explanation import ExplanationCancelled, ExplanationOptions, ExplanationSession
 from latentviz.errors import LatentvizError, ShapeError

@@ -6,7 +6,7 @@ import threading
 import numpy as np
 import pytest
 import torch
-from conftest import toy_generator
+from core_toys import toy_generator
 from PIL import Image
 
 from latentviz.core.explorer import ExplorerSession

@@ -5,7 +5,7 @@ import io
 import numpy as np
 import pytest
 import torch
-from conftest import toy_generator
+from core_toys import toy_generator
 from PIL import Image
 
 from latentviz.core.interpolation import InterpolationSession

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import toy_generator
+from widget_toys import toy_generator
 
 from latentviz.directions import DirectionSet, sefa
 from latentviz.errors import DirectionSetMismatchError

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import toy_generator
+from widget_toys import toy_generator
 
 from latentviz.core import ExplanationOptions
 from latentviz.widgets import ExplanationPanel, InterpolationPlayer
