@@ -1,0 +1,107 @@
+"""Benchmark rows of the interactive core, measured exactly as the widgets call it.
+
+* slider event → new frame bytes (``ExplorerSession.set_value`` + ``render``) for every
+  bundled generator, at its native size;
+* a 32-frame interpolation strip (``InterpolationSession`` + ``strip_png``);
+* the explanation panel, all methods, on one phantom image.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from latentviz.bench.harness import Row, measure
+from latentviz.errors import LatentvizError
+
+__all__ = ["AREA", "rows"]
+
+AREA = "core"
+
+
+def _zoo():
+    from latentviz import zoo
+    from latentviz.models.classifier import Classifier
+    from latentviz.models.generator import Generator
+
+    names = zoo.names()
+    if not names:
+        raise LatentvizError("the core benchmark needs the bundled zoo models; none are installed")
+    models = {n: zoo.load(n) for n in names}
+    gens = {n: m for n, m in models.items() if isinstance(m, Generator)}
+    clfs = {n: m for n, m in models.items() if isinstance(m, Classifier)}
+    return gens, clfs
+
+
+def _slider_row(name, generator, classifier, repeats: int) -> Row:
+    from latentviz.core.explorer import ExplorerSession
+    from latentviz.directions import sefa
+
+    s = ExplorerSession(generator, sefa(generator, k=4), classifier, cache_size=1)
+    size = generator.image_shape[-1]
+    values = iter(np.tile(np.linspace(-3, 3, 61), 1 + repeats // 61 + 2))
+
+    def event() -> bytes:  # what DirectionExplorer._on_slider + the worker do
+        s.set_value(0, float(next(values)))
+        return s.render(s.snapshot()).png
+
+    med, p95 = measure(event, repeats=repeats, warmup=3)
+    target = "<= 10 ms" if size <= 64 else "<= 20 ms"
+    clf = classifier.name if classifier is not None else "none"
+    return Row(
+        AREA,
+        f"slider → frame bytes, {name} {size} px (+{clf})",
+        med,
+        "ms",
+        p95,
+        target,
+        extra={"repeats": repeats, "size": size},
+    )
+
+
+def rows(quick: bool = False) -> list[Row]:
+    """Core rows: slider latency per zoo generator, interpolation strip, explanation panel."""
+    from latentviz.core.explanation import ExplanationOptions, ExplanationSession
+    from latentviz.core.interpolation import InterpolationSession
+
+    repeats = 30 if quick else 200
+    gens, clfs = _zoo()
+    out: list[Row] = []
+    for name, g in gens.items():
+        kind = name.split("-")[0]
+        clf = clfs.get(f"{kind}-classifier")
+        if clf is not None and tuple(clf.config.get("image_shape", g.image_shape)) != tuple(g.image_shape):
+            clf = None
+        out.append(_slider_row(name, g, clf, repeats))
+    cond = [n for n, g in gens.items() if g.is_conditional]
+    for name in cond[:1]:
+        g = gens[name]
+        clf = clfs.get(f"{name.split('-')[0]}-classifier")
+        z = g.sample_latents(1, seed=0)
+        med, p95 = measure(
+            lambda g=g, z=z, clf=clf: InterpolationSession(g, None, z, clf, 32).strip_png(),
+            repeats=5 if quick else 20,
+        )
+        out.append(Row(AREA, f"interpolation strip, 32 frames, {name}", med, "ms", p95, "<= 150 ms"))
+        if clf is not None:
+            opts = ExplanationOptions(inversion_steps=100 if quick else 300)
+            s = ExplanationSession.from_phantom(g, clf, name.split("-")[0], options=opts)
+            t0 = time.perf_counter()
+            s.run()
+            s.panels()
+            secs = time.perf_counter() - t0
+            out.append(
+                Row(
+                    AREA,
+                    f"explanation panel, all methods, {name}",
+                    secs * 1e3,
+                    "ms",
+                    extra={
+                        "inversion_steps": opts.inversion_steps,
+                        "restarts": opts.restarts,
+                        "low_fidelity": s.result.low_fidelity,
+                    },
+                )
+            )
+    return out
