@@ -144,7 +144,7 @@ def _to_grey(arr: np.ndarray, ds: Dataset) -> np.ndarray:
     return arr
 
 
-def modality_values(arr: np.ndarray, ds: Dataset) -> np.ndarray:
+def modality_values(arr: np.ndarray, ds: Dataset, path: str | Path = "dataset") -> np.ndarray:
     """Apply the Modality LUT to stored values: float32 modality units (HU for CT).
 
     Uses RescaleSlope/RescaleIntercept (top level or the enhanced Pixel Value Transformation
@@ -156,6 +156,9 @@ def modality_values(arr: np.ndarray, ds: Dataset) -> np.ndarray:
         return np.asarray(apply_modality_lut(arr, ds), dtype=np.float32)
     slope = _get(ds, "RescaleSlope", "PixelValueTransformationSequence")
     intercept = _get(ds, "RescaleIntercept", "PixelValueTransformationSequence")
+    for name, value in (("RescaleSlope", slope), ("RescaleIntercept", intercept)):
+        if value is not None and not np.isfinite(float(value)):
+            raise ImageReadError(path, f"{name} is {value}, not a finite number")
     out = arr.astype(np.float32)  # always a copy, safe to modify in place
     if slope is not None and float(slope) != 1.0:
         out *= np.float32(slope)
@@ -239,9 +242,11 @@ def _image_from(
     spacing: tuple[float, ...],
     path: Path,
     affine: np.ndarray | None,
+    float_source: bool = True,
     **extra: Any,
 ) -> MedicalImage:
-    check_finite(pixels, path)
+    if float_source:  # stored integers rescaled by finite numbers cannot be NaN: skip the pass
+        check_finite(pixels, path)
     metadata = safe_metadata(ds)
     metadata.update(extra)
     return MedicalImage(
@@ -283,7 +288,7 @@ def dataset_to_image(ds: Dataset, path: str | Path = "dataset") -> MedicalImage:
     _require_pixels(ds, path)
     stored = _decode(ds, path)
     frames = int(ds.get("NumberOfFrames", 1) or 1)
-    pixels = modality_values(_to_grey(stored, ds), ds)
+    pixels = modality_values(_to_grey(stored, ds), ds, path)
     (dy, dx), known = _pixel_spacing(ds)
     iop, ipp = _orientation(ds), _position(ds)
     if pixels.ndim == 3 and frames > 1:
@@ -305,6 +310,7 @@ def dataset_to_image(ds: Dataset, path: str | Path = "dataset") -> MedicalImage:
         frames=frames,
         spacing_unit="mm" if known else "pixel",
         affine=affine,
+        float_source=stored.dtype.kind == "f" or "ModalityLUTSequence" in ds,
     )
 
 
@@ -316,13 +322,14 @@ def _series_label(ds: Dataset, n: int) -> str:
     return f"series number {number} ({ds.get('Modality', '?')}, {n} files)"
 
 
-def _scan_folder(folder: Path) -> list[tuple[Path, Dataset]]:
+def _scan_folder(folder: Path, progress: bool = True) -> list[tuple[Path, Dataset]]:
     files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
     if not files:
         raise ImageReadError(folder, "the folder is empty")
     found: list[tuple[Path, Dataset]] = []
     not_dicom = no_pixels = 0
-    for p in tqdm(files, desc="reading DICOM headers", unit="file", leave=False, disable=len(files) < 50):
+    quiet = not progress or len(files) < 50
+    for p in tqdm(files, desc="reading DICOM files", unit="file", leave=False, disable=quiet):
         try:
             ds = pydicom.dcmread(p)
         except InvalidDicomError:
@@ -371,7 +378,9 @@ def _pick_series(folder: Path, found: list[tuple[Path, Dataset]], series: str | 
     return next(iter(groups.values()))
 
 
-def read_dicom_series(folder: str | Path, series: str | int | None = None) -> MedicalImage:
+def read_dicom_series(
+    folder: str | Path, series: str | int | None = None, progress: bool = True
+) -> MedicalImage:
     """Read a folder of single-frame DICOM slices into a ``(Z, H, W)`` volume.
 
     Slices are sorted by ImagePositionPatient projected on the slice normal (the cross product
@@ -385,6 +394,8 @@ def read_dicom_series(folder: str | Path, series: str | int | None = None) -> Me
         The folder (searched recursively; non-DICOM files and DICOM without pixels are skipped).
     series
         SeriesNumber or SeriesInstanceUID choosing one series when the folder holds several.
+    progress
+        Show progress bars (for folders of 50 files or more).
 
     Raises
     ------
@@ -395,7 +406,7 @@ def read_dicom_series(folder: str | Path, series: str | int | None = None) -> Me
     folder = Path(folder)
     if not folder.is_dir():
         raise ImageReadError(folder, "not a folder")
-    chosen = _pick_series(folder, _scan_folder(folder), series)
+    chosen = _pick_series(folder, _scan_folder(folder, progress), series)
     if len(chosen) == 1:
         return dataset_to_image(chosen[0][1], chosen[0][0])
     first_path, first = chosen[0]
@@ -437,11 +448,10 @@ def read_dicom_series(folder: str | Path, series: str | int | None = None) -> Me
         order = np.argsort([int(ds.get("InstanceNumber", 0) or 0) for _, ds in chosen], kind="stable")
         dz, uniform, step, origin = _slice_step(first) or 1.0, True, None, None
     ordered = [chosen[i] for i in order]
+    quiet = not progress or len(ordered) < 50
     slices = [
-        modality_values(_to_grey(_decode(ds, p), ds), ds)
-        for p, ds in tqdm(
-            ordered, desc="decoding slices", unit="slice", leave=False, disable=len(ordered) < 50
-        )
+        modality_values(_to_grey(_decode(ds, p), ds), ds, p)
+        for p, ds in tqdm(ordered, desc="decoding slices", unit="slice", leave=False, disable=quiet)
     ]
     volume = np.stack(slices)
     (dy, dx), known = _pixel_spacing(first)

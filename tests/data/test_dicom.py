@@ -303,3 +303,12 @@ def test_metadata_holds_no_identifiers(
             value = str(ds.get(keyword, "") or "")
             if len(value) >= 3:
                 assert value not in text, f"{keyword} of {path.name} leaked into metadata"
+
+
+def test_non_finite_rescale_is_rejected(ct_path: Path, tmp_path: Path) -> None:
+    ds = pydicom.dcmread(ct_path)
+    ds.RescaleSlope = "NaN"
+    path = tmp_path / "slope.dcm"
+    ds.save_as(path)
+    with pytest.raises(ImageReadError, match=r"slope\.dcm: RescaleSlope is NaN, not a finite number"):
+        read_image(path)
