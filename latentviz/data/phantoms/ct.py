@@ -137,9 +137,9 @@ def render_raw(
     # Breasts, then the body: subcutaneous fat over muscle.
     bs = col(f["breast_size"])
     for side in (-1.0, 1.0):
-        breast = _ellipse(X, Y, side * 0.42 * bw, cy - 0.8 * bt, 0.3 * bs + 1e-3, 0.32 * bs + 1e-3, px)
+        breast = _ellipse(X, Y, side * 0.42 * bw, cy - 0.82 * bt, 0.32 * bs + 1e-3, 0.24 * bs + 1e-3, px)
         _paint(img, breast, HU["fat"])
-        gland = _ellipse(X, Y, side * 0.42 * bw, cy - 0.8 * bt, 0.18 * bs + 1e-3, 0.2 * bs + 1e-3, px)
+        gland = _ellipse(X, Y, side * 0.42 * bw, cy - 0.86 * bt, 0.18 * bs + 1e-3, 0.14 * bs + 1e-3, px)
         _paint(img, gland * np.clip(0.5 + 0.5 * gland_tex, 0, 1), 20.0)
     body_level = np.abs(X / bw) ** 2.3 + np.abs((Y - cy) / bt) ** 2.3
     _paint(img, inside(body_level, 2.3 * px / bt), HU["fat"])
@@ -151,7 +151,7 @@ def render_raw(
     phi = np.arctan2((Y - cy) / ring_y, X / ring_x)
     radial = np.sqrt((X / ring_x) ** 2 + ((Y - cy) / ring_y) ** 2)
     rib = np.clip((0.022 - np.abs(radial - 1.0) * ring_y) / px + 0.5, 0, 1)
-    rib *= np.clip((np.cos(7.0 * phi + 2.0 * z) - 0.35) * 4.0, 0, 1)
+    rib *= np.clip((np.cos(9.0 * phi + 2.0 * z) - 0.75) * 8.0, 0, 1)
     rib *= np.clip((np.abs(np.sin(phi)) < 0.93) + (np.abs(X) > 0.3 * bw), 0, 1)  # not at sternum/spine
     _paint(img, rib, HU["rib"])
 
