@@ -91,6 +91,13 @@ class MedicalImage:
         return tuple(self.pixels.shape)
 
     @property
+    def origin(self) -> tuple[float, float, float] | None:
+        """RAS+ position (mm) of the centre of the first voxel, when the geometry is known."""
+        if self.affine is None:
+            return None
+        return tuple(float(v) for v in self.affine[:3, 3])  # type: ignore[return-value]
+
+    @property
     def inverted(self) -> bool:
         """True when low values display bright (MONOCHROME1)."""
         return self.photometric.upper() == "MONOCHROME1"

@@ -59,3 +59,19 @@ def test_info_multiframe_and_errors(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert main(["info", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "broken.dcm" in err and "Traceback" not in err
+
+
+def test_info_series_folder_and_monochrome1(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from latentviz.bench.data import write_series
+
+    folder = write_series(tmp_path / "series", 5)
+    assert main(["info", str(folder), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["shape"] == [5, 128, 128] and info["frames"] == 5
+    assert info["spacing"] == [5.0, 0.661468, 0.661468] and info["orientation"] == "RAS"
+    cxr = get_testdata_file("RG1_UNCI.dcm", download=False)
+    if cxr is not None:
+        assert main(["info", cxr, "--json"]) == 0
+        info = json.loads(capsys.readouterr().out)
+        assert info["photometric"] == "MONOCHROME1" and info["modality"] == "CR"
+        assert info["window"] == [15000.0, 30000.0] and info["spacing_unit"] == "pixel"

@@ -40,6 +40,7 @@ def test_ct_affine_maps_first_pixel_to_image_position_in_ras(ct_path: Path) -> N
     image = read_dicom(ct_path)
     x, y, z = (float(v) for v in ds.ImagePositionPatient)
     np.testing.assert_allclose(image.affine @ [0, 0, 0, 1], [-x, -y, z, 1])  # LPS -> RAS
+    assert image.origin == pytest.approx((-x, -y, z))
     # one column step moves along the row direction by the column spacing
     np.testing.assert_allclose(
         image.affine @ [1, 0, 0, 1] - image.affine @ [0, 0, 0, 1], [-0.661468, 0, 0, 0]
