@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from latentviz.data.phantoms.geometry import F32, body_grid, col, fft_blur, inside, pixel_grid, smooth_noise
+from latentviz.data.phantoms.geometry import blur_rows as _blur_rows
 from latentviz.data.phantoms.lesions import (
     LESION_FACTORS,
     MASK_THRESHOLD,
@@ -218,7 +219,7 @@ def render_raw(
     _paint(img, lesion, col(f["lesion_intensity"]))
     # The mask follows the nodule as rendered: blurred like the image.
     sigma = f["blur"] * size / 64.0
-    mask = fft_blur(lesion, sigma) > MASK_THRESHOLD
+    mask = _blur_rows(lesion, sigma) > MASK_THRESHOLD
 
     raw = fft_blur(img, sigma) + col(f["noise"]) * pixel_noise
     return np.clip(raw, -1024.0, 3071.0).astype(F32), mask

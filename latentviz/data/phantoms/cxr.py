@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from latentviz.data.phantoms.geometry import F32, body_grid, col, fft_blur, inside, smooth_noise
+from latentviz.data.phantoms.geometry import blur_rows as _blur_rows
 from latentviz.data.phantoms.lesions import (
     LESION_FACTORS,
     MASK_THRESHOLD,
@@ -120,9 +121,10 @@ def render_raw(
         cy, b = (top + bottom) / 2, (bottom - top) / 2
         vv = (Y - cy) / b
         uu = (xs - c) / (a * (0.82 + 0.2 * np.clip(vv, -1.0, 1.0)))
-        level = np.abs(uu) ** 2.4 + np.abs(vv) ** 2.4
+        au, av = np.abs(uu), np.abs(vv)
+        level = au * au * np.sqrt(au) + av * av * np.sqrt(av)  # superellipse, exponent 2.5
         dome = bottom - 0.2 * lh * np.clip(1.0 - uu**2, 0.0, 1.0)
-        field = inside(level, 2.4 * px / a) * np.clip((dome - Y) / px + 0.5, 0.0, 1.0)
+        field = inside(level, 2.5 * px / a) * np.clip((dome - Y) / px + 0.5, 0.0, 1.0)
         lungs += field
         depth += field * np.sqrt(np.clip(1.0 - level, 0.0, 1.0)) * _ramp(dome - Y, 0.0, 0.12)
     envelope = lungs.copy()  # the lungs' full extent, behind the heart too
@@ -177,7 +179,7 @@ def render_raw(
     lesion = lesion * envelope
     D += col(f["lesion_intensity"]) * 0.8 * lesion * (0.85 + 0.15 * texture)
     # The mask follows the lesion as rendered: blurred like the film.
-    mask = fft_blur(lesion, f["blur"] * size / 64.0) > MASK_THRESHOLD
+    mask = _blur_rows(lesion, f["blur"] * size / 64.0) > MASK_THRESHOLD
 
     # Film response, blur and noise.
     k = 1.7 / col(f["exposure"])

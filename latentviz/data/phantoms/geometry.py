@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
+    "blur_rows",
     "body_grid",
     "col",
     "fft_blur",
@@ -72,6 +73,16 @@ def fft_blur(images: np.ndarray, sigma_px: np.ndarray | float) -> np.ndarray:
     fx = np.fft.rfftfreq(w).astype(F32).reshape(1, 1, -1)
     transfer = np.exp(-2.0 * np.pi**2 * col(sig) ** 2 * (fx**2 + fy**2))
     return np.fft.irfft2(np.fft.rfft2(images) * transfer, s=(h, w)).astype(F32)
+
+
+def blur_rows(images: np.ndarray, sigma_px: np.ndarray) -> np.ndarray:
+    """:func:`fft_blur` applied only to the images that are not all zero (the rest stay zero)."""
+    out = np.zeros_like(images)
+    rows = np.flatnonzero(images.reshape(images.shape[0], -1).any(axis=1))
+    if rows.size:
+        sigma = np.broadcast_to(np.asarray(sigma_px, F32), (images.shape[0],))
+        out[rows] = fft_blur(images[rows], sigma[rows])
+    return out
 
 
 def smooth_noise(rng: np.random.Generator, n: int, size: int, sigma_frac: float) -> np.ndarray:

@@ -93,7 +93,13 @@ def lesion_blob(
     rim's width in body units (per sample, ``(n, 1, 1)`` or scalar). Zero radius
     gives an empty blob.
     """
-    r = col(np.maximum(radius, 1e-6))
+    out = np.zeros(X.shape, F32)
+    rows = np.flatnonzero(np.asarray(radius) > 0)  # draw only where a lesion exists
+    if rows.size == 0:
+        return out
+    edge = np.broadcast_to(np.asarray(edge, F32).reshape(-1, 1, 1), (X.shape[0], 1, 1))[rows]
+    X, Y, cx, cy, radius, shape = X[rows], Y[rows], cx[rows], cy[rows], radius[rows], shape[rows]
+    r = col(radius)
     dx, dy = X - col(cx), Y - col(cy)
     ang = col(shape[:, 1] * np.pi)
     ca, sa = np.cos(ang), np.sin(ang)
@@ -109,4 +115,5 @@ def lesion_blob(
     level = (u * u + w * w) / (lobes * lobes)
     # Near the rim level ~ (d / r)^2, so a ramp of width ``edge`` in distance is 2 edge / r in level.
     blob = np.clip((1.0 - level) * r / (2.0 * edge) + 0.5, 0.0, 1.0)
-    return (blob * col(radius > 0)).astype(F32)
+    out[rows] = blob
+    return out
