@@ -2,24 +2,41 @@
 
 from __future__ import annotations
 
+from latentviz.directions.centroid import centroid_path, centroid_walk, encode_images, invert_images
 from latentviz.directions.direction_set import DirectionSet
+from latentviz.directions.factor_regressor import FactorRegressor, anatomy_factors
 from latentviz.directions.ganspace import PCAFit, fit_pca, ganspace
 from latentviz.directions.latent_layer import find_latent_layer, latent_weight
+from latentviz.directions.probes import ProbeFit, conditional_direction, fit_probe, probe_directions
 from latentviz.directions.reconstructors import LeNetReconstructor, ResNetReconstructor
+from latentviz.directions.scoring import DirectionScores, intervention_walks, score_directions
 from latentviz.directions.sefa import sefa, sefa_eigen
 from latentviz.directions.voynov import DirectionMatrix, VoynovResult, train_voynov, voynov
 
 __all__ = [
     "DirectionMatrix",
+    "DirectionScores",
     "DirectionSet",
+    "FactorRegressor",
     "LeNetReconstructor",
     "PCAFit",
+    "ProbeFit",
     "ResNetReconstructor",
     "VoynovResult",
+    "anatomy_factors",
+    "centroid_path",
+    "centroid_walk",
+    "conditional_direction",
+    "encode_images",
     "find_latent_layer",
     "fit_pca",
+    "fit_probe",
     "ganspace",
+    "intervention_walks",
+    "invert_images",
     "latent_weight",
+    "probe_directions",
+    "score_directions",
     "sefa",
     "sefa_eigen",
     "train_voynov",

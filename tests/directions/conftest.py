@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import pytest
 import torch
@@ -10,6 +12,16 @@ from torch import nn
 from latentviz.models import Generator
 
 FACTORS = ("x_position", "size", "brightness")
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # Many small ops: with the 2 cores shared by other jobs, 2 torch threads spin-wait and
+    # run up to 10x slower than one.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 class BlobModule(nn.Module):
@@ -90,3 +102,54 @@ class ConvToy(nn.Module):
 @pytest.fixture
 def conv_generator() -> Generator:
     return Generator(ConvToy(), latent_shape=(6,), name="convtoy", device="cpu")
+
+
+class PhantomToy(nn.Module):
+    """z (D) → a ``ct`` phantom re-rendered from factors that are known functions of z.
+
+    ``rotation``, ``z_position`` and ``breast_size`` move along orthonormal axes
+    ``self.axes[0..2]``; every other factor is held at one patient's value.
+    """
+
+    SPEC: ClassVar[dict[str, tuple[float, float, float, float]]] = {
+        "rotation": (0.0, 4.0, -12.0, 12.0),
+        "z_position": (0.5, 0.15, 0.0, 1.0),
+        "breast_size": (0.5, 0.2, 0.0, 1.0),
+    }  # name: (centre, gain per unit, lo, hi)
+
+    def __init__(self, dim: int = 6, size: int = 32, seed: int = 0) -> None:
+        super().__init__()
+        from latentviz.data.phantoms import generate
+
+        g = torch.Generator().manual_seed(seed)
+        q, _ = torch.linalg.qr(torch.randn(dim, dim, generator=g))
+        self.register_buffer("axes", q[:, :3].T.contiguous())
+        self.latent_layer = nn.Linear(dim, 3, bias=False)
+        with torch.no_grad():
+            self.latent_layer.weight.copy_(self.axes)
+        base = generate("ct", 1, size=size, seed=seed, labels=np.zeros(1, dtype=np.int64)).factors
+        self.base = {k: float(v[0]) for k, v in base.items()}
+        self.size = size
+
+    def factor_values(self, z: torch.Tensor) -> dict[str, np.ndarray]:
+        u = self.latent_layer(z.float()).detach().cpu().numpy()
+        out = {k: np.full(len(u), v, np.float32) for k, v in self.base.items()}
+        for j, (name, (c, gain, lo, hi)) in enumerate(self.SPEC.items()):
+            out[name] = np.clip(c + gain * u[:, j], lo, hi).astype(np.float32)
+        return out
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        from latentviz.data.phantoms import render
+
+        images = render("ct", self.factor_values(z), size=self.size, seed=0).images
+        return torch.as_tensor(images, device=z.device)
+
+
+@pytest.fixture(scope="module")
+def phantom_generator() -> Generator:
+    return Generator(PhantomToy(), latent_shape=(6,), name="phantom-toy", device="cpu")
+
+
+@pytest.fixture
+def blob_reader(blob_generator):
+    return blob_factors(blob_generator.module)

@@ -8,15 +8,6 @@ from latentviz.directions.voynov import DirectionMatrix, _batch, train_voynov, v
 from latentviz.errors import ModelFileError
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Many tiny backward passes: with the 2 cores shared, 2 threads spin-wait and run 10x slower.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_direction_matrix_variants():
     ortho = DirectionMatrix(5, 5, "ortho")
     with torch.no_grad():
