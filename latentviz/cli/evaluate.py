@@ -1,0 +1,147 @@
+"""``latentviz evaluate TARGET``: measured evaluations.
+
+* ``explanations``: localisation, faithfulness, robustness, sanity and completeness of every
+  explanation method on phantoms with known lesion masks (:mod:`latentviz.explain.evaluation`).
+* ``directions``: delegated to ``latentviz.cli._evaluate_directions`` when installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+
+from latentviz.cli import print_json
+
+__all__ = ["DESCRIPTION", "HELP", "add_arguments", "default_models", "run"]
+
+HELP = "evaluate explanations (or directions) against ground truth on phantoms"
+DESCRIPTION = (
+    "explanations: run medXGAN, LIG, Grad-CAM, IG, SmoothGrad and Latent Shift on N positive "
+    "phantoms and print methods × metrics (means with 95 % CIs). directions: see "
+    "`latentviz evaluate directions --help`."
+)
+_DIRECTIONS = "latentviz.cli._evaluate_directions"
+
+
+def default_models(kind: str) -> dict[str, str | None]:
+    """Zoo names used by default for a phantom kind: ``{kind}-medxgan``, ``{kind}-classifier``
+    and ``{kind}-vae`` (Latent Shift), each only if the zoo has it."""
+    from latentviz import zoo
+
+    have = set(zoo.names())
+    pick = lambda n: n if n in have else None  # noqa: E731
+    return {
+        "model": pick(f"{kind}-medxgan"),
+        "classifier": pick(f"{kind}-classifier"),
+        "autoencoder": pick(f"{kind}-vae"),
+    }
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="target", metavar="TARGET")
+    e = sub.add_parser("explanations", help="score explanation methods against phantom lesion masks")
+    e.add_argument("--data", choices=["cxr", "ct", "brain"], default="cxr", help="phantom kind (default cxr)")
+    e.add_argument("--n", type=int, default=16, help="positive phantoms (default 16)")
+    e.add_argument("--seed", type=int, default=1000, help="phantom seed (default 1000, unseen by the zoo)")
+    e.add_argument("--model", default=None, help="conditional generator (default: zoo KIND-medxgan)")
+    e.add_argument("--classifier", default=None, help="classifier (default: zoo KIND-classifier)")
+    e.add_argument("--autoencoder", default=None, help="VAE for Latent Shift (default: zoo KIND-vae)")
+    e.add_argument("--methods", nargs="+", default=None, help="subset of methods (default: all available)")
+    e.add_argument("--restarts", type=int, default=4, help="inversion restarts (default 4)")
+    e.add_argument("--steps", type=int, default=300, help="maximum inversion steps (default 300)")
+    e.add_argument("--noise", type=float, default=0.1, help="robustness: Gaussian noise sigma (default 0.1)")
+    e.add_argument("--blur", type=float, default=1.0, help="robustness: blur sigma in pixels (default 1)")
+    e.add_argument("--no-robustness", action="store_true", help="skip the noise/blur tests")
+    e.add_argument("--no-sanity", action="store_true", help="skip the model-randomisation test")
+    e.add_argument("--device", default=None, help="cpu, cuda, mps")
+    e.add_argument("--quiet", action="store_true", help="no progress bar")
+    fmt = e.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="print JSON")
+    fmt.add_argument("--markdown", action="store_true", help="print a markdown table (default)")
+    e.set_defaults(_evaluate=_run_explanations)
+    if importlib.util.find_spec(_DIRECTIONS) is not None:
+        mod = importlib.import_module(_DIRECTIONS)
+        d = sub.add_parser("directions", help=getattr(mod, "HELP", "score latent directions"))
+        mod.add_arguments(d)
+        d.set_defaults(_evaluate=mod.run)
+
+
+def _run_explanations(args: argparse.Namespace) -> int:
+    import numpy as np
+    import torch
+
+    from latentviz.cli.explain import resolve_model
+    from latentviz.data.phantoms import generate
+    from latentviz.errors import ModelFileError
+    from latentviz.explain.evaluation import evaluate_explanations
+    from latentviz.models import Classifier, Generator
+
+    defaults = default_models(args.data) if not (args.model and args.classifier) else {}
+    model = args.model or defaults.get("model")
+    clf_name = args.classifier or defaults.get("classifier")
+    ae_name = args.autoencoder or (defaults.get("autoencoder") if args.autoencoder is None else None)
+    if clf_name is None:
+        raise ModelFileError(
+            f"no classifier for {args.data!r}: pass --classifier (zoo has no {args.data}-classifier)"
+        )
+    clf = resolve_model(clf_name, args.device)
+    if not isinstance(clf, Classifier):
+        raise ModelFileError(f"--classifier {clf_name}: not a classifier")
+    gen = resolve_model(model, args.device) if model else None
+    if gen is not None and (not isinstance(gen, Generator) or not gen.is_conditional):
+        raise ModelFileError(f"--model {model}: a conditional (z1, z2) generator is needed")
+    ae = resolve_model(ae_name, args.device) if ae_name else None
+    if ae is not None and (not isinstance(ae, Generator) or not ae.has_encoder):
+        raise ModelFileError(f"--autoencoder {ae_name}: a generator with an encoder (VAE) is needed")
+    size = (gen or ae).image_shape[-1] if (gen or ae) else int(clf.config.get("image_size", 64))
+    batch = generate(args.data, args.n, size=size, seed=args.seed, labels=np.ones(args.n, dtype=np.int64))
+    table = evaluate_explanations(
+        clf,
+        torch.from_numpy(batch.images),
+        batch.masks,
+        generator=gen,
+        autoencoder=ae,
+        methods=args.methods,
+        noise_sigma=args.noise,
+        blur_sigma=args.blur,
+        robustness=not args.no_robustness,
+        sanity=not args.no_sanity,
+        options={"inversion": {"restarts": args.restarts, "steps": args.steps}},
+        progress=not args.quiet,
+        info={
+            "data": args.data,
+            "size": size,
+            "seed": args.seed,
+            "model": model,
+            "classifier": clf_name,
+            "autoencoder": ae_name,
+        },
+    )
+    if args.json:
+        print_json(table.to_dict())
+    else:
+        info = table.info
+        print(
+            f"# explanations on {info['n']} positive {args.data} phantoms ({size} px, seed {args.seed}); "
+            f"generator {model}, classifier {clf_name}, autoencoder {ae_name}"
+        )
+        print(table.to_markdown())
+        if table.fidelity:
+            f = {k: float(np.mean(v)) for k, v in table.fidelity.items()}
+            print(
+                f"\ninversion: PSNR {f['psnr']:.1f} dB, SSIM {f['ssim']:.3f}, classifier agrees "
+                f"{f['agrees']:.0%}, low fidelity {f['low_fidelity']:.0%}, "
+                f"{f['seconds_per_image']:.2f} s/image"
+            )
+        print("seconds per method: " + ", ".join(f"{k} {v:.1f}" for k, v in table.seconds.items()))
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    fn = getattr(args, "_evaluate", None)
+    if fn is None:
+        print("usage: latentviz evaluate {explanations,directions} ... (see --help)", file=sys.stderr)
+        return 1
+    return int(fn(args) or 0)

@@ -1,0 +1,288 @@
+"""One image, every explanation: inversion → counterfactual → Grad-CAM, IG, LIG → interpolation,
+and its exports (side-by-side figure PNG, raw maps .npz, JSON summary, interpolation GIF).
+
+The GIF is written by Pillow (no ffmpeg); each frame carries α and the classifier probability.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from latentviz.explain.attribution import Attribution, check_images
+from latentviz.explain.baselines import GradCam, IntegratedGradients, SmoothGrad
+from latentviz.explain.counterfactual import Counterfactual, counterfactual
+from latentviz.explain.interpolation import Interpolation, interpolate
+from latentviz.explain.inversion import InversionResult, invert
+from latentviz.explain.lig import LatentIntegratedGradients
+from latentviz.models.classifier import Classifier
+from latentviz.models.generator import Generator
+
+__all__ = ["REPORT_METHODS", "ImageExplanation", "explain_image", "explanation_figure", "save_explanation"]
+
+REPORT_METHODS = ("gradcam", "ig", "lig", "smoothgrad")
+_TITLES = {
+    "gradcam": "Grad-CAM",
+    "ig": "Integrated Gradients",
+    "lig": "Latent IG (path)",
+    "smoothgrad": "SmoothGrad",
+}
+
+
+@dataclass
+class ImageExplanation:
+    """Everything :func:`explain_image` computed for a batch (CPU tensors)."""
+
+    original: torch.Tensor
+    probability: torch.Tensor
+    inversion: InversionResult
+    counterfactual: Counterfactual
+    attributions: dict[str, Attribution]
+    interpolation: Interpolation
+    info: dict = field(default_factory=dict)
+
+    def summary(self, index: int = 0) -> dict:
+        """JSON-ready probabilities, fidelity and completeness of image ``index``."""
+        inv, cf = self.inversion, self.counterfactual
+        fid = {k: (v[index] if isinstance(v, list) else v) for k, v in inv.fidelity().items()}
+        out = {
+            "probability": {
+                "original": float(self.probability[index]),
+                "reconstruction": float(inv.probability_reconstruction[index]),
+                "negative": float(cf.probability_negative[index]),
+                "positive": float(cf.probability_positive[index]),
+            },
+            "fidelity": fid,
+            "low_fidelity": bool(inv.low_fidelity[index]),
+            "inversion": {"seconds": inv.seconds, "steps": int(inv.steps[index]), **inv.options},
+            "methods": {},
+            **self.info,
+        }
+        for name, a in self.attributions.items():
+            m = {"method": a.method, "options": a.options, "seconds": a.seconds}
+            if a.delta is not None:
+                m["completeness_delta"] = float(a.delta[index])
+                m["attribution_sum"] = float(a.map[index].sum())
+            if "paper_delta" in a.extras:
+                m["paper_completeness_delta"] = float(a.extras["paper_delta"][index])
+            out["methods"][name] = m
+        return out
+
+
+def explain_image(
+    generator: Generator,
+    classifier: Classifier,
+    x: torch.Tensor,
+    methods: Sequence[str] = ("gradcam", "ig", "lig"),
+    *,
+    target: int | None = None,
+    inversion: dict | None = None,
+    ig_steps: int = 50,
+    ig_baseline: str = "black",
+    lig_steps: int = 32,
+    n_frames: int = 16,
+    progress: bool = True,
+) -> ImageExplanation:
+    """Invert ``x`` into a conditional generator and compute every explanation.
+
+    Parameters
+    ----------
+    generator
+        A conditional (z1, z2) generator.
+    classifier
+        The classifier to explain.
+    x
+        ``(N, C, H, W)`` images in [-1, 1].
+    methods
+        Attribution methods among :data:`REPORT_METHODS`.
+    target
+        Class to explain (default: the classifier's).
+    inversion
+        Options for :func:`~latentviz.explain.invert`.
+    ig_steps, ig_baseline, lig_steps
+        IG and LIG options.
+    n_frames
+        Frames of the negative → positive interpolation.
+    progress
+        Show the inversion's progress bar.
+    """
+    check_images(x)
+    unknown = set(methods) - set(REPORT_METHODS)
+    if unknown:
+        raise ValueError(f"unknown methods {sorted(unknown)}; choose from {REPORT_METHODS}")
+    x = x.to(classifier.device).clone()
+    with torch.no_grad():
+        p = classifier.probability(x, target).cpu()
+    inv = invert(generator, classifier, x, target=target, progress=progress, **(inversion or {}))
+    cf = counterfactual(generator, classifier, inv.z, original=x, target=target, fidelity=inv.fidelity())
+    attrs: dict[str, Attribution] = {}
+    for m in methods:
+        if m == "gradcam":
+            attrs[m] = GradCam(classifier).attribute(x, target=target)
+        elif m == "ig":
+            attrs[m] = IntegratedGradients(classifier).attribute(
+                x, target=target, baseline=ig_baseline, n_steps=ig_steps
+            )
+        elif m == "smoothgrad":
+            attrs[m] = SmoothGrad(classifier).attribute(x, target=target)
+        elif m == "lig":
+            attrs[m] = LatentIntegratedGradients(generator, classifier).attribute(
+                inv, target=target, n_steps=lig_steps, variant="both"
+            )
+        attrs[m].extras.setdefault("low_fidelity", inv.low_fidelity.clone())
+    z1, _ = generator.split(inv.z.to(generator.device))
+    path = interpolate(
+        generator, generator.join(z1), inv.z, n_frames=n_frames, classifier=classifier, target=target
+    )
+    t = classifier.target if target is None else int(target)
+    names = classifier.target_names
+    info = {"target": t, "target_name": names[t] if t < len(names) else str(t)}
+    return ImageExplanation(x.cpu(), p, inv, cf, attrs, path, info)
+
+
+def _grey(t: torch.Tensor) -> np.ndarray:
+    """``(C, H, W)`` in [-1, 1] → displayable (H, W) or (H, W, 3) in [0, 1]."""
+    a = ((t.detach().cpu().float().numpy() + 1) / 2).clip(0, 1)
+    return a[0] if a.shape[0] == 1 else a.transpose(1, 2, 0)
+
+
+def explanation_figure(expl: ImageExplanation, index: int = 0, title: str = ""):  # -> matplotlib Figure
+    """Side-by-side panels of image ``index``: original, reconstruction, negative, difference,
+    colorized, then every attribution map, each titled with the classifier probability.
+
+    Attribution maps share ONE diverging colour scale: each is divided by its own max |value|
+    (so +1 is the strongest evidence for the target class in that map). Images have a grey
+    scale bar in model units, the difference its own signed scale.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    inv, cf = expl.inversion, expl.counterfactual
+    i = index
+    p = float(expl.probability[i])
+    names = list(expl.attributions)
+    ncols = 5 + len(names)
+    fig, axes = plt.subplots(1, ncols, figsize=(2.3 * ncols + 1.8, 3.3), constrained_layout=True)
+    images = [
+        (expl.original[i], f"original\np={p:.3f}"),
+        (inv.reconstruction[i], f"reconstruction\np={float(inv.probability_reconstruction[i]):.3f}"),
+        (cf.negative[i], f"negative G(z1*,0)\np={float(cf.probability_negative[i]):.3f}"),
+    ]
+    for ax, (img, t) in zip(axes[:3], images):
+        im_grey = ax.imshow(_grey(img), cmap="gray", vmin=0, vmax=1)
+        ax.set_title(t, fontsize=9)
+    diff = cf.difference[i].mean(0).numpy()
+    s = float(np.abs(diff).max()) or 1.0
+    im_diff = axes[3].imshow(diff, cmap="RdBu_r", vmin=-s, vmax=s)
+    dp = float(cf.probability_positive[i] - cf.probability_negative[i])
+    axes[3].set_title(f"difference G(z*)−G(z1*,0)\nΔp={dp:+.3f}", fontsize=9)
+    axes[4].imshow(cf.colorized[i].permute(1, 2, 0).numpy())
+    axes[4].set_title(f"colorized |difference|\np={p:.3f}", fontsize=9)
+    im_attr = None
+    for ax, name in zip(axes[5:], names):
+        a = expl.attributions[name]
+        m = a.map[i].sum(0).numpy()
+        m = m / (float(np.abs(m).max()) or 1.0)
+        im_attr = ax.imshow(m, cmap="RdBu_r", vmin=-1, vmax=1)
+        extra = f", δ={float(a.delta[i]):+.3f}" if a.delta is not None else ""
+        ax.set_title(f"{_TITLES.get(name, name)}\np={p:.3f}{extra}", fontsize=9)
+    for ax in axes:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.colorbar(im_grey, ax=axes[:3], fraction=0.02, pad=0.01, label="intensity (0 = −1, 1 = +1)")
+    fig.colorbar(im_diff, ax=axes[3], fraction=0.046, pad=0.02, label="pixel difference")
+    if im_attr is not None:
+        fig.colorbar(
+            im_attr, ax=list(axes[5:]), fraction=0.02, pad=0.01, label="attribution / max |attribution|"
+        )
+    fid = (
+        f"inversion: PSNR {float(inv.psnr[i]):.1f} dB, SSIM {float(inv.ssim[i]):.3f}, "
+        f"classifier {'agrees' if bool(inv.agrees[i]) else 'DISAGREES'}"
+    )
+    low = bool(inv.low_fidelity[i])
+    fig.suptitle(
+        (title + " — " if title else "") + fid + (" — LOW FIDELITY: read the maps with care" if low else ""),
+        fontsize=10,
+        color="darkred" if low else "black",
+    )
+    return fig
+
+
+def _gif(expl: ImageExplanation, index: int, path: Path, scale: int) -> None:
+    """The negative → positive path as an animated GIF (Pillow), α and p on every frame."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    it = expl.interpolation
+    frames = it.frames if it.frames.ndim == 4 else it.frames[index]
+    probs = it.probabilities if it.probabilities is not None and it.probabilities.ndim == 1 else None
+    if probs is None and it.probabilities is not None:
+        probs = it.probabilities[index]
+    names = getattr(expl, "info", {}).get("target_name", "target")
+    out = []
+    for t in range(frames.shape[0]):
+        a = (_grey(frames[t]) * 255 + 0.5).astype(np.uint8)
+        img = (
+            Image.fromarray(a).convert("RGB").resize((a.shape[1] * scale, a.shape[0] * scale), Image.NEAREST)
+        )
+        fs = max(11, img.width // 18)
+        font = ImageFont.load_default(size=fs)
+        band = 2 * fs + 10
+        canvas = Image.new("RGB", (img.width, img.height + band), (255, 255, 255))
+        canvas.paste(img, (0, band))
+        draw = ImageDraw.Draw(canvas)
+        draw.text((4, 2), f"z2 scale alpha = {float(it.alphas[t]):.2f}", fill=(0, 0, 0), font=font)
+        if probs is not None:
+            pt = float(probs[t])
+            colour = (170, 0, 0) if pt >= 0.5 else (0, 0, 150)
+            draw.text((4, fs + 6), f"p({names}) = {pt:.3f}", fill=colour, font=font)
+        out.append(canvas)
+    out[0].save(path, save_all=True, append_images=out[1:], duration=150, loop=0)
+
+
+def save_explanation(
+    expl: ImageExplanation, out_dir: str | Path, stem: str = "explanation", index: int = 0, title: str = ""
+) -> dict[str, Path]:
+    """Write ``stem.png`` (figure), ``stem.npz`` (raw maps), ``stem.json`` (summary) and
+    ``stem_interpolation.gif`` into ``out_dir``; returns their paths."""
+    import matplotlib.pyplot as plt
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "figure": out / f"{stem}.png",
+        "maps": out / f"{stem}.npz",
+        "summary": out / f"{stem}.json",
+        "gif": out / f"{stem}_interpolation.gif",
+    }
+    fig = explanation_figure(expl, index, title)
+    fig.savefig(paths["figure"], dpi=110)
+    plt.close(fig)
+    inv, cf = expl.inversion, expl.counterfactual
+    arrays = {
+        "original": expl.original[index].numpy(),
+        "reconstruction": inv.reconstruction[index].numpy(),
+        "negative": cf.negative[index].numpy(),
+        "difference": cf.difference[index].numpy(),
+        "colorized": cf.colorized[index].numpy(),
+        "z": inv.z[index].numpy(),
+        "interpolation_frames": (
+            expl.interpolation.frames
+            if expl.interpolation.frames.ndim == 4
+            else expl.interpolation.frames[index]
+        ).numpy(),
+    }
+    for name, a in expl.attributions.items():
+        arrays[name] = a.map[index].numpy()
+        if "paper_map" in a.extras:
+            arrays[f"{name}_paper"] = a.extras["paper_map"][index].numpy()
+    np.savez_compressed(paths["maps"], **arrays)
+    paths["summary"].write_text(json.dumps(expl.summary(index), indent=2, default=float))
+    _gif(expl, index, paths["gif"], scale=max(1, 256 // expl.original.shape[-1]))
+    return paths
