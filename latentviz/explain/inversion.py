@@ -16,6 +16,7 @@ explanations carry.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -194,6 +195,7 @@ def invert(
     target: int | None = None,
     seed: int = 0,
     progress: bool = True,
+    callback: Callable[[int, dict], object] | None = None,
 ) -> InversionResult:
     """Find latents whose images reproduce ``x`` (and the classifier's view of it).
 
@@ -229,6 +231,9 @@ def invert(
         Seed of the random starts.
     progress
         Show a tqdm progress bar.
+    callback
+        Called after every step as ``callback(step, {"steps": steps, "active": int,
+        "mse": float})`` (mean best MSE over images); it may raise to cancel (views use this).
 
     Returns
     -------
@@ -300,6 +305,9 @@ def invert(
             # Stopped restarts keep their best latent (Adam's momentum would move them on).
             z.data[~active] = best_z[~active]
             history.append(best_loss.view(n, r).min(1).values.mean().item())
+            if callback is not None:
+                mse_now = best_mse.view(n, r).min(1).values.mean().item()
+                callback(step + 1, {"steps": steps, "active": int(active.sum()), "mse": mse_now})
             if progress:
                 bar.set_postfix(
                     active=int(active.sum()), mse=f"{best_mse.view(n, r).min(1).values.mean():.4f}"

@@ -81,3 +81,29 @@ def test_bad_inputs(toy_generator, toy_autoencoder, toy_classifier):
         invert(toy_autoencoder, toy_classifier, torch.zeros(1, 1, 16, 16), init="paper", progress=False)
     with pytest.raises(ShapeError, match="NaN"):
         invert(toy_generator, toy_classifier, torch.full((1, 1, 16, 16), float("nan")), progress=False)
+
+
+def test_callback_reports_every_step_and_can_cancel(toy_generator, toy_classifier):
+    x = toy_generator.generate(toys.positive_latents(1, seed=16))
+    seen = []
+    invert(
+        toy_generator,
+        toy_classifier,
+        x,
+        steps=12,
+        patience=None,
+        progress=False,
+        callback=lambda s, i: seen.append((s, i)),
+    )
+    assert [s for s, _ in seen] == list(range(1, 13))
+    assert seen[-1][1]["mse"] <= seen[0][1]["mse"]
+
+    class Cancelled(Exception):
+        pass
+
+    def cancel(step, info):
+        if step == 3:
+            raise Cancelled
+
+    with pytest.raises(Cancelled):
+        invert(toy_generator, toy_classifier, x, steps=50, progress=False, callback=cancel)

@@ -1,0 +1,181 @@
+"""Benchmark rows of ``latentviz.explain`` (``latentviz bench explain``).
+
+Measured side by side in one process:
+
+* inversion: latentviz's batched, early-stopped :func:`invert` against the medXGAN public
+  code's procedure (:func:`invert_paper`: 5000 Adam steps at lr 0.01, one start; 1000 with
+  ``--quick``): time for latentviz to reach the paper procedure's final MSE;
+* per-image time of Grad-CAM, IG (50 steps), LIG (32 steps), SmoothGrad and Latent Shift;
+* wrapper overhead against raw captum calls;
+* batch throughput of the full explanation (inversion + counterfactual + Grad-CAM + IG + LIG).
+
+Models: the zoo's ``cxr-medxgan``, ``cxr-classifier`` and ``cxr-vae`` (64 px) when bundled;
+otherwise untrained models of the same architectures, and every row says so.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+from captum.attr import IntegratedGradients as CaptumIG
+from captum.attr import LayerAttribution, LayerGradCam
+
+from latentviz.bench.harness import Row, measure
+
+__all__ = ["AREA", "rows"]
+
+AREA = "explain"
+
+
+def _models() -> tuple[object, object, object, str]:
+    from latentviz import zoo
+
+    have = set(zoo.names())
+    if {"cxr-medxgan", "cxr-classifier"} <= have:
+        g = zoo.load("cxr-medxgan", device="cpu")
+        c = zoo.load("cxr-classifier", device="cpu")
+        v = zoo.load("cxr-vae", device="cpu") if "cxr-vae" in have else None
+        return g, c, v, "zoo cxr-medxgan/cxr-classifier" + ("/cxr-vae" if v is not None else "")
+    from latentviz.models.architectures import build
+    from latentviz.models.io import wrap_module
+
+    torch.manual_seed(0)
+    gk = {"anatomy_dim": 100, "pathology_dim": 10, "image_size": 64}
+    g = wrap_module(build("medxgan", **gk), {"architecture": "medxgan", "kwargs": gk}, device="cpu")
+    c = wrap_module(build("cnn-classifier"), {"architecture": "cnn-classifier", "kwargs": {}}, device="cpu")
+    vk = {"latent_dim": 32, "image_size": 64}
+    v = wrap_module(build("vae", **vk), {"architecture": "vae", "kwargs": vk}, device="cpu")
+    return g, c, v, "UNTRAINED medxgan/cnn/vae 64 px (zoo not bundled)"
+
+
+def _positives(g, c, n: int) -> torch.Tensor:
+    """Images the generator makes from positive latents (z2 ~ N(0, I)): inversion targets
+    whose best achievable MSE is 0."""
+    with torch.no_grad():
+        return g.generate(g.sample_latents(n, seed=123)).clone()
+
+
+def rows(quick: bool = False) -> list[Row]:
+    from latentviz.explain import (
+        GradCam,
+        IntegratedGradients,
+        LatentIntegratedGradients,
+        LatentShift,
+        SmoothGrad,
+        invert,
+        invert_paper,
+    )
+    from latentviz.explain.report import explain_image
+
+    g, c, v, label = _models()
+    out: list[Row] = []
+    reps = 5 if quick else 15
+    x1 = _positives(g, c, 1)
+
+    # -- inversion vs the paper procedure ------------------------------------------------
+    paper_steps = 1000 if quick else 5000
+    t0 = time.perf_counter()
+    ref = invert_paper(g, c, x1, steps=paper_steps, progress=False)
+    t_paper = time.perf_counter() - t0
+    goal = float(ref.mse[0])
+    t0 = time.perf_counter()
+    ours = invert(g, c, x1, restarts=4, steps=paper_steps, target_mse=goal, progress=False)
+    t_ours = time.perf_counter() - t0
+    out.append(
+        Row(
+            AREA,
+            "inversion: time to the paper procedure's final MSE",
+            t_ours,
+            "s",
+            target=">= 10× faster",
+            ratio=t_paper / t_ours,
+            baseline=f"paper procedure ({paper_steps} Adam steps, lr 0.01, 1 start): {t_paper:.1f} s",
+            extra={
+                "models": label,
+                "paper_mse": goal,
+                "latentviz_mse": float(ours.mse[0]),
+                "latentviz_steps": int(ours.steps[0]),
+                "restarts": 4,
+                "reached": bool(ours.mse[0] <= goal),
+            },
+        )
+    )
+
+    # -- per-image attribution times ----------------------------------------------------
+    z1 = ours.z
+    gc, ig, sg = GradCam(c), IntegratedGradients(c), SmoothGrad(c)
+    lig = LatentIntegratedGradients(g, c)
+    timed = [
+        ("Grad-CAM per image", lambda: gc.attribute(x1), "<= 20 ms"),
+        ("IG (50 steps) per image", lambda: ig.attribute(x1, n_steps=50), "<= 300 ms"),
+        ("LIG (32 steps, path) per image", lambda: lig.attribute(z1, n_steps=32), "<= 300 ms"),
+        (
+            "LIG (32 steps, path + paper in one pass)",
+            lambda: lig.attribute(z1, n_steps=32, variant="both"),
+            "",
+        ),
+        ("SmoothGrad (16 samples) per image", lambda: sg.attribute(x1, nt_samples=16), ""),
+    ]
+    if v is not None:
+        ls = LatentShift(v, c)
+        timed.append(("Latent Shift (24 search + 10 frames) per image", lambda: ls.attribute(x1), ""))
+    for name, fn, target in timed:
+        med, p95 = measure(fn, repeats=reps)
+        out.append(Row(AREA, name, med, "ms", p95=p95, target=target, extra={"models": label}))
+
+    # -- wrapper overhead vs raw captum --------------------------------------------------
+    raw_gc = LayerGradCam(c.as_module("probability"), c.gradcam_layer)
+    lg = GradCam(c, output="probability")
+    raw_ig = CaptumIG(c.as_module("probability"))
+    black = -torch.ones_like(x1)
+
+    def raw_gradcam() -> None:
+        a = raw_gc.attribute(x1, target=1, relu_attributions=True)
+        LayerAttribution.interpolate(a, tuple(x1.shape[-2:]), interpolate_mode="bilinear")
+
+    pairs = [
+        ("Grad-CAM wrapper / raw captum", lambda: lg.attribute(x1, target=1), raw_gradcam),
+        (
+            "IG wrapper / raw captum (50 steps)",
+            lambda: ig.attribute(x1, target=1, n_steps=50),
+            lambda: raw_ig.attribute(
+                x1, baselines=black, target=1, n_steps=50, return_convergence_delta=True
+            ),
+        ),
+    ]
+    for name, ours_fn, raw_fn in pairs:
+        # Interleave to share the machine's state (other jobs, caches) fairly.
+        a_t, b_t = [], []
+        for _ in range(3):
+            a_t.append(measure(ours_fn, repeats=reps, warmup=1)[0])
+            b_t.append(measure(raw_fn, repeats=reps, warmup=1)[0])
+        ratio = float(np.median(a_t) / np.median(b_t))
+        out.append(
+            Row(
+                AREA,
+                name,
+                ratio,
+                "×",
+                target="<= 1.1×",
+                extra={"wrapper_ms": np.median(a_t), "raw_ms": np.median(b_t)},
+            )
+        )
+
+    # -- batch throughput of the whole explanation --------------------------------------
+    n = 4 if quick else 16
+    xb = _positives(g, c, n)
+    t0 = time.perf_counter()
+    explain_image(g, c, xb, inversion={"restarts": 4, "steps": 300}, progress=False)
+    dt = time.perf_counter() - t0
+    out.append(
+        Row(
+            AREA,
+            f"full explanation (invert 4×300 + counterfactual + Grad-CAM + IG + LIG), batch {n}",
+            n / dt,
+            "img/s",
+            extra={"seconds": dt, "models": label},
+        )
+    )
+    return out
