@@ -1,0 +1,60 @@
+"""``latentviz evaluate directions``: discover directions with several methods and score them
+against the phantom's ground-truth factors (dispatched to from ``latentviz evaluate``)."""
+
+from __future__ import annotations
+
+import argparse
+
+from latentviz.cli import print_json
+
+__all__ = ["HELP", "add_arguments", "run"]
+
+HELP = "score direction-discovery methods against phantom factors (slope, R², Spearman, leakage)"
+METHODS = ("sefa", "ganspace", "voynov", "probe", "centroid")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", required=True, help="zoo generator name (e.g. ct-dcgan, ct-vae)")
+    p.add_argument(
+        "--methods",
+        nargs="+",
+        choices=METHODS,
+        default=["sefa", "ganspace", "voynov", "probe"],
+        help="methods to run (default: sefa ganspace voynov probe)",
+    )
+    p.add_argument("--k", type=int, default=10, help="directions per method (default 10)")
+    p.add_argument("--voynov-steps", type=int, default=3000, help="Voynov–Babenko steps (default 3000)")
+    p.add_argument("--ganspace-samples", type=int, default=100_000, help="GANSpace samples (default 1e5)")
+    p.add_argument("--starts", type=int, default=8, help="starting latents per direction (default 8)")
+    p.add_argument("--regressor", default=None, help="factor-regressor file: loaded if present, else saved")
+    p.add_argument("--strips", default=None, metavar="DIR", help="write a labelled strip grid per method")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default=None, help="cpu, cuda, mps")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="print JSON")
+    fmt.add_argument("--markdown", action="store_true", help="print markdown tables (the default)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from latentviz import zoo
+    from latentviz.directions.evaluation import evaluate_directions
+
+    generator = zoo.load(args.model, device=args.device)
+    ev = evaluate_directions(
+        generator,
+        args.methods,
+        k=args.k,
+        regressor=args.regressor,
+        voynov_steps=args.voynov_steps,
+        ganspace_samples=args.ganspace_samples,
+        n_starts=args.starts,
+        strips_dir=args.strips,
+        seed=args.seed,
+        progress=not args.quiet,
+    )
+    if args.json:
+        print_json(ev.to_dict())
+    else:
+        print(ev.to_markdown())
+    return 0
