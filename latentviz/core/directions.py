@@ -48,7 +48,9 @@ class BoundDirections:
         return list(self.set.names or [])
 
     def label(self, k: int) -> str:
-        """``name (score)`` for a slider label."""
+        """``name (score)`` for a slider label (just the name for a plain matrix)."""
+        if self.set.method == "matrix":
+            return self.set.names[k]
         return f"{self.set.names[k]} ({float(self.set.scores[k]):.3g})"
 
 

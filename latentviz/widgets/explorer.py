@@ -77,9 +77,11 @@ class DirectionExplorer(w.VBox):
             for k in range(len(d))
         ]
         for k, sl in enumerate(self.sliders):
+            sl.add_class("lv-direction-slider")  # stable hooks for styling and browser tests
             sl.observe(lambda ch, k=k: self._on_slider(k, ch["new"]), names="value")
 
         self.image = w.Image(format="png", width=image_width, layout=w.Layout(border="1px solid #ccc"))
+        self.image.add_class("lv-frame")
         self.difference = w.Image(format="png", width=image_width, layout=w.Layout(display="none"))
         self.colorbar = w.Image(value=s.difference_colorbar(), format="png", layout=w.Layout(display="none"))
         self.probability = w.HTML()
