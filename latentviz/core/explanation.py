@@ -117,36 +117,6 @@ class ExplanationResult:
         return bool(self.inversion.low_fidelity[0])
 
 
-class _MonitoredGenerator:
-    """A generator proxy that counts forward passes (one per inversion step) and raises
-    :class:`ExplanationCancelled` when ``cancel`` is set. ``invert`` has no callback of
-    its own, so progress and cancellation ride on its per-step generator call."""
-
-    def __init__(
-        self,
-        generator: Generator,
-        total: int,
-        progress: Callable[[int, int], Any] | None,
-        cancel: threading.Event,
-    ) -> None:
-        self._g = generator
-        self._total = total
-        self._progress = progress
-        self._cancel = cancel
-        self.calls = 0
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._g, name)
-
-    def __call__(self, z: torch.Tensor) -> torch.Tensor:
-        if self._cancel.is_set():
-            raise ExplanationCancelled("inversion cancelled")
-        self.calls += 1
-        if self._progress is not None:
-            self._progress(min(self.calls, self._total), self._total)
-        return self._g(z)
-
-
 class ExplanationSession:
     """Inversion and explanations of one image, for the notebook panel and the dashboard.
 
@@ -259,9 +229,15 @@ class ExplanationSession:
         self._cancel.clear()
         o = self.options
         o.check()
-        monitored = _MonitoredGenerator(self.generator, o.inversion_steps, progress, self._cancel)
+
+        def step(i: int, info: dict) -> None:  # invert's per-step callback; raising cancels
+            if self._cancel.is_set():
+                raise ExplanationCancelled("inversion cancelled")
+            if progress is not None:
+                progress(i, int(info.get("steps", o.inversion_steps)))
+
         inv = invert(
-            monitored,  # type: ignore[arg-type]  (duck-typed Generator)
+            self.generator,
             self.classifier,
             self.image,
             restarts=o.restarts,
@@ -269,6 +245,7 @@ class ExplanationSession:
             target=o.target,
             seed=o.seed,
             progress=False,
+            callback=step,
         )
         if self._cancel.is_set():
             raise ExplanationCancelled("inversion cancelled")

@@ -18,7 +18,7 @@ __all__ = ["DISCOVERY_METHODS", "discover", "load_classifier", "load_generator"]
 #: Direction-discovery methods a one-liner can name, and their quick default options.
 DISCOVERY_METHODS: dict[str, dict[str, Any]] = {
     "sefa": {},
-    "ganspace": {"n_samples": 20_000, "progress": True},
+    "ganspace": {"n_samples": 20_000},
     "voynov": {"steps": 300, "baselines": False},
 }
 
@@ -52,17 +52,10 @@ def load_classifier(classifier: str | Classifier | None) -> Classifier | None:
 
 
 def discover(generator: Generator, method: str = "sefa", k: int = 6, **options: Any) -> DirectionSet:
-    """Directions of ``generator`` by ``method`` (``sefa``, ``ganspace``, ``voynov``).
+    """Directions of ``generator`` by ``method`` through :func:`latentviz.directions.discover`,
+    with the quick defaults of :data:`DISCOVERY_METHODS` unless ``options`` override them."""
+    from latentviz.directions.discover import discover as run_discovery
 
-    Quick defaults (:data:`DISCOVERY_METHODS`) are used unless ``options`` override them.
-    """
     if method not in DISCOVERY_METHODS:
         raise LatentvizError(f"unknown direction method {method!r}; choose one of {list(DISCOVERY_METHODS)}")
-    import latentviz.directions as directions
-
-    fn = getattr(directions, method, None)
-    if fn is None:  # voynov lives in its own module until the package re-exports it
-        from importlib import import_module
-
-        fn = getattr(import_module(f"latentviz.directions.{method}"), method)
-    return fn(generator, k=k, **{**DISCOVERY_METHODS[method], **options})
+    return run_discovery(generator, method, k, **{**DISCOVERY_METHODS[method], **options})
