@@ -74,47 +74,66 @@ def _ranks(v: torch.Tensor) -> torch.Tensor:
     return ranks
 
 
-def iou_at_mask_percentile(maps: torch.Tensor, masks: torch.Tensor, reduce: Reduce = "abs") -> torch.Tensor:
-    """IoU of the map's top-k pixels with the mask, k = the mask's area (Gifsplanation).
+def _average_ranks(v: torch.Tensor) -> torch.Tensor:
+    """Ascending ranks (0-based) per row with ties given their average rank (as scipy's)."""
+    srt = v.sort(dim=1).values.contiguous()
+    lo = torch.searchsorted(srt, v.contiguous(), right=False)
+    hi = torch.searchsorted(srt, v.contiguous(), right=True)
+    return (lo + hi - 1).to(torch.float64) / 2
 
-    Thresholding at the (1 − mask area) percentile selects exactly as many pixels as the mask
-    has, so IoU = |top-k ∩ mask| / (2k − |top-k ∩ mask|). Returns ``(N,)``.
+
+def iou_at_mask_percentile(maps: torch.Tensor, masks: torch.Tensor, reduce: Reduce = "abs") -> torch.Tensor:
+    """IoU of the map thresholded at the (1 − mask area) percentile with the mask (Gifsplanation).
+
+    The threshold is the k-th largest saliency, k = the mask's pixel count; pixels at or above
+    it AND above zero are selected (ties can select more than k; an all-zero map selects
+    nothing and scores 0). IoU = |selected ∩ mask| / |selected ∪ mask|. Returns ``(N,)``.
     """
     s, m = _pair(saliency(maps, reduce), masks)
     k = m.sum(1, keepdim=True)
-    top = _ranks(s) < k
-    inter = (top & m).sum(1).float()
-    return inter / (2 * k.squeeze(1).float() - inter)
+    thr = s.sort(dim=1, descending=True).values.gather(1, k - 1)
+    sel = (s >= thr) & (s > 0)
+    return (sel & m).sum(1).float() / (sel | m).sum(1).float()
 
 
 def pointing_game(maps: torch.Tensor, masks: torch.Tensor, reduce: Reduce = "abs") -> torch.Tensor:
-    """1.0 where the map's maximum falls inside the mask, else 0.0. Returns ``(N,)``."""
+    """1.0 where the map's maximum falls inside the mask, else 0.0 (also for an all-zero map).
+    Returns ``(N,)``."""
     s, m = _pair(saliency(maps, reduce), masks)
-    return m.gather(1, s.argmax(1, keepdim=True)).squeeze(1).float()
+    mx, idx = s.max(1, keepdim=True)
+    return (m.gather(1, idx) & (mx > 0)).squeeze(1).float()
 
 
 def auprc(maps: torch.Tensor, masks: torch.Tensor, reduce: Reduce = "abs") -> torch.Tensor:
     """Average precision of the saliency as a detector of mask pixels, ``(N,)``.
 
-    ``AP = Σ_k P@k · 1[pixel k in mask] / |mask|`` over pixels sorted by decreasing saliency
-    (sklearn's ``average_precision_score`` for untied scores).
+    ``AP = Σ_thresholds ΔRecall · Precision`` over the distinct saliency values, tied pixels
+    counted together (sklearn's ``average_precision_score``); an all-zero map scores the
+    mask's area fraction (chance).
     """
     s, m = _pair(saliency(maps, reduce), masks)
-    order = s.argsort(dim=1, descending=True, stable=True)
+    vals, order = s.sort(dim=1, descending=True, stable=True)
     hits = m.gather(1, order).float()
-    precision = hits.cumsum(1) / torch.arange(1, s.shape[1] + 1, device=s.device)
-    return (precision * hits).sum(1) / hits.sum(1)
+    # Index of the last pixel of each pixel's tie group in the sorted order.
+    neg = (-vals).contiguous()
+    end = torch.searchsorted(neg, neg, right=True) - 1
+    cum = hits.cumsum(1)
+    precision_at_end = cum.gather(1, end) / (end + 1).float()
+    return (precision_at_end * hits).sum(1) / hits.sum(1)
 
 
 def spearman(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Spearman rank correlation per image between two map batches, ``(N,)``."""
+    """Spearman rank correlation per image between two map batches (ties: average ranks),
+    ``(N,)``; NaN where a map is constant (no ranking to compare)."""
     if a.shape != b.shape:
         raise ShapeError(f"maps to correlate differ in shape: {tuple(a.shape)} vs {tuple(b.shape)}")
-    ra = _ranks(a.flatten(1).float()).float()
-    rb = _ranks(b.flatten(1).float()).float()
+    ra = _average_ranks(a.flatten(1).double())
+    rb = _average_ranks(b.flatten(1).double())
     ra = ra - ra.mean(1, keepdim=True)
     rb = rb - rb.mean(1, keepdim=True)
-    return (ra * rb).sum(1) / (ra.norm(dim=1) * rb.norm(dim=1)).clamp_min(1e-12)
+    den = ra.norm(dim=1) * rb.norm(dim=1)
+    rho = (ra * rb).sum(1) / den
+    return torch.where(den > 0, rho, torch.full_like(rho, float("nan"))).float()
 
 
 def deletion_insertion(

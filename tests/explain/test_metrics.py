@@ -37,27 +37,44 @@ def test_iou_by_hand():
     neg = -perfect
     assert iou_at_mask_percentile(neg, mask).item() == 1.0
     assert saliency(neg, "positive").sum() == 0
+    # An all-zero map selects nothing (no positional tie-breaking).
+    assert iou_at_mask_percentile(torch.zeros(1, 1, 4, 4), mask).item() == 0.0
+    # Ties at the threshold are all selected: 8 pixels of value 1 (4 in the mask) → 4 / 8.
+    tied = torch.zeros(1, 1, 4, 4)
+    tied[0, 0, :2, :] = 1.0
+    assert iou_at_mask_percentile(tied, mask).item() == pytest.approx(4 / 8)
 
 
-def test_pointing_game_and_tie_free_auprc(rng):
+def test_pointing_game_and_auprc_against_sklearn(rng):
     mask = _square_mask()
     m = torch.zeros(1, 1, 4, 4)
     m[0, 0, 3, 3] = 1.0
     assert pointing_game(m, mask).item() == 0.0
     m[0, 0, 1, 1] = 2.0
     assert pointing_game(m, mask).item() == 1.0
+    assert pointing_game(torch.zeros(1, 1, 4, 4), mask).item() == 0.0
     maps = torch.from_numpy(rng.random((5, 1, 12, 12)))
     masks = torch.from_numpy(rng.random((5, 12, 12)) < 0.2)
     ref = [average_precision_score(masks[i].flatten(), maps[i, 0].flatten()) for i in range(5)]
     assert np.allclose(auprc(maps, masks).numpy(), ref, atol=1e-12)
+    # Heavy ties (values rounded to 3 levels) match sklearn too; a zero map scores chance.
+    coarse = (maps * 3).floor()
+    ref = [average_precision_score(masks[i].flatten(), coarse[i, 0].flatten()) for i in range(5)]
+    assert np.allclose(auprc(coarse, masks).numpy(), ref, atol=1e-12)
+    chance = auprc(torch.zeros_like(maps), masks)
+    assert torch.allclose(chance, masks.flatten(1).float().mean(1))
 
 
 def test_spearman_matches_scipy(rng):
     a = torch.from_numpy(rng.random((3, 50)))
     b = a + 0.3 * torch.from_numpy(rng.random((3, 50)))
     ref = [spearmanr(a[i], b[i]).statistic for i in range(3)]
-    assert np.allclose(spearman(a, b).numpy(), ref, atol=1e-12)
+    assert np.allclose(spearman(a, b).numpy(), ref, atol=1e-6)
     assert torch.allclose(spearman(a, -a), -torch.ones(3))
+    tied_a, tied_b = (a * 4).floor(), (b * 4).floor()
+    ref = [spearmanr(tied_a[i], tied_b[i]).statistic for i in range(3)]
+    assert np.allclose(spearman(tied_a, tied_b).numpy(), ref, atol=1e-6)
+    assert torch.isnan(spearman(torch.zeros(1, 9), a[:1, :9])).all()  # constant map: undefined
 
 
 def test_deletion_insertion_by_hand():
