@@ -80,6 +80,7 @@ def evaluate_directions(
     k: int = 10,
     regressor: FactorRegressor | str | Path | None = None,
     voynov_steps: int = 3000,
+    voynov_batch: int = 128,
     ganspace_samples: int = 100_000,
     n_starts: int = 8,
     shifts: np.ndarray | None = None,
@@ -117,6 +118,7 @@ def evaluate_directions(
             regressor=regressor,
             n_samples=ganspace_samples if m == "ganspace" else None,
             steps=voynov_steps,
+            batch_size=voynov_batch,
             seed=seed,
             progress=progress,
         )

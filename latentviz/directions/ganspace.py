@@ -9,9 +9,9 @@
   component j, kept as the direction's slider σ.
 
 Solvers for large sample counts (all batched, never a Python loop over samples):
-``"covariance"`` (streaming ``XᵀX`` in float64 + ``eigh``; exact; feature dims ≤ ~4096),
+``"covariance"`` (streaming ``XᵀX`` in float64 + ``eigh``; exact; the default for F ≤ 1024),
 ``"incremental"`` (sklearn ``IncrementalPCA.partial_fit`` per batch) and ``"randomized"``
-(sklearn ``PCA(svd_solver="randomized")`` on the stacked features).
+(sklearn ``PCA(svd_solver="randomized")`` on the stacked features; the default above 1024).
 """
 
 from __future__ import annotations
@@ -99,8 +99,8 @@ def fit_pca(
     k
         Number of components.
     solver
-        ``"auto"`` (covariance when F ≤ 4096, else incremental), ``"covariance"``,
-        ``"incremental"`` or ``"randomized"``.
+        ``"auto"`` (covariance when F ≤ 1024, else randomized), ``"covariance"``,
+        ``"incremental"`` or ``"randomized"`` (holds all samples in memory: N·F floats).
     batch_size
         Batch size when ``data`` is one array.
     n_random
@@ -121,7 +121,8 @@ def fit_pca(
     if not 1 <= k <= n_feat:
         raise ValueError(f"k must be between 1 and the feature size {n_feat}, got {k}")
     if solver == "auto":
-        solver = "covariance" if n_feat <= 4096 else "incremental"
+        # exact covariance is O(N·F²): fine for latents; wide activations go randomised (O(N·F·k))
+        solver = "covariance" if n_feat <= 1024 else "randomized"
     rand = rng.standard_normal((n_feat, n_random))
     rand /= np.linalg.norm(rand, axis=0, keepdims=True)
     n, total = 0, np.zeros(n_feat)
