@@ -1,0 +1,104 @@
+"""``latentviz train``: train a classifier, GAN, VAE or medXGAN on phantoms or your images."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+
+from latentviz.models.training import KINDS, TrainConfig, fit
+
+HELP = "train a classifier, DCGAN, VAE or medXGAN (phantoms or your images)"
+DESCRIPTION = (
+    "Train a model with a progress bar; losses go to OUT/losses.csv, sample grids to "
+    "OUT/samples/, checkpoints to OUT/checkpoint.pt (resume with --resume), and the final "
+    "weights to OUT/model.safetensors + OUT/model.json."
+)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("kind", choices=KINDS, help="what to train")
+    p.add_argument(
+        "--data", required=True, help="phantom kind (cxr, ct, brain) or a path to images (.npz or folder)"
+    )
+    p.add_argument("--out", required=True, help="run folder")
+    p.add_argument("--size", type=_positive, default=64, help="image size in px (64 or 128; default 64)")
+    p.add_argument("--steps", type=_positive, default=1000, help="optimisation steps (default 1000)")
+    p.add_argument("--batch-size", type=_positive, default=64, help="batch size (default 64)")
+    p.add_argument("--lr", type=float, default=None, help="learning rate (default: the recipe's)")
+    p.add_argument("--seed", type=int, default=0, help="seed of data, init and batches (default 0)")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    p.add_argument("--device", default=None, help="cpu, cuda, mps (default: auto)")
+    p.add_argument("--classifier", default=None, help="medxgan: frozen classifier, weights path or zoo name")
+    p.add_argument(
+        "--lambda-cls", type=float, default=1.0, help="medxgan: weight of the classifier CE (default 1)"
+    )
+    p.add_argument("--latent-dim", type=int, default=None, help="latent size (medxgan: z1 size)")
+    p.add_argument("--pathology-dim", type=int, default=None, help="medxgan: z2 size (default 10)")
+    p.add_argument("--width", type=int, default=None, help="channel width of the architecture")
+    p.add_argument(
+        "--architecture", default=None, help="classifier: cnn-classifier (default) or resnet18-classifier"
+    )
+    p.add_argument("--n-train", type=_positive, default=4096, help="phantom images to generate for training")
+    p.add_argument("--checkpoint-every", type=_positive, default=500, help="steps between checkpoints")
+    p.add_argument("--sample-every", type=_positive, default=500, help="steps between PNG sample grids")
+    p.add_argument(
+        "--early-step", type=int, default=None, help="also export the model at this step (baseline)"
+    )
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def _positive(text: str) -> int:
+    v = int(text)
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return v
+
+
+def recipe_command(args: argparse.Namespace) -> str:
+    """The command line that reproduces this run (recorded in the model card), without --out."""
+    parts = ["latentviz", "train", args.kind]
+    for key, value in sorted(vars(args).items()):
+        if key in ("kind", "out", "resume", "no_progress", "device", "command") or key.startswith("_"):
+            continue
+        if value is None or value is False:
+            continue
+        flag = "--" + key.replace("_", "-")
+        parts += [flag] if value is True else [flag, str(value)]
+    return shlex.join(parts)
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    extra: dict = {"recipe": recipe_command(args)}
+    if args.architecture:
+        extra["architecture"] = args.architecture
+    return TrainConfig(
+        kind=args.kind,
+        data=args.data,
+        out=args.out,
+        size=args.size,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+        resume=args.resume,
+        device=args.device,
+        n_train=args.n_train,
+        latent_dim=args.latent_dim,
+        pathology_dim=args.pathology_dim,
+        width=args.width,
+        classifier=args.classifier,
+        lambda_cls=args.lambda_cls,
+        checkpoint_every=args.checkpoint_every,
+        sample_every=args.sample_every,
+        early_step=args.early_step,
+        progress=not args.no_progress,
+        extra=extra,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    result = fit(config_from_args(args))
+    losses = ", ".join(f"{k} {v:.4g}" for k, v in result["last_losses"].items())
+    print(f"trained {args.kind} for {result['steps']} steps in {result['train_seconds']:.1f} s: {losses}")
+    print(f"weights: {result['model']}")
+    return 0

@@ -1,0 +1,52 @@
+"""``latentviz zoo``: the bundled models and their cards."""
+
+from __future__ import annotations
+
+import argparse
+
+from latentviz import zoo
+from latentviz.cli import print_json
+
+HELP = "list the bundled models (name, kind, size, recipe, training time, quality)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="zoo_command", metavar="ACTION")
+    lst = sub.add_parser("list", help="one line per bundled model")
+    lst.add_argument("--json", action="store_true", help="print the full cards as JSON")
+
+
+def _quality(q: dict) -> str:
+    if "auc" in q:
+        return f"AUC {q['auc']:.4f}, acc {q['accuracy']:.3f}"
+    parts = []
+    if "medxgan" in q:
+        parts.append(f"disentangled {q['medxgan']['disentanglement']:.3f}")
+    if "reconstruction" in q:
+        parts.append(f"recon MSE {q['reconstruction']['mse']:.4f}")
+    if "realism" in q:
+        r = q["realism"]
+        base = f" (early {r['fd_baseline']:.3g})" if "fd_baseline" in r else ""
+        parts.append(f"FD {r['fd_model']:.3g}{base}, real {r['fd_real_vs_real']:.2g}")
+    return "; ".join(parts)
+
+
+def run(args: argparse.Namespace) -> int:
+    if getattr(args, "zoo_command", None) != "list":
+        print("usage: latentviz zoo list [--json]")
+        return 1
+    cards = zoo.list_models()
+    if args.json:
+        print_json([c.to_dict() for c in cards])
+        return 0
+    for c in cards:
+        t = f"{c.train_seconds:.0f} s" if c.train_seconds is not None else "?"
+        print(
+            f"{c.name:16} {c.kind:10} {c.image_size:>3} px  latent {c.latent_dim or '-':>3}  "
+            f"{c.file_bytes / 1e6:5.2f} MB  trained {t} on {c.device}"
+        )
+        print(f"{'':16} quality: {_quality(c.quality)}")
+        print(f"{'':16} recipe:  {c.recipe}")
+    total = sum(c.file_bytes for c in cards)
+    print(f"{len(cards)} models, {total / 1e6:.1f} MB")
+    return 0

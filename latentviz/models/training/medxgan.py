@@ -1,0 +1,119 @@
+"""Training medXGAN (Dravid et al. 2022): G(z1, z2) against a discriminator plus the
+frozen classifier's feedback, λ · CE(C(G(z1, z2)), label) on the classifier's LOGITS
+(the public code applies softmax twice; latentviz does not).
+
+Half of each batch is negative (z2 = 0, label 0) and half positive (z2 ~ N(0, I),
+label 1). The discriminator uses spectral norm and the paper's BCE loss.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from latentviz.errors import ModelFileError
+from latentviz.models.architectures import MedXGANGenerator
+from latentviz.models.classifier import Classifier
+from latentviz.models.training.gan import GANTrainer
+
+__all__ = ["MedXGANTrainer", "load_frozen_classifier"]
+
+
+def load_frozen_classifier(spec: str | None, device: torch.device, image_size: int) -> Classifier:
+    """The frozen classifier of a medXGAN run, from a weights path or a zoo name."""
+    if not spec:
+        raise ModelFileError(
+            "a medxgan run needs --classifier (a weights path or a zoo name like cxr-classifier)"
+        )
+    from latentviz.models.io import load_wrapped, model_paths
+
+    if model_paths(spec)[0].is_file():
+        clf = load_wrapped(spec, device=device)
+    else:
+        from latentviz import zoo
+
+        if spec not in zoo.names():
+            raise ModelFileError(
+                f"--classifier {spec}: neither a weights file nor a zoo model ({zoo.names()})"
+            )
+        clf = zoo.load(spec, device=device)
+    if not isinstance(clf, Classifier):
+        raise ModelFileError(f"--classifier {spec}: is a generator, not a classifier")
+    size = int(clf.config.get("image_size", image_size))
+    if size != image_size:
+        raise ModelFileError(f"--classifier {spec}: trained at {size} px, this run is {image_size} px")
+    return clf
+
+
+class MedXGANTrainer(GANTrainer):
+    kind = "medxgan"
+    architecture = "medxgan"
+    loss_names = ("d_loss", "g_loss", "d_real", "d_fake", "cls_ce", "cls_acc")
+    default_lr = 2e-4
+    grid_columns = 4
+
+    def __init__(self, cfg, data, device) -> None:
+        self.classifier = load_frozen_classifier(cfg.classifier, device, cfg.size)
+        super().__init__(cfg, data, device)
+        spec = str(cfg.classifier)
+        self.classifier_ref = spec if not Path(spec).exists() else Path(spec).name
+
+    def generator_kwargs(self) -> dict:
+        c = self.cfg
+        return {
+            "anatomy_dim": c.latent_dim or 100,
+            "pathology_dim": c.pathology_dim or 10,
+            "image_size": c.size,
+            "width": c.width or 32,
+        }
+
+    def build_generator(self) -> nn.Module:
+        return MedXGANGenerator(**self.kwargs)
+
+    def preview_latents(self, gen: torch.Generator) -> torch.Tensor:
+        """8 rows, one z1 each; columns z2 = 0 (negative), then three random z2."""
+        d1, d2 = self.kwargs["anatomy_dim"], self.kwargs["pathology_dim"]
+        z1 = torch.randn(8, 1, d1, generator=gen).expand(-1, 4, -1)
+        z2 = torch.cat([torch.zeros(8, 1, d2), torch.randn(8, 3, d2, generator=gen)], dim=1)
+        return torch.cat([z1, z2], dim=2).reshape(32, d1 + d2)
+
+    def sample_z(self, n: int) -> torch.Tensor:
+        d1, d2 = self.kwargs["anatomy_dim"], self.kwargs["pathology_dim"]
+        z1 = torch.randn(n, d1, device=self.device)
+        z2 = torch.randn(n, d2, device=self.device)
+        z2[: n // 2] = 0.0  # first half negative
+        return torch.cat([z1, z2], 1)
+
+    def labels_of(self, z: torch.Tensor) -> torch.Tensor:
+        d1 = self.kwargs["anatomy_dim"]
+        return (z[:, d1:].abs().sum(1) > 0).long()
+
+    def d_loss(self, real_out: torch.Tensor, fake_out: torch.Tensor) -> torch.Tensor:
+        return F.binary_cross_entropy_with_logits(
+            real_out, torch.ones_like(real_out)
+        ) + F.binary_cross_entropy_with_logits(fake_out, torch.zeros_like(fake_out))
+
+    def g_adv_loss(self, fake_out: torch.Tensor) -> torch.Tensor:
+        return F.binary_cross_entropy_with_logits(fake_out, torch.ones_like(fake_out))
+
+    def generator_extra_loss(self, z: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        y = self.labels_of(z)
+        logits = self.classifier.logits(fake)  # raw logits: CE applies the one softmax
+        ce = F.cross_entropy(logits, y)
+        acc = (logits.argmax(1) == y).float().mean()
+        return self.cfg.lambda_cls * ce, {"cls_ce": ce.item(), "cls_acc": acc.item()}
+
+    def export(self) -> tuple[nn.Module, dict]:
+        return self.G_ema.eval(), {
+            "architecture": self.architecture,
+            "kwargs": self.kwargs,
+            "role": "generator",
+            "ema": True,
+            "split_sizes": [self.kwargs["anatomy_dim"], self.kwargs["pathology_dim"]],
+            "classifier": self.classifier_ref,
+            "classifier_sha256": self.classifier.sha256,
+            "lambda_cls": self.cfg.lambda_cls,
+        }
