@@ -6,7 +6,9 @@ Two named variants, computed from ONE batch of path images (REFERENCES §1):
     ``A = Σ_i ∇f(x_i) ⊙ (x_{i+1} − x_i)`` over ``α_i = i / n_steps`` with a FIXED target
     ``f`` (the target probability); the trapezoid rule averages the gradients at both ends
     of each step. Σ A ≈ f(x_pos) − f(x_neg), and ``delta = Σ A − (f(x_pos) − f(x_neg))``
-    is reported as captum's convergence delta is.
+    is reported as captum's convergence delta is. By default the α_i are placed adaptively
+    (denser where f changes, from one forward-only probe pass): any partition is a valid path
+    sum, and on saturating classifiers this cuts the completeness error several-fold.
 ``"paper"`` (the medXGAN public code, for comparison)
     11 points ``α = 0.1 i``; at each the gradient of the probability of the ARGMAX class,
     summed, times ``(x_pos − x_neg) / 11``. It breaks completeness (its delta is reported too)
@@ -91,6 +93,37 @@ class LatentIntegratedGradients:
         self.generator = generator
         self.classifier = classifier
 
+    def _adaptive_alphas(
+        self, z1: torch.Tensor, z2: torch.Tensor, target: int, n_steps: int, internal_batch_size: int | None
+    ) -> torch.Tensor:
+        """``(N, n_steps + 1)`` path positions from 0 to 1, dense where the probability moves."""
+        n, dev = z1.shape[0], z1.device
+        probe = torch.linspace(0, 1, n_steps + 1, device=dev)
+        lat = self.generator.join(
+            z1.unsqueeze(1).expand(-1, n_steps + 1, -1).reshape(n * (n_steps + 1), -1),
+            (probe.view(1, -1, 1) * z2.unsqueeze(1)).reshape(n * (n_steps + 1), -1),
+        )
+        bs = len(lat) if internal_batch_size is None else max(1, int(internal_batch_size))
+        with torch.no_grad():
+            p = torch.cat(
+                [
+                    self.classifier.probability(self.generator(lat[i : i + bs]), target)
+                    for i in range(0, len(lat), bs)
+                ]
+            ).view(n, n_steps + 1)
+        # Density ∝ |Δf|^(1/3): equidistributes the trapezoid error (∝ h³) across steps.
+        jump = p.diff(dim=1).abs() ** (1 / 3)
+        mass = 0.5 * jump / jump.sum(1, keepdim=True).clamp_min(1e-12) + 0.5 / n_steps
+        cdf = torch.cat([torch.zeros(n, 1, device=dev), mass.cumsum(1)], dim=1)
+        cdf = cdf / cdf[:, -1:]
+        u = probe.expand(n, -1).contiguous()
+        idx = torch.searchsorted(cdf.contiguous(), u, right=True).clamp(1, n_steps)
+        c0, c1 = cdf.gather(1, idx - 1), cdf.gather(1, idx)
+        a0, a1 = probe[idx - 1], probe[idx]
+        alphas = a0 + (u - c0) / (c1 - c0).clamp_min(1e-12) * (a1 - a0)
+        alphas[:, 0], alphas[:, -1] = 0.0, 1.0
+        return alphas
+
     def attribute(
         self,
         inputs: torch.Tensor | InversionResult,
@@ -99,6 +132,7 @@ class LatentIntegratedGradients:
         internal_batch_size: int | None = None,
         variant: Literal["path", "paper", "both"] = "path",
         method: Literal["trapezoid", "riemann_left"] = "trapezoid",
+        partition: Literal["adaptive", "uniform"] = "adaptive",
     ) -> Attribution:
         """Attribute ``f(G(z1, z2)) − f(G(z1, 0))`` to pixels along the z2 path.
 
@@ -117,6 +151,12 @@ class LatentIntegratedGradients:
             ``"path"``, ``"paper"`` or ``"both"`` (see the module docstring).
         method
             ``"trapezoid"`` or ``"riemann_left"`` for the path sum.
+        partition
+            ``"uniform"``: ``α_i = i / n_steps``. ``"adaptive"`` (default): one forward-only pass
+            of the probability at the uniform points, then the ``n_steps + 1`` points placed by
+            the inverse CDF of ``½ |Δf|^⅓ / Σ|Δf|^⅓ + ½ uniform``, so steps crowd where the
+            classifier switches. Any partition is a valid path sum; this one makes the
+            completeness error much smaller for the same ``n_steps`` on saturating classifiers.
 
         Returns
         -------
@@ -132,6 +172,8 @@ class LatentIntegratedGradients:
             raise ValueError(f"method must be 'trapezoid' or 'riemann_left', not {method!r}")
         if n_steps < 1:
             raise ValueError("n_steps must be >= 1")
+        if partition not in ("adaptive", "uniform"):
+            raise ValueError(f"partition must be 'adaptive' or 'uniform', not {partition!r}")
         extras: dict = {}
         if isinstance(inputs, InversionResult):
             extras["fidelity"] = inputs.fidelity()
@@ -144,21 +186,24 @@ class LatentIntegratedGradients:
         z1, z2 = g.split(z)
 
         dev = z.device
-        path_a = (
-            torch.linspace(0, 1, n_steps + 1, device=dev)
-            if variant != "paper"
-            else torch.empty(0, device=dev)
-        )
-        paper_a = torch.tensor(PAPER_ALPHAS, device=dev) if variant != "path" else torch.empty(0, device=dev)
-        alphas = torch.cat([path_a, paper_a])
-        a_n = alphas.numel()
+        if variant == "paper":
+            path_a = torch.empty(n, 0, device=dev)
+        elif partition == "uniform":
+            path_a = torch.linspace(0, 1, n_steps + 1, device=dev).expand(n, -1)
+        else:
+            path_a = self._adaptive_alphas(z1, z2, t, n_steps, internal_batch_size)
+        paper_a = torch.tensor(PAPER_ALPHAS, device=dev).expand(n, -1)
+        if variant == "path":
+            paper_a = paper_a[:, :0]
+        alphas = torch.cat([path_a, paper_a], dim=1)  # (N, A): per-image positions
+        a_n = alphas.shape[1]
         # (N, A, D) latents, image-major, flattened into one batch.
         lat = g.join(
             z1.unsqueeze(1).expand(-1, a_n, -1).reshape(n * a_n, -1),
-            (alphas.view(1, -1, 1) * z2.unsqueeze(1)).reshape(n * a_n, -1),
+            (alphas.unsqueeze(2) * z2.unsqueeze(1)).reshape(n * a_n, -1),
         )
         argmax_rows = torch.cat(
-            [torch.zeros(path_a.numel(), dtype=torch.bool), torch.ones(paper_a.numel(), dtype=torch.bool)]
+            [torch.zeros(path_a.shape[1], dtype=torch.bool), torch.ones(paper_a.shape[1], dtype=torch.bool)]
         ).to(dev)
         x, grad, prob, am = _path_gradients(
             g, self.classifier, lat, internal_batch_size, argmax_rows.repeat(n), t
@@ -175,13 +220,13 @@ class LatentIntegratedGradients:
 
         maps: dict[str, torch.Tensor] = {}
         deltas: dict[str, torch.Tensor] = {}
-        k = path_a.numel()
+        k = path_a.shape[1]
         if variant != "paper":
             xs, gs = x[:, :k], grad[:, :k]
             dx = xs[:, 1:] - xs[:, :-1]
             gm = 0.5 * (gs[:, 1:] + gs[:, :-1]) if method == "trapezoid" else gs[:, :-1]
-            maps["path"] = (gm * dx).sum(1)
-            extras["alphas"] = path_a.cpu()
+            maps["path"] = (gm * dx).sum(1)  # Σ_i ∇f(x_i) ⊙ (x_{i+1} − x_i)
+            extras["alphas"] = path_a.cpu()  # (N, n_steps + 1)
             extras["path_probability"] = prob[:, :k].cpu()
         if variant != "path":
             xp, gp = x[:, k:], grad[:, k:]
@@ -203,6 +248,7 @@ class LatentIntegratedGradients:
                 "internal_batch_size": internal_batch_size,
                 "variant": variant,
                 "method": method,
+                "partition": partition,
             },
             delta=deltas[main],
             seconds=time.perf_counter() - t0,

@@ -96,3 +96,26 @@ def test_refuses_unconditional_generator_and_bad_latents(toy_autoencoder, toy_ge
 
     with pytest.raises(LatentError):
         LatentIntegratedGradients(toy_generator, toy_classifier).attribute(torch.zeros(2, 5))
+
+
+def test_adaptive_partition_beats_uniform_on_a_steep_classifier(toy_generator):
+    from latentviz.models import Classifier
+
+    # Ten times steeper than the fixture's detector: p jumps from 0 to 1 within a few % of α.
+    steep = Classifier(toys.BlobDetector(1, scale=3000.0, offset=51.0), activation="softmax", device="cpu")
+    z = toys.positive_latents(6, seed=9)
+    lig = LatentIntegratedGradients(toy_generator, steep)
+    uni = lig.attribute(z, n_steps=16, partition="uniform")
+    ada = lig.attribute(z, n_steps=16, partition="adaptive")
+    assert ada.delta.abs().mean() < 0.2 * uni.delta.abs().mean()
+    a = ada.extras["alphas"]
+    assert a.shape == (6, 17) and (a[:, 0] == 0).all() and (a[:, -1] == 1).all()
+    assert (a.diff(dim=1) > 0).all()  # a proper partition of [0, 1]
+
+
+def test_adaptive_partition_is_no_worse_on_a_smooth_classifier(toy_generator, toy_classifier):
+    z = toys.positive_latents(6, seed=9)
+    lig = LatentIntegratedGradients(toy_generator, toy_classifier)
+    uni = lig.attribute(z, n_steps=16, partition="uniform").delta.abs().mean()
+    ada = lig.attribute(z, n_steps=16, partition="adaptive").delta.abs().mean()
+    assert ada < 1.2 * uni

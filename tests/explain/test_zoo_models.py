@@ -39,8 +39,10 @@ def test_phantom_inversion_and_lig_completeness(models):
     g, c = models
     batch = generate("cxr", 2, size=g.image_shape[-1], seed=4321, labels=np.ones(2, dtype=np.int64))
     x = torch.from_numpy(batch.images)
-    inv = invert(g, c, x, restarts=4, steps=200, progress=False)
+    inv = invert(g, c, x, restarts=2, steps=120, progress=False)
     assert (inv.psnr > 15).all()  # a phantom the GAN never saw: loose but real bound
-    a = LatentIntegratedGradients(g, c).attribute(inv, n_steps=32)
+    a = LatentIntegratedGradients(g, c).attribute(inv, n_steps=64)
     gap = (a.extras["probability_positive"] - a.extras["probability_negative"]).abs()
-    assert (a.delta.abs() <= 0.05 * gap.clamp_min(0.1)).all()
+    assert (gap > 0.9).all()  # the path crosses the decision: a saturating classifier
+    # Completeness within 5 % of the explained gap (adaptive partition; uniform 64 is worse).
+    assert (a.delta.abs() <= 0.05 * gap).all(), a.delta
