@@ -134,6 +134,7 @@ def medxgan_quality(
     kind: str,
     n_z1: int = 1000,
     seed: int = HELDOUT_SEED,
+    n_support: int = 2000,
 ) -> dict:
     """The paper's disentanglement check and the anatomy-preservation figures.
 
@@ -161,7 +162,7 @@ def medxgan_quality(
     expected = np.array([False, True, True, True])
     x = images.reshape(n_z1, 4, *images.shape[1:])[:, :, 0].numpy()  # (n, 4, S, S)
     diff = np.abs(x[:, 1:] - x[:, :1])  # (n, 3, S, S)
-    support = lesion_support(kind, x.shape[-1], seed=seed + 7)
+    support = lesion_support(kind, x.shape[-1], n=n_support, seed=seed + 7)
     other = np.abs(x[1:, 0] - x[:-1, 0])  # negative renderings of neighbouring z1
     return {
         "disentanglement": float((verdicts == expected).all(1).mean()),

@@ -8,8 +8,6 @@ label 1). The discriminator uses spectral norm and the paper's BCE loss.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -58,8 +56,11 @@ class MedXGANTrainer(GANTrainer):
     def __init__(self, cfg, data, device) -> None:
         self.classifier = load_frozen_classifier(cfg.classifier, device, cfg.size)
         super().__init__(cfg, data, device)
+        from latentviz.models.io import model_paths
+
         spec = str(cfg.classifier)
-        self.classifier_ref = spec if not Path(spec).exists() else Path(spec).name
+        # A file is recorded by its stem (no machine-specific path); a zoo model by its name.
+        self.classifier_ref = model_paths(spec)[0].stem if model_paths(spec)[0].is_file() else spec
 
     def generator_kwargs(self) -> dict:
         c = self.cfg
