@@ -80,8 +80,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="attribution maps (default: gradcam ig lig)",
     )
     p.add_argument("--target", type=int, default=None, help="class to explain (default: the classifier's)")
-    p.add_argument("--restarts", type=int, default=4, help="inversion restarts, one batch (default 4)")
-    p.add_argument("--steps", type=int, default=400, help="maximum inversion steps (default 400)")
+    p.add_argument("--restarts", type=int, default=2, help="inversion restarts, one batch (default 2)")
+    p.add_argument("--steps", type=int, default=100, help="inversion Adam steps before L-BFGS (default 100)")
     p.add_argument("--ig-steps", type=int, default=50, help="IG steps (default 50)")
     p.add_argument("--lig-steps", type=int, default=32, help="LIG path steps (default 32)")
     p.add_argument("--frames", type=int, default=16, help="interpolation GIF frames (default 16)")

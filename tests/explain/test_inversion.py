@@ -107,3 +107,12 @@ def test_callback_reports_every_step_and_can_cancel(toy_generator, toy_classifie
 
     with pytest.raises(Cancelled):
         invert(toy_generator, toy_classifier, x, steps=50, progress=False, callback=cancel)
+
+
+def test_lbfgs_refinement_beats_adam_alone_at_equal_adam_steps(toy_generator, toy_classifier):
+    x = toy_generator.generate(toys.positive_latents(2, seed=17))
+    adam = invert(toy_generator, toy_classifier, x, steps=40, refine=None, progress=False)
+    both = invert(toy_generator, toy_classifier, x, steps=40, refine="lbfgs", refine_evals=60, progress=False)
+    assert (both.mse < 0.1 * adam.mse).all()
+    assert (both.loss <= adam.loss).all()
+    assert both.steps.min() > adam.steps.max()  # L-BFGS evaluations are counted as steps
