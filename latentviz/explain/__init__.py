@@ -17,6 +17,7 @@ from latentviz.explain.counterfactual import (
     jet,
     negative_realization,
 )
+from latentviz.explain.evaluation import EvaluationTable, evaluate_explanations, mean_ci
 from latentviz.explain.fidelity import mse, psnr, ssim
 from latentviz.explain.filters import add_gaussian_noise, gaussian_blur
 from latentviz.explain.interpolation import Interpolation, interpolate
@@ -29,12 +30,25 @@ from latentviz.explain.inversion import (
 )
 from latentviz.explain.latent_shift import LatentShift
 from latentviz.explain.lig import LatentIntegratedGradients, latent_integrated_gradients
+from latentviz.explain.metrics import (
+    auprc,
+    completeness_error,
+    deletion_insertion,
+    iou_at_mask_percentile,
+    pointing_game,
+    randomized_classifier,
+    saliency,
+    spearman,
+)
+from latentviz.explain.report import ImageExplanation, explain_image, explanation_figure, save_explanation
 
 __all__ = [
     "FIDELITY_THRESHOLDS",
     "Attribution",
     "Counterfactual",
+    "EvaluationTable",
     "GradCam",
+    "ImageExplanation",
     "IntegratedGradients",
     "Interpolation",
     "InversionResult",
@@ -42,21 +56,34 @@ __all__ = [
     "LatentShift",
     "SmoothGrad",
     "add_gaussian_noise",
+    "auprc",
     "check_images",
     "colorized_map",
+    "completeness_error",
     "counterfactual",
+    "deletion_insertion",
     "difference_map",
+    "evaluate_explanations",
+    "explain_image",
+    "explanation_figure",
     "fidelity_report",
     "gaussian_blur",
     "ig_baseline",
     "interpolate",
     "invert",
     "invert_paper",
+    "iou_at_mask_percentile",
     "jet",
     "latent_integrated_gradients",
+    "mean_ci",
     "mse",
     "negative_realization",
+    "pointing_game",
     "psnr",
+    "randomized_classifier",
+    "saliency",
+    "save_explanation",
     "score_module",
+    "spearman",
     "ssim",
 ]

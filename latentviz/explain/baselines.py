@@ -54,6 +54,13 @@ def score_module(classifier: Classifier, output: Output = "probability") -> nn.M
     raise ValueError(f"output must be 'probability' or 'logit', not {output!r}")
 
 
+def _usable(x: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """``x`` on ``device``; copied only when made under ``torch.inference_mode`` (autograd
+    refuses those tensors)."""
+    x = x.to(device)
+    return x.clone() if x.is_inference() else x
+
+
 def _target(classifier: Classifier, target: int | None) -> int:
     return classifier.target if target is None else int(target)
 
@@ -91,7 +98,7 @@ class GradCam:
     ) -> Attribution:
         t0 = time.perf_counter()
         check_images(inputs)
-        x = inputs.to(self.classifier.device).clone()  # also leaves inference mode
+        x = _usable(inputs, self.classifier.device)
         t = _target(self.classifier, target)
         cam = self._captum.attribute(x, target=t, relu_attributions=relu_attributions)
         if cam.ndim != 4:
@@ -172,7 +179,7 @@ class IntegratedGradients:
     ) -> Attribution:
         t0 = time.perf_counter()
         check_images(inputs)
-        x = inputs.to(self.classifier.device).clone()  # also leaves inference mode
+        x = _usable(inputs, self.classifier.device)
         t = _target(self.classifier, target)
         base = ig_baseline(x, baseline, blur_sigma)
         attr, delta = self._captum.attribute(
@@ -233,7 +240,7 @@ class SmoothGrad:
         Smilkov's 10–20 %). ``seed`` fixes the noise without touching the global RNG."""
         t0 = time.perf_counter()
         check_images(inputs)
-        x = inputs.to(self.classifier.device).clone()  # also leaves inference mode
+        x = _usable(inputs, self.classifier.device)
         t = _target(self.classifier, target)
         devices = [x.device] if x.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):

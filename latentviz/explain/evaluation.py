@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from scipy import stats
 from tqdm.auto import tqdm
 
 from latentviz.errors import ShapeError
@@ -70,6 +69,8 @@ BETTER = {"deletion": "↓", "rank_randomized": "↓", "completeness": "↓"}
 
 def mean_ci(values: Sequence[float] | np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
     """Mean and the Student-t confidence interval ``(mean, low, high)``; NaNs are dropped."""
+    from scipy import stats
+
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v)]
     if v.size == 0:
