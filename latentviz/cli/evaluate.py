@@ -40,7 +40,7 @@ def default_models(kind: str) -> dict[str, str | None]:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    sub = p.add_subparsers(dest="target", metavar="TARGET")
+    sub = p.add_subparsers(dest="evaluate_target", metavar="TARGET")
     e = sub.add_parser("explanations", help="score explanation methods against phantom lesion masks")
     e.add_argument("--data", choices=["cxr", "ct", "brain"], default="cxr", help="phantom kind (default cxr)")
     e.add_argument("--n", type=int, default=16, help="positive phantoms (default 16)")

@@ -77,3 +77,24 @@ def test_default_models_only_names_what_the_zoo_has():
 
     for v in d.values():
         assert v is None or v in zoo.names()
+
+
+def test_directions_target_is_dispatched_when_its_module_exists(capsys):
+    import importlib.util
+
+    if importlib.util.find_spec("latentviz.cli._evaluate_directions") is None:
+        pytest.skip("latentviz.cli._evaluate_directions not installed")
+    import argparse
+
+    import latentviz.cli._evaluate_directions as mod
+
+    with pytest.raises(SystemExit) as exc:
+        main(["evaluate", "directions", "--help"])
+    assert exc.value.code == 0
+    ours = capsys.readouterr().out
+    p = argparse.ArgumentParser(prog="x")
+    mod.add_arguments(p)
+    # Every option of the directions module appears in `latentviz evaluate directions --help`.
+    for action in p._actions:
+        for opt in action.option_strings:
+            assert opt in ours
