@@ -240,8 +240,10 @@ def invert(
         once every image reaches ``target_mse``. Adam finds the basin; L-BFGS converges
         superlinearly inside it, where Adam at a fixed lr creeps. ``None`` skips it.
     callback
-        Called after every step as ``callback(step, {"steps": steps, "active": int,
-        "mse": float})`` (mean best MSE over images); it may raise to cancel (views use this).
+        Called after every Adam step as ``callback(step, {"steps": steps, "active": int,
+        "mse": float, "phase": "adam"})`` (mean best MSE over images) and after every L-BFGS
+        loss evaluation with ``step = steps + evaluation``, ``"steps": steps + refine_evals``
+        and ``"phase": "lbfgs"``; it may raise to cancel (views use this).
 
     Returns
     -------
@@ -315,7 +317,8 @@ def invert(
             history.append(best_loss.view(n, r).min(1).values.mean().item())
             if callback is not None:
                 mse_now = best_mse.view(n, r).min(1).values.mean().item()
-                callback(step + 1, {"steps": steps, "active": int(active.sum()), "mse": mse_now})
+                info = {"steps": steps, "active": int(active.sum()), "mse": mse_now, "phase": "adam"}
+                callback(step + 1, info)
             if progress:
                 bar.set_postfix(
                     active=int(active.sum()), mse=f"{best_mse.view(n, r).min(1).values.mean():.4f}"
@@ -402,6 +405,7 @@ def _refine_lbfgs(
     max_evals: int,
     target_mse: float | None,
     progress: bool,
+    on_eval: Callable[[int, float], object] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, int]:
     """L-BFGS on the summed (separable) per-image loss; keeps each image's best latent."""
     z = z0.detach().clone().requires_grad_(True)
@@ -425,6 +429,8 @@ def _refine_lbfgs(
             best_z[better] = z.detach()[better]
         evals += 1
         bar.update(1)
+        if on_eval is not None:
+            on_eval(evals, float(best_mse.mean()))
         total = loss.sum()
         total.backward()
         return total
