@@ -142,6 +142,8 @@ def run(args: argparse.Namespace) -> int:
             f"inversion: PSNR {fid['psnr']:.1f} dB, SSIM {fid['ssim']:.3f}, "
             f"agrees={fid['agrees']}, low_fidelity={summary['low_fidelity']}"
         )
+        if "warning" in summary:
+            print(f"warning: {summary['warning']}")
         for k, m in summary["methods"].items():
             d = f"  completeness delta {m['completeness_delta']:+.4f}" if "completeness_delta" in m else ""
             print(f"{k}: {m['seconds'] * 1e3:.0f} ms{d}")

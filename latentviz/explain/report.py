@@ -63,6 +63,11 @@ class ImageExplanation:
             "methods": {},
             **self.info,
         }
+        if float(self.probability[index]) < 0.5:
+            out["warning"] = (
+                "the classifier calls this image negative (p < 0.5); medXGAN counterfactuals and LIG "
+                "explain positive images (the path from G(z1*, 0) to G(z1*, z2*))"
+            )
         for name, a in self.attributions.items():
             m = {"method": a.method, "options": a.options, "seconds": a.seconds}
             if a.delta is not None:
@@ -207,10 +212,11 @@ def explanation_figure(expl: ImageExplanation, index: int = 0, title: str = ""):
         f"classifier {'agrees' if bool(inv.agrees[i]) else 'DISAGREES'}"
     )
     low = bool(inv.low_fidelity[i])
+    warn = " — LOW FIDELITY: read the maps with care" if low else ""
+    if p < 0.5:
+        warn += " — classified NEGATIVE: medXGAN explains positives"
     fig.suptitle(
-        (title + " — " if title else "") + fid + (" — LOW FIDELITY: read the maps with care" if low else ""),
-        fontsize=10,
-        color="darkred" if low else "black",
+        (title + " — " if title else "") + fid + warn, fontsize=10, color="darkred" if warn else "black"
     )
     return fig
 
