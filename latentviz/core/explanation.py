@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from latentviz.core import render
+from latentviz.core import loading, render
 from latentviz.errors import LatentvizError, ShapeError
 from latentviz.explain import (
     Counterfactual,
@@ -64,6 +64,8 @@ class ExplanationOptions:
         IG baseline: ``"black"``, ``"zero"`` or ``"blur"``.
     restarts, inversion_steps
         Inversion restarts (one batch) and maximum Adam steps.
+    refine_evals
+        Loss evaluations of the L-BFGS polish after Adam (0: no polish).
     methods
         Which attribution panels to compute (subset of ``gradcam``, ``ig``, ``lig``).
     seed
@@ -78,10 +80,13 @@ class ExplanationOptions:
     inversion_steps: int = 300
     methods: tuple[str, ...] = METHODS
     seed: int = 0
+    refine_evals: int = 300
 
     def check(self) -> None:
         if self.ig_steps < 2 or self.lig_steps < 1 or self.restarts < 1 or self.inversion_steps < 1:
             raise LatentvizError("steps and restarts must be positive (IG needs at least 2 steps)")
+        if self.refine_evals < 0:
+            raise LatentvizError(f"refine_evals must be >= 0, got {self.refine_evals}")
         if self.baseline not in ("black", "zero", "blur"):
             raise LatentvizError(f"baseline must be 'black', 'zero' or 'blur', not {self.baseline!r}")
         bad = [m for m in self.methods if m not in METHODS]
@@ -176,14 +181,18 @@ class ExplanationSession:
         cls,
         generator: Generator,
         classifier: Classifier,
-        kind: str = "cxr",
+        kind: str | None = None,
         index: int = 0,
         seed: int = 0,
         options: ExplanationOptions | None = None,
     ) -> ExplanationSession:
-        """A positive phantom sample (with its ground-truth mask) at the generator's size."""
+        """A positive phantom sample (with its ground-truth mask) at the generator's size.
+
+        ``kind`` defaults to the phantom the generator was trained on (``"cxr"`` when unknown).
+        """
         from latentviz.data.phantoms import generate
 
+        kind = kind or loading.phantom_kind(generator) or "cxr"
         size = generator.image_shape[-1]
         batch = generate(kind, index + 1, size=size, seed=seed, labels=np.ones(index + 1, dtype=np.int64))
         return cls(
@@ -195,25 +204,32 @@ class ExplanationSession:
         )
 
     def _load(self, image: Any, window: Any) -> torch.Tensor:
-        if isinstance(image, (str, Path)):
-            from latentviz.data import read_image
+        return loading.as_model_image(image, self.generator, window)
 
-            return read_image(image).to_model_input(self.generator.image_shape[-1], window)
-        x = torch.as_tensor(np.asarray(image) if not isinstance(image, torch.Tensor) else image)
-        x = x.detach().to("cpu", torch.float32)
-        while x.ndim < 4:
-            x = x.unsqueeze(0)
-        if x.ndim != 4 or x.shape[0] != 1:
-            raise ShapeError(f"explain one image (H, W), (C, H, W) or (1, C, H, W); got {tuple(x.shape)}")
-        if not torch.isfinite(x).all():
-            raise ShapeError("the image contains NaN or infinite values")
-        if x.min() < -1.001 or x.max() > 1.001:
-            raise ShapeError(
-                f"image values span [{float(x.min()):.3g}, {float(x.max()):.3g}]; pass model input in "
-                "[-1, 1] "
-                "(MedicalImage.to_model_input does this) or a file path"
-            )
-        return x
+    @classmethod
+    def from_zoo(
+        cls,
+        model: str | Generator,
+        classifier: str | Classifier | None = None,
+        image: torch.Tensor | np.ndarray | str | Path | None = None,
+        *,
+        index: int = 0,
+        seed: int = 0,
+        window: Any = None,
+        options: ExplanationOptions | None = None,
+    ) -> ExplanationSession:
+        """The one-liner behind the views: zoo names (or objects) in, a session out.
+
+        ``classifier=None`` takes the zoo classifier of the generator's phantom;
+        ``image=None`` takes a positive phantom sample with its ground-truth mask.
+        """
+        g = loading.load_generator(model)
+        c = loading.load_classifier(classifier) if classifier is not None else loading.default_classifier(g)
+        if c is None:
+            raise LatentvizError(f"{g.name} has no zoo classifier; pass classifier=")
+        if image is None:
+            return cls.from_phantom(g, c, index=index, seed=seed, options=options)
+        return cls(image, g, c, window=window, options=options)
 
     # -- compute ---------------------------------------------------------------------------
     def cancel(self) -> None:
@@ -223,7 +239,8 @@ class ExplanationSession:
     def run(self, progress: Callable[[int, int], Any] | None = None) -> ExplanationResult:
         """Invert the image and compute every panel (blocking).
 
-        ``progress(step, total)`` is called once per inversion step. Raises
+        ``progress(step, total)`` is called once per inversion step (Adam steps, then L-BFGS
+        evaluations: ``total`` grows to ``inversion_steps + refine_evals`` then). Raises
         :class:`ExplanationCancelled` when :meth:`cancel` was called meanwhile.
         """
         self._cancel.clear()
@@ -246,6 +263,8 @@ class ExplanationSession:
             seed=o.seed,
             progress=False,
             callback=step,
+            refine="lbfgs" if o.refine_evals > 0 else None,
+            refine_evals=max(1, o.refine_evals),
         )
         if self._cancel.is_set():
             raise ExplanationCancelled("inversion cancelled")

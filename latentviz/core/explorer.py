@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from latentviz.core import render
+from latentviz.core import loading, render
 from latentviz.core.directions import BoundDirections, bind_directions
 from latentviz.core.throttle import LatestWinsWorker
 from latentviz.directions import DirectionSet
@@ -29,7 +29,11 @@ from latentviz.errors import LatentvizError, ShapeError
 from latentviz.models.classifier import Classifier
 from latentviz.models.generator import Generator
 
-__all__ = ["ExplorerFrame", "ExplorerSession", "ExplorerState"]
+__all__ = ["RELATIVE_WINDOWS", "ExplorerFrame", "ExplorerSession", "ExplorerState"]
+
+#: Display windows for images without absolute units (MR, radiographs): the low and high
+#: percentile of the shown frame(s) span the grey scale.
+RELATIVE_WINDOWS: dict[str, tuple[float, float]] = {"auto": (1.0, 99.0), "high-contrast": (5.0, 95.0)}
 
 
 @dataclass(frozen=True)
@@ -92,7 +96,8 @@ class ExplorerSession:
         Slider names for a plain matrix.
     model_window
         ``(center, width)`` in modality units spanned by the model's ``[-1, 1]``
-        (default: ``generator.config["window"]`` when present); enables HU presets.
+        (default: ``generator.config["window"]``, or the window of the phantom a zoo model
+        was trained on); enables the HU presets when the units are HU or not stated.
     slider_range
         Slider limits in σ.
     cache_size
@@ -123,8 +128,11 @@ class ExplorerSession:
         self.generator = generator
         self.classifier = classifier
         self.directions: BoundDirections = bind_directions(generator, directions, names)
-        window = model_window if model_window is not None else generator.config.get("window")
-        self.model_window = tuple(window) if window is not None else None
+        if model_window is not None:
+            window, self.units = model_window, None
+        else:
+            window, self.units = loading.model_intensity(generator)
+        self.model_window = (float(window[0]), float(window[1])) if window is not None else None
         self.slider_range = float(slider_range)
         self.difference_scale = float(difference_scale)
         self._check_truncation(truncation)
@@ -196,7 +204,8 @@ class ExplorerSession:
         return self.state
 
     def set_window(self, window: str) -> ExplorerState:
-        """Display window: ``"full"`` or a preset of :data:`latentviz.core.render.WINDOW_PRESETS`."""
+        """Display window: one of :meth:`window_presets` (``"full"``, a relative window of
+        :data:`RELATIVE_WINDOWS`, or a CT preset of :data:`latentviz.core.render.WINDOW_PRESETS`)."""
         self.resolve_window(window)
         self.state = replace(self.state, window=str(window))
         return self.state
@@ -213,13 +222,41 @@ class ExplorerSession:
         return self.state
 
     def window_presets(self) -> list[str]:
-        """Window choices this model supports (HU presets need a known model window)."""
-        return ["full", *render.WINDOW_PRESETS] if self.model_window is not None else ["full"]
+        """Window choices this model supports.
+
+        ``"full"`` and the relative (MR/radiograph) windows always; the CT presets in HU
+        only when the model's window is known and its units are HU (or not stated).
+        """
+        out = ["full", *RELATIVE_WINDOWS]
+        if self.model_window is not None and self.units in (None, "HU"):
+            out += list(render.WINDOW_PRESETS)
+        return out
 
     def resolve_window(self, window: str) -> tuple[float, float] | None:
+        """A fixed window's ``(low, high)`` in model units (None: the whole ``[-1, 1]``, or a
+        relative window, which :meth:`display_range` resolves per frame)."""
+        if window in RELATIVE_WINDOWS:
+            return None
         if window not in self._ranges:
+            if (
+                window in render.WINDOW_PRESETS
+                and self.model_window is not None
+                and self.units not in (None, "HU")
+            ):
+                raise LatentvizError(
+                    f"window {window!r} is a CT preset in HU, but {self.generator.name}'s images are "
+                    f"in {self.units}; choose one of {self.window_presets()}"
+                )
             self._ranges[window] = render.resolve_window(window, self.model_window)
         return self._ranges[window]
+
+    def display_range(self, window: str, images: np.ndarray | torch.Tensor) -> tuple[float, float] | None:
+        """``(low, high)`` in model units that ``window`` maps to black and white for ``images``."""
+        if window not in RELATIVE_WINDOWS:
+            return self.resolve_window(window)
+        arr = images.detach().cpu().numpy() if isinstance(images, torch.Tensor) else np.asarray(images)
+        lo, hi = np.percentile(arr, RELATIVE_WINDOWS[window])
+        return (float(lo), float(hi)) if hi > lo else None
 
     # -- directions: rename, annotate, save -------------------------------------------------
     @property
@@ -294,9 +331,9 @@ class ExplorerSession:
             return frame
 
     def _render(self, st: ExplorerState) -> ExplorerFrame:
-        vrange = self.resolve_window(st.window)
         n = st.grid * st.grid if st.grid else 1
         x, p = self._forward(self.latents(st, n))
+        vrange = self.display_range(st.window, x)
         image = x[0].cpu().numpy()
         prob = float(p[0]) if p is not None else None
         if st.grid:
@@ -369,7 +406,7 @@ class ExplorerSession:
 
     def _walk_tiles(self, direction: int | None, span: float, n_frames: int) -> list[np.ndarray]:
         images, probs, steps = self.walk(direction, span, n_frames)
-        vrange = self.resolve_window(self.state.window)
+        vrange = self.display_range(self.state.window, images)
         what = "start->current" if direction is None else self.directions.names[self._check_index(direction)]
         tiles = []
         for i, img in enumerate(images):

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
-from latentviz.core import render
+from latentviz.core import loading, render
 from latentviz.errors import LatentvizError
 from latentviz.explain import Interpolation, interpolate
 from latentviz.models.classifier import Classifier
@@ -88,6 +89,7 @@ class InterpolationSession:
         cum = self.path.cumulative_difference.abs()
         self.cumulative_scale = float(cum[-1].max()) or 1.0  # the final frame holds the largest sum
         self.step_scale = float(self.path.step_difference.abs().max()) or 1.0
+        self.inversion: object | None = None  # set by from_image / from_inversion
 
     @classmethod
     def from_inversion(
@@ -95,7 +97,97 @@ class InterpolationSession:
     ) -> InterpolationSession:
         """medXGAN's path for an inverted image: ``(z1*, 0) → (z1*, z2*)``."""
         z = getattr(inversion, "z", inversion)
-        return cls(generator, None, torch.as_tensor(z)[:1], classifier, n_frames)
+        session = cls(generator, None, torch.as_tensor(z)[:1], classifier, n_frames)
+        session.inversion = inversion if hasattr(inversion, "z") else None
+        return session
+
+    @classmethod
+    def from_image(
+        cls,
+        generator: Generator,
+        image: torch.Tensor | np.ndarray | str | Path,
+        classifier: Classifier,
+        n_frames: int = 32,
+        *,
+        window: Any = None,
+        restarts: int = 2,
+        steps: int = 100,
+        refine_evals: int = 300,
+        seed: int = 0,
+        callback: Any = None,
+    ) -> InterpolationSession:
+        """Invert ``image`` (:func:`latentviz.explain.invert`) and follow medXGAN's
+        ``(z1*, 0) → (z1*, z2*)`` path of its latent. ``callback`` is the inversion's."""
+        from latentviz.explain import invert
+
+        x = loading.as_model_image(image, generator, window)
+        inv = invert(
+            generator,
+            classifier,
+            x,
+            restarts=restarts,
+            steps=steps,
+            refine="lbfgs" if refine_evals > 0 else None,
+            refine_evals=max(1, refine_evals),
+            seed=seed,
+            progress=False,
+            callback=callback,
+        )
+        return cls.from_inversion(generator, inv, classifier, n_frames)
+
+    @classmethod
+    def from_seeds(
+        cls,
+        generator: Generator,
+        start_seed: int = 0,
+        end_seed: int = 1,
+        classifier: Classifier | None = None,
+        n_frames: int = 32,
+    ) -> InterpolationSession:
+        """The straight path between the prior samples of two seeds."""
+        return cls(
+            generator,
+            generator.sample_latents(1, seed=start_seed),
+            generator.sample_latents(1, seed=end_seed),
+            classifier,
+            n_frames,
+        )
+
+    @classmethod
+    def from_zoo(
+        cls,
+        model: str | Generator,
+        classifier: str | Classifier | None = None,
+        image: torch.Tensor | np.ndarray | str | Path | None = None,
+        n_frames: int = 32,
+        *,
+        index: int = 0,
+        seed: int = 0,
+        **inversion: Any,
+    ) -> InterpolationSession:
+        """The one-liner behind the player.
+
+        For a conditional (medXGAN) model: invert ``image`` (default: a positive phantom
+        sample) and follow its ``z2 → 0`` path; ``classifier=None`` takes the zoo classifier
+        of the generator's phantom. For any other model: the path between the prior samples
+        of seeds ``seed`` and ``seed + 1``.
+        """
+        g = loading.load_generator(model)
+        c = loading.load_classifier(classifier) if classifier is not None else loading.default_classifier(g)
+        if not g.is_conditional:
+            if image is not None:
+                raise LatentvizError(f"{g.name} is not a conditional model; an image path needs one")
+            return cls.from_seeds(g, seed, seed + 1, c, n_frames)
+        if c is None:
+            raise LatentvizError(f"{g.name} has no zoo classifier; pass classifier=")
+        if image is None:
+            from latentviz.data.phantoms import generate
+
+            kind = loading.phantom_kind(g) or "cxr"
+            labels = np.ones(index + 1, dtype=np.int64)
+            batch = generate(kind, index + 1, size=g.image_shape[-1], seed=seed, labels=labels)
+            image = torch.as_tensor(batch.images[index : index + 1])
+        return cls.from_image(g, image, c, n_frames, seed=seed, **inversion)
 
     @property
     def probabilities(self) -> np.ndarray | None:

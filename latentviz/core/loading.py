@@ -6,14 +6,28 @@ dashboard's ``--model``), so neither view resolves names itself.
 
 from __future__ import annotations
 
+import importlib
+from pathlib import Path
 from typing import Any
 
+import numpy as np
+import torch
+
 from latentviz.directions import DirectionSet
-from latentviz.errors import LatentvizError
+from latentviz.errors import LatentvizError, ShapeError
 from latentviz.models.classifier import Classifier
 from latentviz.models.generator import Generator
 
-__all__ = ["DISCOVERY_METHODS", "discover", "load_classifier", "load_generator"]
+__all__ = [
+    "DISCOVERY_METHODS",
+    "as_model_image",
+    "default_classifier",
+    "discover",
+    "load_classifier",
+    "load_generator",
+    "model_intensity",
+    "phantom_kind",
+]
 
 #: Direction-discovery methods a one-liner can name, and their quick default options.
 DISCOVERY_METHODS: dict[str, dict[str, Any]] = {
@@ -59,3 +73,78 @@ def discover(generator: Generator, method: str = "sefa", k: int = 6, **options: 
     if method not in DISCOVERY_METHODS:
         raise LatentvizError(f"unknown direction method {method!r}; choose one of {list(DISCOVERY_METHODS)}")
     return run_discovery(generator, method, k, **{**DISCOVERY_METHODS[method], **options})
+
+
+def phantom_kind(generator: Generator) -> str | None:
+    """The phantom (``"cxr"``, ``"ct"``, ``"brain"``) a zoo model was trained on, or None."""
+    from latentviz.data.phantoms import KINDS
+
+    config = getattr(generator, "config", {}) or {}
+    for cand in (str(config.get("data", "")), str(getattr(generator, "name", "")).split("-")[0]):
+        if cand in KINDS:
+            return cand
+    return None
+
+
+def model_intensity(generator: Generator) -> tuple[tuple[float, float] | None, str | None]:
+    """``((center, width), units)`` that the model's ``[-1, 1]`` spans, as far as known.
+
+    A ``"window"`` in the model's config wins (units unknown: None); a zoo model trained
+    on a phantom gets the phantom's window and units (HU for the CT phantom). ``(None,
+    None)`` when nothing says how the model's intensities were scaled.
+    """
+    config = getattr(generator, "config", {}) or {}
+    if config.get("window") is not None:
+        c, w = config["window"]
+        return (float(c), float(w)), config.get("units")
+    kind = phantom_kind(generator)
+    if kind is None:
+        return None, None
+    mod = importlib.import_module(f"latentviz.data.phantoms.{kind}")
+    return (float(mod.WINDOW[0]), float(mod.WINDOW[1])), str(getattr(mod, "UNITS", "a.u."))
+
+
+def default_classifier(generator: Generator) -> Classifier | None:
+    """The zoo classifier of the phantom ``generator`` was trained on (``ct-classifier`` for
+    ``ct-medxgan``), or None for a model outside the zoo."""
+    kind = phantom_kind(generator)
+    if kind is None:
+        return None
+    from latentviz import zoo
+
+    names = {card.name for card in zoo.list_models()}
+    return load_classifier(f"{kind}-classifier") if f"{kind}-classifier" in names else None
+
+
+def as_model_image(
+    image: torch.Tensor | np.ndarray | str | Path, generator: Generator, window: Any = None
+) -> torch.Tensor:
+    """One image as model input ``(1, C, H, W)`` in ``[-1, 1]`` on the CPU.
+
+    ``image`` is a tensor/array already in ``[-1, 1]`` or a path (DICOM, NIfTI, PNG, …)
+    read with :func:`latentviz.data.read_image` and fitted to the generator's size with
+    ``window`` (a ``(center, width)`` pair or a preset name; default: the header window).
+
+    Raises
+    ------
+    ShapeError
+        For a batch of several images, NaN/inf values, or values outside ``[-1, 1]``.
+    """
+    if isinstance(image, (str, Path)):
+        from latentviz.data import read_image
+
+        return read_image(image).to_model_input(generator.image_shape[-1], window)
+    x = torch.as_tensor(np.asarray(image) if not isinstance(image, torch.Tensor) else image)
+    x = x.detach().to("cpu", torch.float32)
+    while x.ndim < 4:
+        x = x.unsqueeze(0)
+    if x.ndim != 4 or x.shape[0] != 1:
+        raise ShapeError(f"explain one image (H, W), (C, H, W) or (1, C, H, W); got {tuple(x.shape)}")
+    if not torch.isfinite(x).all():
+        raise ShapeError("the image contains NaN or infinite values")
+    if x.min() < -1.001 or x.max() > 1.001:
+        raise ShapeError(
+            f"image values span [{float(x.min()):.3g}, {float(x.max()):.3g}]; pass model input in "
+            "[-1, 1] (MedicalImage.to_model_input does this) or a file path"
+        )
+    return x

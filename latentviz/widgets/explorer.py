@@ -58,6 +58,12 @@ class DirectionExplorer(w.VBox):
             session = ExplorerSession(generator, directions, classifier, **session_options)
         self.session = s = session
         self._syncing = False
+        clf = s.classifier
+        self._target = (
+            f"p({html.escape(str(clf.target_names[clf.target]))})"
+            if clf is not None and 0 <= clf.target < len(clf.target_names)
+            else "p"
+        )
         d = s.directions
         style = {"description_width": "160px"}
         layout = w.Layout(width="460px")
@@ -237,7 +243,7 @@ class DirectionExplorer(w.VBox):
         if frame.probability is None:
             self.probability.value = "<i>no classifier</i>"
         else:
-            self.probability.value = f"<b>classifier p = {frame.probability:.3f}</b>"
+            self.probability.value = f"<b>classifier {self._target} = {frame.probability:.3f}</b>"
 
     def _show_error(self, state: ExplorerState, exc: BaseException) -> None:
         self.status.value = (

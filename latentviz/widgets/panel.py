@@ -110,10 +110,12 @@ class ExplanationPanel(w.VBox):
             inversion_steps=self.steps.value,
             methods=s.options.methods,
             seed=s.options.seed,
+            refine_evals=s.options.refine_evals,
         )
         try:
             s.options.check()
             self.progress.max, self.progress.value = s.options.inversion_steps, 0
+            self.progress.description = "inversion"
             s.start(self._done, self._failed, self._step)
         except LatentvizError as exc:
             self._message(str(exc), error=True)
@@ -122,6 +124,9 @@ class ExplanationPanel(w.VBox):
         self._message("inverting the image into the generator …")
 
     def _step(self, step: int, total: int) -> None:
+        if total != self.progress.max:  # the L-BFGS polish extends the run past the Adam steps
+            self.progress.max = total
+            self.progress.description = "refining"
         if step == total or step % 5 == 0:
             self.progress.value = step
 
@@ -176,11 +181,34 @@ class ExplanationPanel(w.VBox):
         return self.session.wait(timeout)
 
     @classmethod
+    def from_zoo(
+        cls,
+        model: str,
+        classifier: str | None = None,
+        image: Any = None,
+        *,
+        index: int = 0,
+        seed: int = 0,
+        window: Any = None,
+        options: ExplanationOptions | None = None,
+        **kw: Any,
+    ) -> ExplanationPanel:
+        """Explain an image with zoo models: ``ExplanationPanel.from_zoo("cxr-medxgan")``.
+
+        ``classifier=None`` takes the zoo classifier of the generator's phantom;
+        ``image=None`` a positive phantom sample, whose ground-truth mask is shown.
+        """
+        s = ExplanationSession.from_zoo(
+            model, classifier, image, index=index, seed=seed, window=window, options=options
+        )
+        return cls(session=s, **kw)
+
+    @classmethod
     def from_phantom(
         cls,
         generator: Any,
         classifier: Any,
-        kind: str = "cxr",
+        kind: str | None = None,
         index: int = 0,
         seed: int = 0,
         options: ExplanationOptions | None = None,

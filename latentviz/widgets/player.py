@@ -122,6 +122,16 @@ class InterpolationPlayer(w.VBox):
             ]
         )
         self.show(0)
+        inv = s.inversion
+        if inv is not None:  # the path starts from an inverted image: say how faithful it is
+            fid = f"inverted image: PSNR {float(inv.psnr[0]):.1f} dB, SSIM {float(inv.ssim[0]):.2f}"
+            if bool(inv.low_fidelity[0]):
+                self.status.value = (
+                    "<div style='background:#fdd;color:#900;padding:4px;font-weight:bold'>⚠ LOW FIDELITY "
+                    f"({fid}): the path explains the reconstruction, not the image</div>"
+                )
+            else:
+                self.status.value = f"<small>{fid}</small>"
 
     def show(self, index: int) -> None:
         """Show frame ``index`` (bytes are pre-rendered; nothing is computed here)."""
@@ -141,6 +151,41 @@ class InterpolationPlayer(w.VBox):
             self.status.value = f"wrote {html.escape(str(path))}"
         except (LatentvizError, OSError) as exc:
             self.status.value = f"<span style='color:#b00'>{html.escape(str(exc))}</span>"
+
+    @classmethod
+    def from_zoo(
+        cls,
+        model: str,
+        classifier: str | None = None,
+        image: Any = None,
+        n_frames: int = 32,
+        *,
+        index: int = 0,
+        seed: int = 0,
+        inversion: dict | None = None,
+        **kw: Any,
+    ) -> InterpolationPlayer:
+        """Play a zoo model's path: ``InterpolationPlayer.from_zoo("cxr-medxgan")``.
+
+        A medXGAN model inverts ``image`` (default: a positive phantom sample) with a
+        progress bar and plays its ``z2 → 0`` path; any other model plays the path between
+        the samples of seeds ``seed`` and ``seed + 1``. ``inversion`` holds options of
+        :meth:`~latentviz.core.InterpolationSession.from_image` (``steps``, ``restarts``,
+        ``refine_evals``).
+        """
+        from tqdm.auto import tqdm
+
+        opts = dict(inversion or {})
+        with tqdm(desc="inverting", unit="step", leave=False) as bar:
+
+            def step(i: int, info: dict) -> None:
+                bar.total = int(info.get("steps", i))
+                bar.update(i - bar.n)
+
+            s = InterpolationSession.from_zoo(
+                model, classifier, image, n_frames, index=index, seed=seed, callback=step, **opts
+            )
+        return cls(session=s, **kw)
 
     @classmethod
     def from_inversion(

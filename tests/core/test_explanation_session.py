@@ -80,3 +80,16 @@ def test_bad_input(cond, generator, classifier) -> None:
         ExplanationSession(np.zeros((32, 32)), cond, classifier, options=ExplanationOptions(baseline="x"))
     with pytest.raises(LatentvizError, match="run"):
         ExplanationSession(np.zeros((32, 32)), cond, classifier).panels()
+
+
+def test_from_zoo_takes_a_phantom_sample_with_its_mask(cond, classifier) -> None:
+    opts = ExplanationOptions(inversion_steps=3, restarts=1, refine_evals=0, methods=("gradcam",))
+    s = ExplanationSession.from_zoo(cond, classifier, options=opts, seed=2)
+    assert s.mask is not None and s.mask.any() and s.image.shape == (1, 1, 32, 32)
+    seen: list[tuple[int, int]] = []
+    s.run(progress=lambda i, n: seen.append((i, n)))
+    assert seen == [(1, 3), (2, 3), (3, 3)]  # refine_evals=0: Adam only
+    with pytest.raises(LatentvizError, match="no zoo classifier"):
+        ExplanationSession.from_zoo(cond)
+    with pytest.raises(LatentvizError, match="refine_evals"):
+        ExplanationOptions(refine_evals=-1).check()

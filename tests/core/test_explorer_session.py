@@ -153,3 +153,30 @@ def test_worker_renders_the_last_state(session: ExplorerSession) -> None:
     assert done.wait(10.0) and w.wait_idle(5.0)
     assert got[-1].state.values[0] == 2.5
     session.close()
+
+
+def test_phantom_units_decide_the_window_presets() -> None:
+    ct = toy_generator(config={"data": "ct"})
+    s = ExplorerSession(ct, np.eye(8)[:1])
+    assert s.model_window == (-600.0, 1500.0) and s.units == "HU" and "mediastinum" in s.window_presets()
+    s.set_window("mediastinum")
+    lo, hi = s.resolve_window("mediastinum")  # 50 ± 175 HU inside the phantom's lung window
+    assert lo == pytest.approx((-125 + 1350) / 750 - 1) and hi == pytest.approx((225 + 1350) / 750 - 1)
+    brain = ExplorerSession(toy_generator(config={"data": "brain"}), np.eye(8)[:1])
+    assert brain.units == "template intensity"
+    assert brain.window_presets() == ["full", "auto", "high-contrast"]
+    with pytest.raises(LatentvizError, match="CT preset in HU"):
+        brain.set_window("lung")
+
+
+def test_relative_window_stretches_each_frame(session: ExplorerSession) -> None:
+    full = _pixels(session.render().png)
+    session.set_window("high-contrast")
+    frame = session.render()
+    stretched = _pixels(frame.png)
+    lo, hi = np.percentile(frame.image, [5, 95])
+    assert session.display_range("high-contrast", frame.image) == pytest.approx((lo, hi))
+    assert stretched.std() > full.std()  # 5-95 % of the frame now spans 0..255
+    assert ((stretched == 0).mean() > 0.03) and ((stretched == 255).mean() > 0.03)
+    strip = session.export_strip(n_frames=3)  # the export uses the same window
+    assert strip.startswith(b"\x89PNG")

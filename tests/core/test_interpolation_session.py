@@ -49,3 +49,32 @@ def test_bad_input(cond, generator) -> None:
     s = InterpolationSession(cond, None, cond.sample_latents(1), n_frames=3)
     with pytest.raises(LatentvizError, match="out of range"):
         s.frame(3)
+
+
+def test_from_seeds_and_from_image(cond, generator, classifier) -> None:
+    s = InterpolationSession.from_seeds(generator, 3, 4, n_frames=4)
+    assert torch.allclose(s.start, generator.sample_latents(1, seed=3)[0])
+    assert torch.allclose(s.end, generator.sample_latents(1, seed=4)[0]) and s.inversion is None
+    x = cond.generate(cond.sample_latents(1, seed=5))
+    steps: list[int] = []
+    inv_s = InterpolationSession.from_image(
+        cond,
+        x,
+        classifier,
+        n_frames=5,
+        steps=4,
+        restarts=1,
+        refine_evals=0,
+        callback=lambda i, info: steps.append(i),
+    )
+    assert steps == [1, 2, 3, 4]  # no L-BFGS polish when refine_evals=0
+    inv = inv_s.inversion
+    assert torch.allclose(inv_s.end, inv.z[0].cpu()) and torch.allclose(inv_s.start[6:], torch.zeros(2))
+    assert inv_s.probabilities.shape == (5,)
+
+
+def test_from_zoo_needs_a_conditional_model_for_an_image(generator) -> None:
+    with pytest.raises(LatentvizError, match="not a conditional"):
+        InterpolationSession.from_zoo(generator, image=np.zeros((32, 32), np.float32))
+    s = InterpolationSession.from_zoo(generator, n_frames=3, seed=7)
+    assert s.classifier is None and torch.allclose(s.start, generator.sample_latents(1, seed=7)[0])

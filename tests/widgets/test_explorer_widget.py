@@ -19,7 +19,7 @@ def explorer(generator, classifier):
 def test_slider_changes_the_image_and_reset_restores_it(explorer) -> None:
     start = bytes(explorer.image.value)
     p0 = explorer.probability.value
-    assert start.startswith(b"\x89PNG") and "classifier p =" in p0
+    assert start.startswith(b"\x89PNG") and "classifier p(positive) =" in p0
     explorer.sliders[1].value = 3.0
     assert explorer.wait()
     assert bytes(explorer.image.value) != start and explorer.probability.value != p0

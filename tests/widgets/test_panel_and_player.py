@@ -60,3 +60,33 @@ def test_player_scrubs_and_moves_the_marker(cond, classifier) -> None:
         pl.session.probabilities[7]
     )
     assert pl.play.max == 7
+
+
+def test_panel_progress_follows_the_lbfgs_polish(cond, classifier) -> None:
+    x = cond.generate(cond.sample_latents(1, seed=1))
+    p = ExplanationPanel(x, cond, classifier, options=ExplanationOptions(inversion_steps=3), run=False)
+    p._step(3, 3)  # the core reports Adam steps, then L-BFGS evaluations on a longer total
+    assert (p.progress.value, p.progress.max, p.progress.description) == (3, 3, "inversion")
+    p._step(10, 303)
+    assert (p.progress.value, p.progress.max, p.progress.description) == (10, 303, "refining")
+
+
+def test_zoo_one_liners() -> None:
+    from latentviz.widgets import DirectionExplorer
+
+    e = DirectionExplorer.from_zoo("ct-dcgan", k=2, classifier="ct-classifier")
+    try:
+        assert "p(positive)" in e.probability.value and "mediastinum" in e.window.options
+        full = bytes(e.image.value)
+        e.window.value = "mediastinum"  # a CT preset in HU: the phantom's lung window is known
+        assert e.wait() and bytes(e.image.value) != full
+    finally:
+        e.close()
+    quick = {"steps": 3, "restarts": 1, "refine_evals": 0}
+    pl = InterpolationPlayer.from_zoo("cxr-medxgan", n_frames=4, inversion=quick)
+    assert pl.session.inversion is not None and "PSNR" in pl.status.value
+    assert len(pl.figure.data[0].y) == 4 and pl.session.classifier.name == "cxr-classifier"
+    opts = ExplanationOptions(inversion_steps=3, restarts=1, refine_evals=0, ig_steps=4, lig_steps=4)
+    panel = ExplanationPanel.from_zoo("cxr-medxgan", options=opts)
+    assert panel.wait(120) and len(panel.panels.children) == 8
+    assert panel.show_mask.value and not panel.show_mask.disabled  # a phantom sample has its mask
