@@ -80,19 +80,35 @@ class ResultStore:
     def part_path(self, part: int) -> Path:
         return self.parts_dir / self.part_name(part)
 
-    def is_done(self, part: int) -> bool:
-        """Whether ``part`` exists and is a readable npz (a complete write)."""
+    def is_done(self, part: int, verify: bool = False) -> bool:
+        """Whether ``part`` exists and is a readable npz (a complete write).
+
+        The zip's central directory (at the end of the file) is read, so a truncated file is
+        not done; ``verify=True`` also checks every member's CRC (reads the whole part).
+        """
         p = self.part_path(part)
         if not p.is_file():
             return False
         try:
             with zipfile.ZipFile(p) as zf:
-                return zf.testzip() is None
-        except zipfile.BadZipFile:
+                return bool(zf.namelist()) and (not verify or zf.testzip() is None)
+        except (zipfile.BadZipFile, OSError):
             return False
 
     def done_parts(self) -> list[int]:
-        return sorted(int(p.stem.split("-")[1]) for p in self.parts_dir.glob("part-*.npz") if p.is_file())
+        """Parts whose file is present and complete, in order."""
+        found = sorted(int(p.stem.split("-")[1]) for p in self.parts_dir.glob("part-*.npz") if p.is_file())
+        return [part for part in found if self.is_done(part)]
+
+    def remove_temporary(self) -> int:
+        """Delete leftovers of writes that were killed before their rename (``.tmp-*``).
+
+        Call it only when no other run writes to this store. Returns how many were removed.
+        """
+        stale = [*self.parts_dir.glob(".tmp-*"), *self.path.glob(".tmp-*")]
+        for p in stale:
+            p.unlink(missing_ok=True)
+        return len(stale)
 
     def write_part(self, part: int, arrays: dict[str, np.ndarray]) -> Path:
         """Write one part atomically; ``arrays`` must contain ``index``."""
