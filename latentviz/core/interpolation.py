@@ -199,6 +199,13 @@ class InterpolationSession:
     def alphas(self) -> np.ndarray:
         return self.path.alphas.numpy()
 
+    def pixel_profile(self, row: int, col: int) -> np.ndarray:
+        """``(T,)`` intensity (model units, channel mean) of pixel ``(row, col)`` along the path."""
+        _, h, w = self.path.frames.shape[1:]
+        if not (0 <= int(row) < h and 0 <= int(col) < w):
+            raise LatentvizError(f"pixel ({row}, {col}) is outside the {h} x {w} frame")
+        return self.path.frames[:, :, int(row), int(col)].mean(1).numpy()
+
     def frame(self, index: int) -> InterpolationFrame:
         """Frame ``index`` rendered (cached): image, per-frame and accumulating difference."""
         if not 0 <= int(index) < self.n_frames:

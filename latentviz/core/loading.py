@@ -25,6 +25,7 @@ __all__ = [
     "discover",
     "load_classifier",
     "load_generator",
+    "load_model",
     "model_intensity",
     "phantom_kind",
 ]
@@ -37,32 +38,43 @@ DISCOVERY_METHODS: dict[str, dict[str, Any]] = {
 }
 
 
-def load_generator(model: str | Generator) -> Generator:
-    """A :class:`Generator` from itself or from a zoo name."""
+def load_model(name_or_path: str | Path) -> Generator | Classifier:
+    """A latentviz model file (``.safetensors`` + ``.json`` sidecar, suffix optional) if one
+    exists at ``name_or_path``, else the zoo model of that name."""
+    from latentviz.models.io import load_wrapped, model_paths
+
+    weights, sidecar = model_paths(name_or_path)
+    if weights.is_file() and sidecar.is_file():
+        return load_wrapped(weights)
+    from latentviz import zoo
+
+    return zoo.load(str(name_or_path))
+
+
+def load_generator(model: str | Path | Generator) -> Generator:
+    """A :class:`Generator` from itself, a zoo name or a model file."""
     if isinstance(model, Generator):
         return model
-    if isinstance(model, str):
-        from latentviz import zoo
-
-        obj = zoo.load(model)
+    if isinstance(model, (str, Path)):
+        obj = load_model(model)
         if not isinstance(obj, Generator):
-            raise LatentvizError(f"zoo model {model!r} is a {type(obj).__name__}, not a generator")
+            raise LatentvizError(f"model {str(model)!r} is a {type(obj).__name__}, not a generator")
         return obj
-    raise LatentvizError(f"expected a Generator or a zoo name, got {type(model).__name__}")
+    raise LatentvizError(f"expected a Generator, a zoo name or a model file, got {type(model).__name__}")
 
 
-def load_classifier(classifier: str | Classifier | None) -> Classifier | None:
-    """A :class:`Classifier` from itself, a zoo name, or None."""
+def load_classifier(classifier: str | Path | Classifier | None) -> Classifier | None:
+    """A :class:`Classifier` from itself, a zoo name, a model file, or None."""
     if classifier is None or isinstance(classifier, Classifier):
         return classifier
-    if isinstance(classifier, str):
-        from latentviz import zoo
-
-        obj = zoo.load(classifier)
+    if isinstance(classifier, (str, Path)):
+        obj = load_model(classifier)
         if not isinstance(obj, Classifier):
-            raise LatentvizError(f"zoo model {classifier!r} is a {type(obj).__name__}, not a classifier")
+            raise LatentvizError(f"model {str(classifier)!r} is a {type(obj).__name__}, not a classifier")
         return obj
-    raise LatentvizError(f"expected a Classifier, a zoo name or None, got {type(classifier).__name__}")
+    raise LatentvizError(
+        f"expected a Classifier, a zoo name, a model file or None, got {type(classifier).__name__}"
+    )
 
 
 def discover(generator: Generator, method: str = "sefa", k: int = 6, **options: Any) -> DirectionSet:
