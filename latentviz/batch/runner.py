@@ -141,10 +141,11 @@ def prepare_job(
     )
 
 
-def run_local(job: BatchJob, progress: bool = True) -> RunReport:
-    """Compute the missing parts in this process, one after the other (the reference loop)."""
+def run_local(job: BatchJob, progress: bool = True, torch_threads: int | None = None) -> RunReport:
+    """Compute the missing parts in this process, one after the other (the reference loop);
+    ``torch_threads`` sets torch's threads for the rest of this process (None: unchanged)."""
     pending = job.pending()
-    prepare_process((job.model, job.classifier), None)
+    prepare_process((job.model, job.classifier), torch_threads)
     t0 = time.perf_counter()
     receipts = []
     for part in tqdm(pending, desc=f"batch {job.options.command}", unit="part", disable=not progress):

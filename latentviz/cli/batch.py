@@ -38,7 +38,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--torch-threads",
         type=_count,
         default=None,
-        help="torch threads per worker (default: cores / workers on a LocalCluster, else unchanged)",
+        help="torch threads per worker (default: cores / workers on a LocalCluster, else torch's)",
     )
     p.add_argument(
         "--methods",
@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     progress = not args.no_progress
     print(f"{job.cohort.n} images in {job.n_parts} parts; {job.n_parts - len(job.pending())} already done")
     if args.workers == 0 and not args.scheduler:
-        report = run_local(job, progress=progress)
+        report = run_local(job, progress=progress, torch_threads=args.torch_threads)
     else:
         client, cluster = start_client(args.scheduler, args.workers, dashboard=progress)
         try:
