@@ -39,17 +39,12 @@ class ModelRef:
 
 
 def resolve_model(name: str, device: str | None = None):
-    """A zoo model by name, or a latentviz model file (``.safetensors`` + ``.json`` sidecar)."""
-    from latentviz.models.io import load_wrapped, model_paths
+    """A latentviz model file or a zoo model (:func:`latentviz.core.loading.load_model`),
+    moved to ``device`` when one is given."""
+    from latentviz.core.loading import load_model
 
-    weights, sidecar = model_paths(name)
-    if weights.is_file() and sidecar.is_file():
-        return load_wrapped(weights, device=device)
-    from latentviz import zoo
-
-    if name not in zoo.names():
-        raise ModelFileError(f"{name}: neither a model file (.safetensors + .json) nor a zoo model")
-    return zoo.load(name, device=device)
+    model = load_model(name)
+    return model.to(device) if device else model
 
 
 def cached_model(ref: ModelRef):
