@@ -1,0 +1,82 @@
+"""One browser session of the dashboard: three tabs over one set of core sessions.
+
+:func:`app_factory` returns the callable Panel serves: every browser session calls it
+once and gets its own :class:`DashboardSession` (its own explorer, explanation and
+interpolation state and worker threads) over the process's shared
+:class:`~latentviz.dashboard.resources.Resources`. The session's workers stop when the
+browser session is destroyed.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+
+import holoviews as hv
+import panel as pn
+
+from latentviz.dashboard.directions_tab import DirectionsTab
+from latentviz.dashboard.dispatch import UiThread
+from latentviz.dashboard.explain_tab import ExplainTab
+from latentviz.dashboard.interpolation_tab import InterpolationTab
+from latentviz.dashboard.resources import Resources
+
+__all__ = ["DashboardSession", "app_factory"]
+
+hv.extension("bokeh", logo=False)
+
+
+class DashboardSession:
+    """The three tabs of one browser session.
+
+    Parameters
+    ----------
+    resources
+        The process's shared models and directions.
+    doc
+        The session's Bokeh document (None outside a server: updates then run at once).
+    """
+
+    def __init__(self, resources: Resources, doc: object = None) -> None:
+        self.resources = resources
+        self.ui = UiThread(doc)
+        self.directions = DirectionsTab(resources, self.ui)
+        self.interpolation = InterpolationTab(resources, self.ui, self.directions.session)
+        self.explain = ExplainTab(resources, self.ui, on_explained=self.interpolation.follow_explanation)
+        self.tabs = pn.Tabs(
+            ("Directions", self.directions.panel),
+            ("Explain", self.explain.panel),
+            ("Interpolation", self.interpolation.panel),
+            css_classes=["lv-tabs"],
+        )
+        g, c = resources.generator, resources.classifier
+        clf = html.escape(c.name) if c is not None else "none"
+        header = pn.pane.HTML(
+            f"<h2 style='margin:4px 0'>latentviz</h2><span>generator <b>{html.escape(g.name)}</b> · "
+            f"classifier <b>{clf}</b> · {len(resources.directions.directions)} directions "
+            f"({html.escape(resources.directions.method)})</span>",
+            css_classes=["lv-header"],
+        )
+        self.layout = pn.Column(header, self.tabs, sizing_mode="stretch_width")
+        self.interpolation.compute()  # a first path, computed in the background
+
+    def close(self) -> None:
+        """Stop every worker of the session."""
+        self.ui.close()
+        self.directions.close()
+        self.explain.close()
+        self.interpolation.close()
+
+
+def app_factory(resources: Resources) -> Callable[[], pn.viewable.Viewable]:
+    """The callable that Panel serves: one :class:`DashboardSession` per browser session."""
+
+    def app() -> pn.viewable.Viewable:
+        doc = pn.state.curdoc
+        session = DashboardSession(resources, doc)
+        pn.state.on_session_destroyed(lambda _context: session.close())
+        if doc is not None:
+            doc.title = "latentviz"
+        return session.layout
+
+    return app

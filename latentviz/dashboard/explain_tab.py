@@ -1,0 +1,368 @@
+"""The Explain tab: upload a slice (or pick a phantom sample), invert it, show every map.
+
+A thin Panel view over :mod:`latentviz.core.upload` (size limit, private temp folder,
+de-identified reading) and :class:`latentviz.core.ExplanationSession` (inversion with
+progress and cancel, counterfactual, Grad-CAM, IG, LIG, rendered panels). Parsing and
+the explanation run on worker threads; results reach the page through
+:class:`~latentviz.dashboard.dispatch.UiThread`.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import holoviews as hv
+import panel as pn
+
+from latentviz.core import render, upload
+from latentviz.core.explanation import (
+    ExplanationCancelled,
+    ExplanationResult,
+    ExplanationSession,
+    Panel,
+)
+from latentviz.core.throttle import LatestWinsWorker
+from latentviz.dashboard.dispatch import UiThread
+from latentviz.dashboard.resources import Resources
+from latentviz.dashboard.style import IMAGE_CSS, error_html, image_pane, message_html
+from latentviz.data import MedicalImage
+from latentviz.data.windowing import PRESETS
+from latentviz.errors import LatentvizError
+
+__all__ = ["ExplainTab"]
+
+ACCEPT = ".dcm,.dicom,.png,.jpg,.jpeg,.tif,.tiff,.nii,.nii.gz,.npz"
+
+
+class ExplainTab:
+    """Upload or phantom → inversion (progress, cancel) → side-by-side explanation panels.
+
+    Parameters
+    ----------
+    resources
+        The process's shared models.
+    ui
+        The session's event-loop dispatcher.
+    on_explained
+        Called on the event loop with each finished :class:`ExplanationResult`
+        (the Interpolation tab follows the explained image's path).
+    panel_size
+        Displayed width of each panel.
+    """
+
+    def __init__(
+        self,
+        resources: Resources,
+        ui: UiThread,
+        on_explained: Callable[[ExplanationResult], Any] | None = None,
+        panel_size: int = 148,
+    ) -> None:
+        self.resources, self.ui, self.on_explained = resources, ui, on_explained
+        self.generator = resources.generator
+        self.classifier = resources.session_classifier() if resources.can_explain else None
+        self.size = panel_size
+        self.image: MedicalImage | None = None  # the last upload (de-identified)
+        self.session: ExplanationSession | None = None
+        self.result: ExplanationResult | None = None
+        self._last_progress = 0.0
+
+        self.file_input = pn.widgets.FileInput(accept=ACCEPT, css_classes=["lv-upload"], width=300)
+        limit = resources.config.max_upload_bytes / 2**20
+        self.phantom_seed = pn.widgets.IntInput(name="phantom seed", value=0, start=0, width=120)
+        self.phantom_button = pn.widgets.Button(name="Use a phantom sample", css_classes=["lv-phantom"])
+        self.window = pn.widgets.Select(name="window for the model", options={}, width=230, visible=False)
+        self.slice = pn.widgets.IntSlider(name="slice", start=0, end=1, value=0, width=230, visible=False)
+        self.preview = image_pane(None, 256, "lv-upload-preview")
+        self.model_input = image_pane(None, 128, "lv-model-input")
+        self.info = pn.pane.HTML("", css_classes=["lv-upload-info"], width=420)
+        self.message = pn.pane.HTML("", css_classes=["lv-message"], width=600)
+
+        o = resources.config.explanation
+        self.restarts = pn.widgets.IntInput(name="restarts", value=o.restarts, start=1, end=16, width=110)
+        self.steps = pn.widgets.IntInput(
+            name="Adam steps", value=o.inversion_steps, start=1, end=5000, width=110
+        )
+        self.refine = pn.widgets.IntInput(
+            name="L-BFGS evals", value=o.refine_evals, start=0, end=3000, width=110
+        )
+        self.ig_steps = pn.widgets.IntInput(name="IG steps", value=o.ig_steps, start=2, end=512, width=110)
+        self.lig_steps = pn.widgets.IntInput(name="LIG steps", value=o.lig_steps, start=1, end=512, width=110)
+        self.baseline = pn.widgets.Select(
+            name="IG baseline", options=["black", "zero", "blur"], value=o.baseline, width=110
+        )
+        self.run_button = pn.widgets.Button(
+            name="Explain", button_type="primary", disabled=True, css_classes=["lv-explain"], width=120
+        )
+        self.cancel_button = pn.widgets.Button(name="Cancel", disabled=True, width=100)
+        self.progress = pn.indicators.Progress(
+            value=0, max=1, width=220, visible=False, css_classes=["lv-progress"]
+        )
+        self.progress_text = pn.pane.HTML("", css_classes=["lv-progress-text"])
+        self.show_mask = pn.widgets.Checkbox(name="ground-truth lesion contour", value=True, visible=False)
+        self.low_fidelity = pn.pane.Alert(
+            "", alert_type="danger", visible=False, css_classes=["lv-low-fidelity"]
+        )
+        self.panels = pn.FlexBox(css_classes=["lv-panels"], stylesheets=[IMAGE_CSS])
+        self.colorbar = pn.pane.PNG(ExplanationSession.colorbar(), visible=False)
+        self.bars = pn.pane.HoloViews(None, visible=False)
+        self._panels: dict[bool, list[Panel]] = {}
+
+        self.file_input.param.watch(self._on_upload, "value")
+        self.phantom_button.on_click(lambda _: self.use_phantom(self.phantom_seed.value))
+        self.window.param.watch(lambda _: self._fit_upload(), "value")
+        self.slice.param.watch(lambda _: self._fit_upload(), "value")
+        self.run_button.on_click(lambda _: self.start())
+        self.cancel_button.on_click(lambda _: self.session and self.session.cancel())
+        self.show_mask.param.watch(lambda _: self._draw(), "value")
+        self._reader: LatestWinsWorker[tuple[bytes, str], MedicalImage] = LatestWinsWorker(
+            self._read, self._upload_ready, self._upload_failed, name="latentviz-upload"
+        )
+
+        if not resources.can_explain:
+            why = (
+                f"{self.generator.name} is not a conditional (z1, z2) generator"
+                if not self.generator.is_conditional
+                else "no classifier was given (--classifier)"
+            )
+            self.panel = pn.Column(
+                pn.pane.Alert(
+                    f"The Explain tab needs a medXGAN-style model and a classifier: {why}. "
+                    "Start with e.g. `latentviz serve --model ct-medxgan`.",
+                    alert_type="warning",
+                ),
+                name="Explain",
+            )
+            return
+        source = pn.Column(
+            pn.pane.Markdown(
+                f"**Image to explain**: upload a DICOM, NIfTI, PNG/JPEG/TIFF or NPZ slice "
+                f"(at most {limit:.0f} MB; identifiers are never shown) or pick a phantom sample.",
+                width=320,
+            ),
+            self.file_input,
+            pn.Row(self.phantom_seed, self.phantom_button),
+            self.window,
+            self.slice,
+            pn.Card(
+                pn.Row(self.restarts, self.steps, self.refine),
+                pn.Row(self.ig_steps, self.lig_steps, self.baseline),
+                title="options",
+                collapsed=True,
+                width=380,
+            ),
+            pn.Row(self.run_button, self.cancel_button),
+            pn.Row(self.progress, self.progress_text),
+            width=400,
+        )
+        shown = pn.Column(
+            self.message,
+            pn.Row(
+                pn.Column(pn.pane.HTML("<b>image (windowed)</b>"), self.preview),
+                pn.Column(pn.pane.HTML("<b>model input</b>"), self.model_input),
+                stylesheets=[IMAGE_CSS],
+            ),
+            self.info,
+        )
+        self.panel = pn.Column(
+            pn.Row(source, shown),
+            self.low_fidelity,
+            self.show_mask,
+            self.panels,
+            pn.Row(self.colorbar, self.bars),
+            name="Explain",
+        )
+
+    # -- input ---------------------------------------------------------------------------------
+    def _on_upload(self, event: Any) -> None:
+        if event.new is None or event.new == b"":
+            return
+        data, name = event.new, self.file_input.filename or ""
+        self.message.object = message_html("reading the upload …")
+        self._reader.submit((data, name if isinstance(name, str) else ""))
+        self.file_input.clear()  # the bytes are not kept in the widget
+
+    def _read(self, request: tuple[bytes, str]) -> MedicalImage:
+        data, name = request
+        return upload.read_upload(data, name, self.resources.config.max_upload_bytes)
+
+    def _upload_ready(self, request: tuple[bytes, str], image: MedicalImage) -> None:
+        self.ui.call(self.show_upload, image)
+
+    def _upload_failed(self, request: tuple[bytes, str], exc: BaseException) -> None:
+        kept = " The previous image is kept." if self.session is not None else ""
+        text = str(exc) if isinstance(exc, LatentvizError) else f"{type(exc).__name__}: {exc}"
+        self.ui.call(setattr, self.message, "object", error_html(text + kept))
+
+    def show_upload(self, image: MedicalImage) -> None:
+        """Take a read upload as the image to explain (event loop)."""
+        self.image = image
+        options: dict[str, Any] = {}
+        model_window = upload.model_window_for(image, self.generator)
+        if model_window is not None:
+            options[f"model's window (C {model_window[0]:g}, W {model_window[1]:g})"] = model_window
+        if image.window is not None:
+            options["the file's own window"] = "header"
+        options["auto (0.5-99.5 percentiles)"] = "auto"
+        if image.units == "HU":
+            options.update({f"{name.replace('_', ' ')} (HU preset)": name for name in PRESETS})
+        self.window.param.update(options=options, value=next(iter(options.values())), visible=True)
+        if image.is_volume:
+            n = image.shape[0]
+            self.slice.param.update(end=n - 1, value=n // 2, visible=True)
+        else:
+            self.slice.visible = False
+        self._fit_upload()
+
+    def _fit_upload(self) -> None:
+        if self.image is None:
+            return
+        try:
+            shown = upload.upload_slice(self.image, self.slice.value if self.image.is_volume else None)
+            window = self.window.value
+            x = shown.to_model_input(self.generator.image_shape[-1], window)
+            self._set_session(ExplanationSession(x, self.generator, self.classifier, options=self._options()))
+            self.preview.object = upload.preview_png(shown, window)
+            self.info.object = message_html("uploaded " + upload.describe(shown, window))
+            self.message.object = message_html("ready: press Explain")
+        except LatentvizError as exc:
+            self.message.object = error_html(str(exc))
+
+    def use_phantom(self, seed: int = 0) -> None:
+        """Take a positive phantom sample (with its lesion mask) as the image to explain."""
+        s = ExplanationSession.from_phantom(
+            self.generator, self.classifier, seed=seed, options=self._options()
+        )
+        self.image = None
+        self.window.visible = self.slice.visible = False
+        self._set_session(s)
+        self.preview.object = render.png_bytes(render.to_uint8(s.image[0]))
+        self.info.object = message_html(f"phantom sample, seed {seed} (positive, lesion contour in green)")
+        self.message.object = message_html("ready: press Explain")
+
+    def _set_session(self, session: ExplanationSession) -> None:
+        if self.session is not None and self.session.running:
+            self.session.cancel()
+        self.session = session
+        self.model_input.object = render.png_bytes(render.to_uint8(session.image[0]))
+        self.run_button.disabled = False
+
+    def _options(self) -> Any:
+        return replace(
+            self.resources.config.explanation,
+            restarts=self.restarts.value,
+            inversion_steps=self.steps.value,
+            refine_evals=self.refine.value,
+            ig_steps=self.ig_steps.value,
+            lig_steps=self.lig_steps.value,
+            baseline=self.baseline.value,
+        )
+
+    # -- explanation ----------------------------------------------------------------------------
+    def start(self) -> None:
+        """Run the explanation of the current image on a background thread."""
+        s = self.session
+        if s is None:
+            self.message.object = error_html("upload an image or pick a phantom sample first")
+            return
+        try:
+            s.options = self._options()
+            s.options.check()
+            s.start(
+                lambda res, s=s: self._done(s, res),
+                lambda exc, s=s: self._failed(s, exc),
+                lambda i, n, s=s: self._step(s, i, n),
+            )
+        except LatentvizError as exc:
+            self.message.object = error_html(str(exc))
+            return
+        self.run_button.disabled, self.cancel_button.disabled = True, False
+        self._show_progress(0, s.options.inversion_steps)
+        self.progress.visible = True
+        self.message.object = message_html("inverting the image into the generator …")
+
+    def _step(self, s: ExplanationSession, step: int, total: int) -> None:
+        now = time.monotonic()
+        if s is self.session and (now - self._last_progress > 0.2 or step >= total):
+            self._last_progress = now
+            self.ui.call(self._show_progress, step, total)
+
+    def _show_progress(self, step: int, total: int) -> None:
+        self.progress.param.update(value=min(step, total), max=max(1, total))
+        self.progress_text.object = f"inversion step {min(step, total)} / {total}"
+
+    def _done(self, s: ExplanationSession, result: ExplanationResult) -> None:
+        panels = {True: s.panels(show_mask=True), False: s.panels(show_mask=False)}  # off the loop
+        self.ui.call(self._show_result, s, result, panels)
+
+    def _failed(self, s: ExplanationSession, exc: BaseException) -> None:
+        if isinstance(exc, ExplanationCancelled):
+            text = message_html("cancelled")
+        else:
+            text = error_html(str(exc) if isinstance(exc, LatentvizError) else f"{type(exc).__name__}: {exc}")
+        self.ui.call(self._finish, s, text)
+
+    def _finish(self, s: ExplanationSession, text: str) -> None:
+        if s is not self.session:
+            return  # a replaced session's last word
+        self.run_button.disabled, self.cancel_button.disabled = False, True
+        self.progress.visible = False
+        self.progress_text.object = ""
+        self.message.object = text
+
+    def _show_result(self, s: ExplanationSession, result: ExplanationResult, panels: dict) -> None:
+        if s is not self.session:
+            return
+        self.result, self._panels = result, panels
+        secs = result.inversion.seconds + sum(a.seconds for a in result.attributions.values())
+        self._finish(s, message_html(f"done in {secs:.1f} s"))
+        self.show_mask.visible = result.mask is not None
+        warning = next((p.warning for p in panels[True] if p.warning), "")
+        self.low_fidelity.param.update(object=f"⚠ {warning}", visible=bool(warning))
+        self.colorbar.visible = True
+        self.bars.param.update(object=self._probability_bars(panels[True]), visible=True)
+        self._draw()
+        if self.on_explained is not None:
+            self.on_explained(result)
+
+    def _draw(self) -> None:
+        if not self._panels:
+            return
+        cards = []
+        for p in self._panels[bool(self.show_mask.value and self.show_mask.visible)]:
+            border = "3px solid #d00" if p.warning else "1px solid #ccc"
+            cards.append(
+                pn.Column(
+                    pn.pane.HTML(f"<b>{html.escape(p.title)}</b>"),
+                    image_pane(p.png, self.size, f"lv-panel-{p.key}"),
+                    pn.pane.HTML(f"<small>{html.escape(p.caption)}</small>", width=self.size),
+                    styles={"border": border, "padding": "4px"},
+                    width=self.size + 26,
+                )
+            )
+        self.panels.objects = cards
+
+    def _probability_bars(self, panels: list[Panel]) -> hv.Bars:
+        c = self.classifier
+        name = c.target_names[c.target] if c is not None and c.target_names else "target"
+        rows = [
+            (p.title, p.probability) for p in panels if p.key in ("original", "reconstruction", "negative")
+        ]
+        return hv.Bars(rows, "image", f"p({name})").opts(
+            ylim=(0, 1), width=380, height=220, title="classifier probability", toolbar=None, color="#4477aa"
+        )
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def wait(self, timeout: float = 60.0) -> bool:
+        """Block until uploads are read and a running explanation has finished (tests)."""
+        ok = self._reader.wait_idle(timeout)
+        return ok and (self.session is None or self.session.wait(timeout))
+
+    def close(self) -> None:
+        """Cancel a running explanation and stop the upload reader."""
+        if self.session is not None and self.session.running:
+            self.session.cancel()
+        self._reader.close()

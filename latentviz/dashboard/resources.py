@@ -1,0 +1,131 @@
+"""What a dashboard process loads once and shares across browser sessions.
+
+:func:`load_resources` resolves the models and the direction set named by a
+:class:`DashboardConfig` (through :mod:`latentviz.core.loading`) and caches them per
+config, so every browser session of the process reuses the same generator, classifier
+and directions. Per-session state (sliders, latents, uploads, results) lives in the
+sessions of :mod:`latentviz.core`, never here.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from dataclasses import dataclass, field
+
+from latentviz.core import loading
+from latentviz.core.explanation import ExplanationOptions
+from latentviz.core.upload import DEFAULT_MAX_UPLOAD_BYTES
+from latentviz.directions import DirectionSet
+from latentviz.errors import LatentvizError
+from latentviz.models.classifier import Classifier
+from latentviz.models.generator import Generator
+
+__all__ = ["DEFAULT_MODEL", "DashboardConfig", "Resources", "clear_cache", "load_resources"]
+
+#: The bundled model the dashboard serves without arguments: a conditional (medXGAN) CT
+#: generator, so all three tabs work, with HU window presets and DICOM CT uploads.
+DEFAULT_MODEL = "ct-medxgan"
+
+
+@dataclass(frozen=True)
+class DashboardConfig:
+    """What ``latentviz serve`` was pointed at (hashable: the resource cache key).
+
+    Attributes
+    ----------
+    model
+        Generator: zoo name or model file.
+    classifier
+        Classifier: zoo name or model file; None takes the zoo classifier of the
+        generator's phantom (``ct-classifier`` for ``ct-medxgan``).
+    directions
+        A saved :class:`DirectionSet` (``.npz`` + ``.json``); None discovers ``k``
+        directions with ``method`` at startup.
+    method, k
+        Discovery method and count when ``directions`` is None.
+    max_upload_bytes
+        Upload size limit.
+    explanation
+        Default options of the Explain tab (a view may change them per session).
+    """
+
+    model: str = DEFAULT_MODEL
+    classifier: str | None = None
+    directions: str | None = None
+    method: str = "sefa"
+    k: int = 6
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    explanation: ExplanationOptions = field(
+        default_factory=lambda: ExplanationOptions(restarts=2, inversion_steps=100, refine_evals=100),
+        hash=False,
+        compare=False,
+    )
+
+
+@dataclass
+class Resources:
+    """The shared, read-only models of one dashboard process."""
+
+    config: DashboardConfig
+    generator: Generator
+    classifier: Classifier | None
+    directions: DirectionSet
+
+    @property
+    def can_explain(self) -> bool:
+        """The Explain tab needs a conditional (z1, z2) generator and a classifier."""
+        return self.generator.is_conditional and self.classifier is not None
+
+    def session_directions(self) -> DirectionSet:
+        """A private copy of the direction set for one session (renames stay per session)."""
+        return copy.deepcopy(self.directions)
+
+    def session_classifier(self) -> Classifier | None:
+        """A private copy of the classifier for attributions.
+
+        Grad-CAM registers hooks on a layer of the module; on the shared module, another
+        session's forward pass running meanwhile would fire them. A copy (a few hundred KB
+        for the zoo classifiers) keeps attributions of concurrent sessions apart.
+        """
+        return None if self.classifier is None else copy.deepcopy(self.classifier)
+
+
+_CACHE: dict[DashboardConfig, Resources] = {}
+_LOCK = threading.Lock()
+
+
+def load_resources(config: DashboardConfig | None = None) -> Resources:
+    """The models and directions of ``config``, loaded once per process."""
+    config = config or DashboardConfig()
+    with _LOCK:
+        res = _CACHE.get(config)
+        if res is None:
+            res = _CACHE[config] = _load(config)
+        return res
+
+
+def clear_cache() -> None:
+    """Forget the loaded resources (tests)."""
+    with _LOCK:
+        _CACHE.clear()
+
+
+def _load(config: DashboardConfig) -> Resources:
+    if config.k < 1:
+        raise LatentvizError(f"the number of directions must be >= 1, got {config.k}")
+    g = loading.load_generator(config.model)
+    if config.classifier is not None:
+        c = loading.load_classifier(config.classifier)
+    else:
+        c = loading.default_classifier(g)
+    size = (getattr(c, "config", None) or {}).get("image_size") if c is not None else None
+    if size is not None and int(size) != g.image_shape[-1]:
+        raise LatentvizError(
+            f"classifier {c.name} was trained on {size} px images; {g.name} makes {g.image_shape[-1]} px"
+        )
+    if config.directions is not None:
+        ds = DirectionSet.load(config.directions, generator=g)
+    else:
+        ds = loading.discover(g, config.method, config.k)
+    return Resources(config=config, generator=g, classifier=c, directions=ds)

@@ -1,0 +1,154 @@
+"""Start the dashboard server: port check, shared models, Panel's server and its auth.
+
+The port is checked before anything heavy is imported or loaded, so a taken port fails
+in a second with one clear line. The server listens on loopback unless told otherwise,
+serves the app and Panel's own resources only (no static folders), and accepts
+websocket connections from the names it is reached by.
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import os
+import secrets
+import socket
+from dataclasses import dataclass, field
+from typing import Any
+
+from latentviz.errors import LatentvizError
+
+__all__ = ["LOOPBACK", "ServeOptions", "check_port_free", "is_loopback", "serve", "websocket_origins"]
+
+LOOPBACK = "127.0.0.1"
+
+
+@dataclass
+class ServeOptions:
+    """How to serve (see ``latentviz serve --help``).
+
+    Attributes
+    ----------
+    port, address
+        Where to listen (loopback by default).
+    show
+        Open a browser tab once the server listens.
+    basic_auth
+        Panel basic auth: one password for any user name, or a JSON file of
+        ``{"user": "password"}``.
+    oauth_provider
+        Panel OAuth provider (``github``, ``google``, ``azure``, ``okta``, ``generic``, …);
+        its key, secret and cookie secret come from Panel's ``PANEL_OAUTH_*`` and
+        ``PANEL_COOKIE_SECRET`` environment variables.
+    allow_websocket_origin
+        Extra ``host[:port]`` names browsers reach the server by (behind a proxy).
+    """
+
+    port: int = 5006
+    address: str = LOOPBACK
+    show: bool = True
+    basic_auth: str | None = None
+    oauth_provider: str | None = None
+    allow_websocket_origin: list[str] = field(default_factory=list)
+
+
+def is_loopback(address: str) -> bool:
+    """True when ``address`` only accepts connections from this machine."""
+    if address == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def check_port_free(address: str, port: int) -> None:
+    """Raise a one-line :class:`LatentvizError` when ``address:port`` cannot be listened on.
+
+    The probe socket uses ``SO_REUSEADDR`` like Tornado's, so only a live listener (not a
+    closing connection) counts as "in use".
+    """
+    if not 1 <= int(port) <= 65535:
+        raise LatentvizError(f"--port must be in 1..65535, got {port}")
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((address, int(port)))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise LatentvizError(
+                    f"port {port} on {address} is already in use; stop the other server or choose "
+                    "another port with --port"
+                ) from None
+            if exc.errno in (errno.EACCES, errno.EPERM):
+                raise LatentvizError(
+                    f"no permission to listen on port {port}; use a port above 1023"
+                ) from None
+            raise LatentvizError(f"cannot listen on {address}:{port}: {exc.strerror}") from None
+
+
+def websocket_origins(address: str, port: int, extra: list[str]) -> list[str]:
+    """Host names a browser may open the app's websocket from: the loopback names, the
+    bound address, this machine's names when listening on every interface, and ``extra``."""
+    names = {f"localhost:{port}", f"127.0.0.1:{port}"}
+    if address not in ("", "0.0.0.0", "::"):
+        names.add(f"{address}:{port}")
+    elif not extra:
+        host = socket.gethostname()
+        names |= {f"{host}:{port}", f"{socket.getfqdn()}:{port}"}
+    names |= set(extra)
+    return sorted(names)
+
+
+def serve(config: Any, options: ServeOptions, on_ready: Any = None) -> None:
+    """Load the models of ``config`` once, then serve the dashboard until interrupted.
+
+    Parameters
+    ----------
+    config
+        A :class:`~latentviz.dashboard.resources.DashboardConfig`.
+    options
+        Address, port, auth.
+    on_ready
+        Called with the URL once the server listens (the CLI prints it).
+    """
+    check_port_free(options.address, options.port)
+    import panel as pn
+
+    from latentviz.dashboard.app import app_factory
+    from latentviz.dashboard.resources import load_resources
+
+    resources = load_resources(config)
+    limit = config.max_upload_bytes
+    auth: dict[str, Any] = {}
+    if options.basic_auth:
+        auth["basic_auth"] = options.basic_auth
+    elif options.oauth_provider:
+        auth["oauth_provider"] = options.oauth_provider
+    if auth and not os.environ.get("PANEL_COOKIE_SECRET"):
+        # login cookies are signed; a random secret lasts as long as the process
+        auth["cookie_secret"] = secrets.token_urlsafe(32)
+    server = pn.serve(
+        {"/": app_factory(resources)},
+        port=options.port,
+        address=options.address,
+        show=options.show,
+        start=False,
+        title="latentviz",
+        websocket_origin=websocket_origins(options.address, options.port, options.allow_websocket_origin),
+        # an upload travels base64-encoded in one websocket message: room for the limit
+        websocket_max_message_size=int(limit * 4 / 3) + 2**20,
+        verbose=False,
+        **auth,
+    )
+    url = (
+        f"http://{options.address if ':' not in options.address else f'[{options.address}]'}:{options.port}/"
+    )
+    if on_ready is not None:
+        server.io_loop.add_callback(on_ready, url)
+    server.start()
+    try:
+        server.io_loop.start()
+    finally:
+        server.stop()

@@ -1,0 +1,36 @@
+"""Small presentation helpers shared by the dashboard's tabs (no computation)."""
+
+from __future__ import annotations
+
+import html
+
+import panel as pn
+
+__all__ = ["IMAGE_CSS", "error_html", "image_pane", "message_html"]
+
+#: Model images are small (64 px): the browser upscales them without smoothing.
+PIXELATED = "image-rendering: pixelated;"
+IMAGE_CSS = f"img {{ {PIXELATED} }}"
+
+
+def image_pane(png: bytes | None, width: int, css_class: str, visible: bool = True) -> pn.pane.PNG:
+    """A PNG pane of ``width`` pixels, square, pixelated, with a stable CSS class for tests."""
+    return pn.pane.PNG(
+        png,
+        width=width,
+        height=width,
+        css_classes=[css_class],
+        stylesheets=[f":host {{ {PIXELATED} }} {IMAGE_CSS}"],
+        styles={"border": "1px solid #ccc"},
+        visible=visible,
+    )
+
+
+def error_html(text: str) -> str:
+    """``text`` as a red, escaped error line."""
+    return f"<span class='lv-error' style='color:#b00020;font-weight:bold'>{html.escape(text)}</span>"
+
+
+def message_html(text: str) -> str:
+    """``text`` as an escaped status line."""
+    return f"<span style='color:#333'>{html.escape(text)}</span>"
