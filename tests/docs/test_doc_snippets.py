@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from doc_snippets import extract_snippets, run_snippets
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
