@@ -24,6 +24,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--k", type=int, default=10, help="directions per method (default 10)")
     p.add_argument("--voynov-steps", type=int, default=3000, help="Voynov–Babenko steps (default 3000)")
+    p.add_argument(
+        "--voynov-batch", type=int, default=128, help="Voynov–Babenko batch size (default 128, Schön's)"
+    )
     p.add_argument("--ganspace-samples", type=int, default=100_000, help="GANSpace samples (default 1e5)")
     p.add_argument("--starts", type=int, default=8, help="starting latents per direction (default 8)")
     p.add_argument("--regressor", default=None, help="factor-regressor file: loaded if present, else saved")
@@ -47,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
         k=args.k,
         regressor=args.regressor,
         voynov_steps=args.voynov_steps,
+        voynov_batch=args.voynov_batch,
         ganspace_samples=args.ganspace_samples,
         n_starts=args.starts,
         strips_dir=args.strips,
