@@ -17,7 +17,7 @@ import panel as pn
 from latentviz.core.explorer import ExplorerFrame, ExplorerSession, ExplorerState
 from latentviz.dashboard.dispatch import UiThread
 from latentviz.dashboard.resources import Resources
-from latentviz.dashboard.style import IMAGE_CSS, error_html, image_pane
+from latentviz.dashboard.style import IMAGE_CSS, error_html, image_pane, label, primary
 from latentviz.errors import LatentvizError
 
 __all__ = ["DirectionsTab"]
@@ -50,7 +50,7 @@ class DirectionsTab:
         d = s.directions
         self.sliders = [
             pn.widgets.FloatSlider(
-                name=f"{d.label(k)}, σ",
+                **label(f"{d.label(k)}, σ"),
                 start=-s.slider_range,
                 end=s.slider_range,
                 step=0.1,
@@ -70,22 +70,24 @@ class DirectionsTab:
         self.probability = pn.pane.HTML("", css_classes=["lv-probability"])
         self.status = pn.pane.HTML("", css_classes=["lv-status"])
 
-        self.reset_button = pn.widgets.Button(name="Reset sliders", button_type="default", width=130)
-        self.random_button = pn.widgets.Button(name="Random seed", width=130, css_classes=["lv-random"])
-        self.seed = pn.widgets.IntInput(name="seed", value=s.state.seed, start=0, end=2**31 - 2, width=140)
+        self.reset_button = pn.widgets.Button(**label("Reset sliders"), width=130)
+        self.random_button = pn.widgets.Button(**label("Random seed"), width=130, css_classes=["lv-random"])
+        self.seed = pn.widgets.IntInput(
+            **label("seed"), value=s.state.seed, start=0, end=2**31 - 2, width=140
+        )
         self.truncation = pn.widgets.FloatSlider(
-            name="truncation", start=0.1, end=2.0, step=0.05, value=s.state.truncation, width=220
+            **label("truncation"), start=0.1, end=2.0, step=0.05, value=s.state.truncation, width=220
         )
-        self.grid = pn.widgets.Select(name="samples", options=GRID_CHOICES, value=0, width=150)
+        self.grid = pn.widgets.Select(**label("samples"), options=GRID_CHOICES, value=0, width=150)
         self.window = pn.widgets.Select(
-            name="display window", options=s.window_presets(), value="full", width=150
+            **label("display window"), options=s.window_presets(), value="full", width=150
         )
-        self.show_difference = pn.widgets.Checkbox(name="difference to start (sliders at 0)")
+        self.show_difference = pn.widgets.Checkbox(**label("difference to start (sliders at 0)"))
         self.gif = pn.widgets.FileDownload(
             callback=lambda: io.BytesIO(s.export_gif()),
             filename="latentviz_walk.gif",
             label="GIF of the walk (start → current)",
-            button_type="primary",
+            **primary(pn.widgets.FileDownload),
             css_classes=["lv-export-gif"],
             width=300,
         )

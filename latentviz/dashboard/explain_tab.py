@@ -28,7 +28,7 @@ from latentviz.core.explanation import (
 from latentviz.core.throttle import LatestWinsWorker
 from latentviz.dashboard.dispatch import UiThread
 from latentviz.dashboard.resources import Resources
-from latentviz.dashboard.style import IMAGE_CSS, error_html, image_pane, message_html
+from latentviz.dashboard.style import IMAGE_CSS, error_html, image_pane, label, message_html, primary
 from latentviz.data import MedicalImage
 from latentviz.data.windowing import PRESETS
 from latentviz.errors import LatentvizError
@@ -72,37 +72,43 @@ class ExplainTab:
 
         self.file_input = pn.widgets.FileInput(accept=ACCEPT, css_classes=["lv-upload"], width=300)
         limit = resources.config.max_upload_bytes / 2**20
-        self.phantom_seed = pn.widgets.IntInput(name="phantom seed", value=0, start=0, width=120)
-        self.phantom_button = pn.widgets.Button(name="Use a phantom sample", css_classes=["lv-phantom"])
-        self.window = pn.widgets.Select(name="window for the model", options={}, width=230, visible=False)
-        self.slice = pn.widgets.IntSlider(name="slice", start=0, end=1, value=0, width=230, visible=False)
+        self.phantom_seed = pn.widgets.IntInput(**label("phantom seed"), value=0, start=0, width=120)
+        self.phantom_button = pn.widgets.Button(**label("Use a phantom sample"), css_classes=["lv-phantom"])
+        self.window = pn.widgets.Select(**label("window for the model"), options={}, width=230, visible=False)
+        self.slice = pn.widgets.IntSlider(**label("slice"), start=0, end=1, value=0, width=230, visible=False)
         self.preview = image_pane(None, 256, "lv-upload-preview")
         self.model_input = image_pane(None, 128, "lv-model-input")
         self.info = pn.pane.HTML("", css_classes=["lv-upload-info"], width=420)
         self.message = pn.pane.HTML("", css_classes=["lv-message"], width=600)
 
         o = resources.config.explanation
-        self.restarts = pn.widgets.IntInput(name="restarts", value=o.restarts, start=1, end=16, width=110)
+        self.restarts = pn.widgets.IntInput(**label("restarts"), value=o.restarts, start=1, end=16, width=110)
         self.steps = pn.widgets.IntInput(
-            name="Adam steps", value=o.inversion_steps, start=1, end=5000, width=110
+            **label("Adam steps"), value=o.inversion_steps, start=1, end=5000, width=110
         )
         self.refine = pn.widgets.IntInput(
-            name="L-BFGS evals", value=o.refine_evals, start=0, end=3000, width=110
+            **label("L-BFGS evals"), value=o.refine_evals, start=0, end=3000, width=110
         )
-        self.ig_steps = pn.widgets.IntInput(name="IG steps", value=o.ig_steps, start=2, end=512, width=110)
-        self.lig_steps = pn.widgets.IntInput(name="LIG steps", value=o.lig_steps, start=1, end=512, width=110)
+        self.ig_steps = pn.widgets.IntInput(
+            **label("IG steps"), value=o.ig_steps, start=2, end=512, width=110
+        )
+        self.lig_steps = pn.widgets.IntInput(
+            **label("LIG steps"), value=o.lig_steps, start=1, end=512, width=110
+        )
         self.baseline = pn.widgets.Select(
-            name="IG baseline", options=["black", "zero", "blur"], value=o.baseline, width=110
+            **label("IG baseline"), options=["black", "zero", "blur"], value=o.baseline, width=110
         )
         self.run_button = pn.widgets.Button(
-            name="Explain", button_type="primary", disabled=True, css_classes=["lv-explain"], width=120
+            **label("Explain"), **primary(), disabled=True, css_classes=["lv-explain"], width=120
         )
-        self.cancel_button = pn.widgets.Button(name="Cancel", disabled=True, width=100)
+        self.cancel_button = pn.widgets.Button(**label("Cancel"), disabled=True, width=100)
         self.progress = pn.indicators.Progress(
             value=0, max=1, width=220, visible=False, css_classes=["lv-progress"]
         )
         self.progress_text = pn.pane.HTML("", css_classes=["lv-progress-text"])
-        self.show_mask = pn.widgets.Checkbox(name="ground-truth lesion contour", value=True, visible=False)
+        self.show_mask = pn.widgets.Checkbox(
+            **label("ground-truth lesion contour"), value=True, visible=False
+        )
         self.low_fidelity = pn.pane.Alert(
             "", alert_type="danger", visible=False, css_classes=["lv-low-fidelity"]
         )

@@ -24,7 +24,7 @@ from latentviz.core.interpolation import InterpolationSession
 from latentviz.core.throttle import LatestWinsWorker
 from latentviz.dashboard.dispatch import UiThread
 from latentviz.dashboard.resources import Resources
-from latentviz.dashboard.style import IMAGE_CSS, error_html, image_pane, message_html
+from latentviz.dashboard.style import IMAGE_CSS, error_html, image_pane, label, message_html, primary
 from latentviz.errors import LatentvizError
 
 __all__ = ["InterpolationTab"]
@@ -58,11 +58,14 @@ class InterpolationTab:
         self.inversion: Any = None
         self._index = FrameIndex()
         self.source = pn.widgets.RadioButtonGroup(
-            name="path", options=[FROM_DIRECTIONS], value=FROM_DIRECTIONS, css_classes=["lv-interp-source"]
+            **label("path"),
+            options=[FROM_DIRECTIONS],
+            value=FROM_DIRECTIONS,
+            css_classes=["lv-interp-source"],
         )
-        self.frames = pn.widgets.IntSlider(name="frames", start=8, end=64, step=4, value=24, width=200)
+        self.frames = pn.widgets.IntSlider(**label("frames"), start=8, end=64, step=4, value=24, width=200)
         self.compute_button = pn.widgets.Button(
-            name="Compute path", button_type="primary", css_classes=["lv-interp-compute"], width=140
+            **label("Compute path"), **primary(), css_classes=["lv-interp-compute"], width=140
         )
         self.player = pn.widgets.Player(
             start=0,

@@ -105,10 +105,13 @@ def load_resources(config: DashboardConfig | None = None) -> Resources:
         return res
 
 
-def clear_cache() -> None:
-    """Forget the loaded resources (tests)."""
+def clear_cache(config: DashboardConfig | None = None) -> None:
+    """Forget the resources of ``config`` (default: all of them)."""
     with _LOCK:
-        _CACHE.clear()
+        if config is None:
+            _CACHE.clear()
+        else:
+            _CACHE.pop(config, None)
 
 
 def _load(config: DashboardConfig) -> Resources:

@@ -6,7 +6,7 @@ import html
 
 import panel as pn
 
-__all__ = ["IMAGE_CSS", "error_html", "image_pane", "message_html"]
+__all__ = ["IMAGE_CSS", "error_html", "image_pane", "label", "message_html", "primary"]
 
 #: Model images are small (64 px): the browser upscales them without smoothing.
 PIXELATED = "image-rendering: pixelated;"
@@ -34,3 +34,15 @@ def error_html(text: str) -> str:
 def message_html(text: str) -> str:
     """``text`` as an escaped status line."""
     return f"<span style='color:#333'>{html.escape(text)}</span>"
+
+
+def label(text: str) -> dict[str, str]:
+    """Keyword for a widget's label: ``label=`` where Panel has it (``name=`` is deprecated
+    there), ``name=`` on older Panel releases."""
+    return {"label": text} if "label" in pn.widgets.Widget.param else {"name": text}
+
+
+def primary(widget: type = pn.widgets.Button) -> dict[str, str]:
+    """Keyword that colours a button as the primary action (``color=`` on newer Panel,
+    ``button_type=`` on older releases)."""
+    return {"color": "primary"} if "color" in widget.param else {"button_type": "primary"}

@@ -1,0 +1,138 @@
+"""The Explain tab without a browser: uploads (real DICOM, corrupt, too large, NIfTI volume),
+phantom samples, a full explanation and the hand-over to the Interpolation tab."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pydicom
+from PIL import Image
+from pydicom.data import get_testdata_file
+
+from latentviz.dashboard.app import DashboardSession
+from latentviz.dashboard.dispatch import UiThread
+from latentviz.dashboard.explain_tab import ExplainTab
+from latentviz.dashboard.resources import DashboardConfig, Resources, clear_cache, load_resources
+
+CT_SMALL = Path(get_testdata_file("CT_small.dcm"))
+IDENTIFIERS = ("CompressedSamples", "CT1", "JFK", "20040119")
+
+
+def _upload(tab: ExplainTab, data: bytes, name: str) -> None:
+    tab.file_input.filename = name
+    tab.file_input.value = data
+    assert tab.wait(60)
+
+
+def _page_text(tab: ExplainTab) -> str:
+    return " ".join(str(getattr(o, "object", "")) for o in (tab.info, tab.message)) + " ".join(
+        map(str, tab.window.options)
+    )
+
+
+def test_dicom_upload_is_windowed_with_the_model_window_and_deidentified(dashboard) -> None:
+    tab = dashboard.explain
+    _upload(tab, CT_SMALL.read_bytes(), "CompressedSamples^CT1.dcm")
+    assert "CT image, 128 × 128 px" in tab.info.object and "center -600, width 1500 HU" in tab.info.object
+    assert tab.window.visible and tab.window.value == (-600.0, 1500.0)
+    preview = np.asarray(Image.open(io.BytesIO(tab.preview.object))).astype(float)
+    ds = pydicom.dcmread(CT_SMALL)
+    hu = ds.pixel_array * float(ds.RescaleSlope) + float(ds.RescaleIntercept)
+    expected = np.clip((hu - (-600 - 750)) / 1500, 0, 1) * 255  # the lung window, by hand
+    assert preview.shape == (128, 128) and np.abs(preview - expected).max() <= 1.0
+    assert tuple(tab.session.image.shape) == (1, 1, 64, 64) and not tab.run_button.disabled
+    for ident in IDENTIFIERS:
+        assert ident not in _page_text(tab)
+    lung = tab.preview.object
+    tab.window.value = "bone"
+    assert tab.preview.object != lung and "center 400, width 1800" in tab.info.object
+
+
+def test_corrupt_and_too_large_uploads_keep_the_previous_image(resources) -> None:
+    small = Resources(
+        replace(resources.config, max_upload_bytes=200_000),
+        resources.generator,
+        resources.classifier,
+        resources.directions,
+    )
+    tab = ExplainTab(small, UiThread(None))
+    try:
+        _upload(tab, CT_SMALL.read_bytes(), "a.dcm")
+        kept = tab.session
+        _upload(tab, b"this is not a medical image" * 10, "bad.dcm")
+        assert "lv-error" in tab.message.object and "not a DICOM file" in tab.message.object
+        assert "previous image is kept" in tab.message.object and tab.session is kept
+        _upload(tab, b"\0" * 300_000, "big.dcm")
+        assert "limit is 195.3 KB" in tab.message.object and tab.session is kept
+        _upload(tab, CT_SMALL.read_bytes(), "again.dcm")  # the tab still works
+        assert tab.session is not kept and "ready" in tab.message.object
+    finally:
+        tab.close()
+
+
+def test_nifti_volume_upload_gets_a_slice_slider(dashboard, tmp_path) -> None:
+    tab = dashboard.explain
+    vol = np.zeros((40, 30, 5), np.float32)
+    for k in range(5):  # a bright square that moves from slice to slice
+        vol[5 * k : 5 * k + 8, 4:12, k] = 100.0
+    nib.save(nib.Nifti1Image(vol, np.eye(4)), tmp_path / "v.nii.gz")
+    _upload(tab, (tmp_path / "v.nii.gz").read_bytes(), "v.nii.gz")
+    assert tab.slice.visible and tab.slice.end == 4 and tab.slice.value == 2
+    middle = tab.session.image.clone()
+    tab.slice.value = 4
+    assert not np.array_equal(middle.numpy(), tab.session.image.numpy())
+
+
+def test_phantom_explanation_fills_every_panel_and_feeds_the_player(dashboard) -> None:
+    tab = dashboard.explain
+    for k, v in {"restarts": 1, "steps": 3, "refine": 0, "ig_steps": 4, "lig_steps": 4}.items():
+        getattr(tab, k).value = v
+    tab.use_phantom(seed=2)
+    tab.start()
+    assert tab.cancel_button.disabled is False
+    assert tab.wait(120)
+    assert "done in" in tab.message.object
+    keys = [c.objects[1].css_classes[0] for c in tab.panels.objects]
+    assert keys == [
+        f"lv-panel-{k}"
+        for k in ("original", "reconstruction", "negative", "difference", "colorized", "gradcam", "ig", "lig")
+    ]
+    assert all("p=" in c.objects[2].object or "Δp=" in c.objects[2].object for c in tab.panels.objects)
+    assert tab.bars.visible and tab.colorbar.visible and tab.show_mask.visible
+    bars = tab.bars.object
+    assert list(bars.dimension_values(0)) == ["Original", "Reconstruction", "Negative (z2 = 0)"]
+    assert tab.low_fidelity.visible == tab.result.low_fidelity  # 3 steps: likely flagged
+    with_mask = tab.panels.objects[0].objects[1].object
+    tab.show_mask.value = False
+    assert tab.panels.objects[0].objects[1].object != with_mask
+    player = dashboard.interpolation
+    assert player.wait(60) and player.source.value == "explained image"
+    assert player.session.inversion is tab.result.inversion
+
+
+def test_cancel_stops_the_inversion(dashboard) -> None:
+    tab = dashboard.explain
+    tab.steps.value, tab.refine.value = 5000, 0
+    tab.use_phantom(seed=1)
+    tab.start()
+    tab.cancel_button.clicks += 1
+    assert tab.wait(120)
+    assert tab.result is None and "cancelled" in tab.message.object
+    assert tab.run_button.disabled is False
+
+
+def test_a_plain_generator_explains_nothing_but_says_why() -> None:
+    cfg = DashboardConfig(model="ct-dcgan", k=2)
+    try:
+        session = DashboardSession(load_resources(cfg))
+        text = session.explain.panel.objects[0].object
+        assert "not a conditional" in text and "--model ct-medxgan" in text
+        assert session.interpolation.wait(60) and session.interpolation.message.object
+        session.close()
+    finally:
+        clear_cache(cfg)
+
