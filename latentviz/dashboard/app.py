@@ -57,7 +57,7 @@ class DashboardSession:
             f"({html.escape(resources.directions.method)})</span>",
             css_classes=["lv-header"],
         )
-        self.layout = pn.Column(header, self.tabs, sizing_mode="stretch_width")
+        self.layout = pn.Column(header, self.tabs, sizing_mode="stretch_width", css_classes=["lv-app"])
         self.interpolation.compute()  # a first path, computed in the background
 
     def close(self) -> None:

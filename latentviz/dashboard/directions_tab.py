@@ -82,7 +82,9 @@ class DirectionsTab:
         self.window = pn.widgets.Select(
             **label("display window"), options=s.window_presets(), value="full", width=150
         )
-        self.show_difference = pn.widgets.Checkbox(**label("difference to start (sliders at 0)"))
+        self.show_difference = pn.widgets.Checkbox(
+            **label("difference to start (sliders at 0)"), css_classes=["lv-difference-toggle"]
+        )
         self.gif = pn.widgets.FileDownload(
             callback=lambda: io.BytesIO(s.export_gif()),
             filename="latentviz_walk.gif",

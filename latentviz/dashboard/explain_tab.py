@@ -199,7 +199,7 @@ class ExplainTab:
         self.ui.call(self.show_upload, image)
 
     def _upload_failed(self, request: tuple[bytes, str], exc: BaseException) -> None:
-        kept = " The previous image is kept." if self.session is not None else ""
+        kept = ". The previous image is kept." if self.session is not None else ""
         text = str(exc) if isinstance(exc, LatentvizError) else f"{type(exc).__name__}: {exc}"
         self.ui.call(setattr, self.message, "object", error_html(text + kept))
 

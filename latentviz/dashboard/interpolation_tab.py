@@ -213,9 +213,11 @@ class InterpolationTab:
 
         def image(index: int) -> hv.Image:
             arr = s.path.frames[min(int(index), s.n_frames - 1)].mean(0).numpy()
+            # y grows downwards like array rows: row r spans y in [r, r + 1]
             return hv.Image(
-                arr, bounds=(0, 0, w, h), kdims=["column (px)", "row (px, from bottom)"], vdims=["intensity"]
+                np.flipud(arr), bounds=(0, 0, w, h), kdims=["column (px)", "row (px)"], vdims=["intensity"]
             ).opts(
+                invert_yaxis=True,
                 cmap="gray",
                 clim=(-1, 1),
                 colorbar=True,
@@ -229,9 +231,16 @@ class InterpolationTab:
         frame = hv.DynamicMap(image, streams=[self._index])
         tap = hv.streams.Tap(source=frame, x=w / 2, y=h / 2)
 
+        def tapped(x: float | None, y: float | None) -> hv.Points:
+            return hv.Points([(x, y)] if x is not None and y is not None else []).opts(
+                color="#d62728", marker="x", size=14, line_width=3
+            )
+
+        frame = frame * hv.DynamicMap(tapped, streams=[tap])
+
         def profile(x: float | None, y: float | None, index: int) -> hv.Overlay:
             col = int(np.clip(np.floor(x if x is not None else w / 2), 0, w - 1))
-            row = int(np.clip(np.floor(h - (y if y is not None else h / 2)), 0, h - 1))
+            row = int(np.clip(np.floor(y if y is not None else h / 2), 0, h - 1))
             values = s.pixel_profile(row, col)
             i = min(int(index), len(alphas) - 1)
             return hv.Curve((alphas, values), "α (0 = start, 1 = end)", "intensity (model units)").opts(
