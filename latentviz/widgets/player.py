@@ -14,6 +14,7 @@ from typing import Any
 import ipywidgets as w
 import plotly.graph_objects as go
 
+from latentviz.core import loading
 from latentviz.core.interpolation import InterpolationSession
 from latentviz.errors import LatentvizError
 
@@ -175,7 +176,10 @@ class InterpolationPlayer(w.VBox):
         """
         from tqdm.auto import tqdm
 
-        opts = dict(inversion or {})
+        g = loading.load_generator(model)
+        if not g.is_conditional:  # a seed-to-seed path: nothing to invert
+            s = InterpolationSession.from_zoo(g, classifier, image, n_frames, index=index, seed=seed)
+            return cls(session=s, **kw)
         with tqdm(desc="inverting", unit="step", leave=False) as bar:
 
             def step(i: int, info: dict) -> None:
@@ -183,7 +187,7 @@ class InterpolationPlayer(w.VBox):
                 bar.update(i - bar.n)
 
             s = InterpolationSession.from_zoo(
-                model, classifier, image, n_frames, index=index, seed=seed, callback=step, **opts
+                g, classifier, image, n_frames, index=index, seed=seed, callback=step, **(inversion or {})
             )
         return cls(session=s, **kw)
 
