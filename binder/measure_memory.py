@@ -23,6 +23,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -93,11 +94,13 @@ def measure_notebook(path: Path) -> None:
     )
     env = {k: v for k, v in os.environ.items() if k != "LATENTVIZ_QUICK"}
     env.update(BINDER_ENV)
-    t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", code, str(path), str(path.parent)], env=env)
-    with TreeSampler(proc.pid) as sampler:
-        rc = proc.wait()
-    seconds = time.perf_counter() - t0
+    with tempfile.TemporaryDirectory(prefix="latentviz-memory-") as tmp:
+        env["LATENTVIZ_OUT"] = tmp  # what the notebook writes stays out of the repository
+        t0 = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-c", code, str(path), tmp], env=env)
+        with TreeSampler(proc.pid) as sampler:
+            rc = proc.wait()
+        seconds = time.perf_counter() - t0
     if rc != 0:
         raise SystemExit(f"{path} failed (exit {rc})")
     print(f"notebook {path}: ran in {seconds:.0f} s")

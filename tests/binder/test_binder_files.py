@@ -185,6 +185,10 @@ def test_the_proxy_serves_only_the_dashboard_without_autoreload() -> None:
     assert cmd[:3] == ["panel", "serve", "binder/dashboard.py"]
     assert not any(c.endswith(".ipynb") for c in cmd), "the proxy would serve the notebooks as apps"
     assert "--dev" not in cmd and "--autoreload" not in cmd
+    from latentviz.core.upload import DEFAULT_MAX_UPLOAD_BYTES
+
+    size = int(cmd[cmd.index("--websocket-max-message-size") + 1])
+    assert size >= DEFAULT_MAX_UPLOAD_BYTES * 4 / 3, "a full-size upload would not fit one message"
 
 
 def _free_port() -> int:

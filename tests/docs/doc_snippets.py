@@ -1,6 +1,7 @@
 """Run the ``python`` blocks of a Markdown page and collect what each one prints.
 
-A page's runnable blocks are fenced ```` ```python ````; the ```` ```text ```` block right after
+A page's runnable blocks are fenced ```` ```python ```` (blocks fenced ```` ```py ```` are shown
+but not run: notebook-only code such as widgets); the ```` ```text ```` block right after
 one (if any) is its expected output. All blocks of a page run in order in one interpreter (so
 later blocks see earlier names), in a given working folder.
 """

@@ -8,7 +8,7 @@ import pytest
 from doc_snippets import extract_snippets, run_snippets
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
-PAGES = ["own-data.md"]
+PAGES = ["own-data.md", "getting-started.md"]
 
 
 def test_extract_pairs_code_with_following_output() -> None:
