@@ -27,6 +27,9 @@ __all__ = ["ModelRef", "cached_model", "load_counts", "prepare_process", "resolv
 _MODELS: dict[tuple[str, str], object] = {}
 #: How often each ``(name, sha256)`` was loaded in this process (a test and a sanity check).
 _LOADS: Counter = Counter()
+#: torch threads asked for by :func:`prepare_process`; re-applied in the thread that runs a
+#: task (OpenMP's thread count is per calling thread, and dask runs tasks in its own threads).
+_THREADS: int | None = None
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,9 @@ def load_counts() -> dict[str, int]:
 
 def prepare_process(models: tuple[ModelRef, ...], torch_threads: int | None) -> None:
     """Set torch's threads and load ``models`` into this process's cache (a worker's setup)."""
+    global _THREADS
     if torch_threads:
+        _THREADS = torch_threads
         torch.set_num_threads(torch_threads)
     for ref in models:
         cached_model(ref)
@@ -93,6 +98,8 @@ def run_part(
     if results.is_done(part):
         return {"part": part, "n": len(payload.index), "seconds": 0.0, "skipped": True, "pid": os.getpid()}
     t0 = time.perf_counter()
+    if _THREADS and torch.get_num_threads() != _THREADS:
+        torch.set_num_threads(_THREADS)
     batch = payload.load()
     g, c = cached_model(model), cached_model(classifier)
     rows = compute_batch(g, c, batch, options)
