@@ -48,7 +48,9 @@ class DashboardSession:
             ("Explain", self.explain.panel),
             ("Interpolation", self.interpolation.panel),
             css_classes=["lv-tabs"],
+            dynamic=True,  # a tab's plots are built when it is first shown: light page loads
         )
+        self.tabs.param.watch(self._on_tab, "active")
         g, c = resources.generator, resources.classifier
         clf = html.escape(c.name) if c is not None else "none"
         header = pn.pane.HTML(
@@ -58,7 +60,10 @@ class DashboardSession:
             css_classes=["lv-header"],
         )
         self.layout = pn.Column(header, self.tabs, sizing_mode="stretch_width", css_classes=["lv-app"])
-        self.interpolation.compute()  # a first path, computed in the background
+
+    def _on_tab(self, event: object) -> None:
+        if self.tabs.active == 2 and self.interpolation.session is None and self.interpolation.idle:
+            self.interpolation.compute()  # the first path, when the player is first shown
 
     def close(self) -> None:
         """Stop every worker of the session."""

@@ -67,21 +67,13 @@ class InterpolationTab:
         self.compute_button = pn.widgets.Button(
             **label("Compute path"), **primary(), css_classes=["lv-interp-compute"], width=140
         )
-        self.player = pn.widgets.Player(
-            start=0,
-            end=1,
-            value=0,
-            interval=150,
-            loop_policy="loop",
-            show_loop_controls=False,
-            width=420,
-            css_classes=["lv-player"],
-        )
+        self.player = self._new_player(1)
         self.frame = image_pane(None, image_size, "lv-interp-frame")
         self.step = image_pane(None, image_size, "lv-interp-step")
         self.cumulative = image_pane(None, image_size, "lv-interp-cumulative")
         self.step_bar, self.cumulative_bar = pn.pane.PNG(None), pn.pane.PNG(None)
         self.caption = pn.pane.HTML("", css_classes=["lv-interp-caption"])
+        self.player_row = pn.Row(self.player, self.caption)
         self.message = pn.pane.HTML("", css_classes=["lv-interp-message"])
         self.curve = pn.pane.HoloViews(None, css_classes=["lv-interp-curve"])
         self.tap_image = pn.pane.HoloViews(None, css_classes=["lv-interp-tap"])
@@ -93,7 +85,6 @@ class InterpolationTab:
             self._compute, self._ready, self._failed, name="latentviz-path"
         )
         self.compute_button.on_click(lambda _: self.compute())
-        self.player.param.watch(lambda ev: self.show(ev.new), "value")
 
         what = (
             "medXGAN's path from the negative realisation (z2 = 0) to the image"
@@ -120,7 +111,7 @@ class InterpolationTab:
             ),
             pn.Row(self.source, self.frames, self.compute_button),
             self.message,
-            pn.Row(self.player, self.caption),
+            self.player_row,
             images,
             pn.Row(self.curve, self.tap_image, self.profile),
             self.gif,
@@ -177,8 +168,24 @@ class InterpolationTab:
         self.curve.object = self._curve(s)
         self.tap_image.object, self.profile.object = self._tap_views(s)
         self.message.object = message_html(f"{s.n_frames} frames")
-        self.player.param.update(end=s.n_frames - 1, value=0)
+        # a new player: Panel's Player does not move its slider's limit when `end` changes
+        self.player = self._new_player(s.n_frames)
+        self.player_row[0] = self.player
         self.show(0)
+
+    def _new_player(self, n_frames: int) -> pn.widgets.Player:
+        player = pn.widgets.Player(
+            start=0,
+            end=max(1, n_frames - 1),
+            value=0,
+            interval=150,
+            loop_policy="loop",
+            show_loop_controls=False,
+            width=420,
+            css_classes=["lv-player"],
+        )
+        player.param.watch(lambda ev: self.show(ev.new), "value")
+        return player
 
     def show(self, index: int) -> None:
         """Show frame ``index`` (pre-rendered bytes; the HoloViews marker follows)."""
@@ -258,6 +265,11 @@ class InterpolationTab:
         return io.BytesIO(self.session.export_gif())
 
     # -- lifecycle --------------------------------------------------------------------------------
+    @property
+    def idle(self) -> bool:
+        """True when no path is being computed."""
+        return self._worker.idle
+
     def wait(self, timeout: float = 30.0) -> bool:
         """Block until a requested path is computed (tests)."""
         return self._worker.wait_idle(timeout)

@@ -18,7 +18,16 @@ from typing import Any
 
 from latentviz.errors import LatentvizError
 
-__all__ = ["LOOPBACK", "ServeOptions", "check_port_free", "is_loopback", "serve", "websocket_origins"]
+__all__ = [
+    "LOOPBACK",
+    "ServeOptions",
+    "ServerProcess",
+    "check_port_free",
+    "free_port",
+    "is_loopback",
+    "serve",
+    "websocket_origins",
+]
 
 LOOPBACK = "127.0.0.1"
 
@@ -152,3 +161,81 @@ def serve(config: Any, options: ServeOptions, on_ready: Any = None) -> None:
         server.io_loop.start()
     finally:
         server.stop()
+
+
+def free_port(address: str = LOOPBACK) -> int:
+    """A port that is free on ``address`` right now."""
+    with socket.socket() as s:
+        s.bind((address, 0))
+        return int(s.getsockname()[1])
+
+
+class ServerProcess:
+    """``latentviz serve`` in a child process on loopback (tests, benchmarks, demos).
+
+    Parameters
+    ----------
+    args
+        Extra ``latentviz serve`` arguments (``--port`` and ``--no-show`` are added).
+    port
+        Port to use (default: a free one).
+    log
+        File for the server's output (default: discarded).
+    timeout
+        Seconds to wait for the server to answer HTTP.
+
+    Examples
+    --------
+    >>> with ServerProcess(["--k", "2"]) as server:  # doctest: +SKIP
+    ...     print(server.url, server.pid)
+    """
+
+    def __init__(
+        self, args: list[str] | None = None, port: int | None = None, log: Any = None, timeout: float = 120.0
+    ) -> None:
+        self.port = port or free_port()
+        self.url = f"http://{LOOPBACK}:{self.port}"
+        self.args = ["--port", str(self.port), "--no-show", *(args or [])]
+        self.log, self.timeout = log, timeout
+        self.process: Any = None
+
+    @property
+    def pid(self) -> int:
+        return int(self.process.pid)
+
+    def __enter__(self) -> ServerProcess:
+        import subprocess
+        import sys
+        import time
+        import urllib.error
+        import urllib.request
+
+        out = self.log if self.log is not None else subprocess.DEVNULL
+        cmd = [sys.executable, "-m", "latentviz", "serve", *self.args]
+        self.process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"{self.url}/login", timeout=2)
+                return self
+            except urllib.error.HTTPError:  # an HTTP answer: the server listens
+                return self
+            except OSError:
+                if self.process.poll() is not None:
+                    raise LatentvizError(
+                        f"latentviz serve exited with code {self.process.returncode}"
+                    ) from None
+                time.sleep(0.2)
+        self.__exit__()
+        raise LatentvizError(f"latentviz serve did not answer within {self.timeout:.0f} s")
+
+    def __exit__(self, *exc: object) -> None:
+        import subprocess
+
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)

@@ -12,12 +12,9 @@ the documentation's pictures in ``docs/images/`` are copies of them.
 from __future__ import annotations
 
 import base64
-import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -57,42 +54,18 @@ DOCUMENT_STRINGS = """() => { const out = [];
   return out.join(' '); }"""
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    port = _free_port()
+    from latentviz.dashboard.server import ServerProcess
+
     logfile = tmp_path_factory.mktemp("serve") / "serve.log"
-    log = open(logfile, "wb")
-    cmd = [sys.executable, "-m", "latentviz", "serve", "--port", str(port), "--no-show"]
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=os.environ)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(360):
-            try:
-                urllib.request.urlopen(f"{base}/liveness", timeout=1)
-            except urllib.error.HTTPError:  # listening (no liveness endpoint)
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail(f"latentviz serve exited: {logfile.read_text()[-2000:]}")
-                time.sleep(0.25)
-            else:
-                break
-        else:
-            pytest.fail("latentviz serve did not start within 90 s")
-        yield base, port
-    finally:
-        proc.terminate()
+    with open(logfile, "wb") as log:
         try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+            with ServerProcess(log=log, timeout=180) as proc:
+                yield proc.url, proc.port
+        except Exception:
+            print(logfile.read_text()[-3000:])
+            raise
 
 
 @pytest.fixture(scope="module")

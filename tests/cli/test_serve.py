@@ -4,10 +4,7 @@ real server on loopback behind basic auth."""
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.parse
@@ -117,23 +114,12 @@ def test_help_documents_exposure_and_auth(capsys) -> None:
 
 
 def test_real_server_requires_the_basic_auth_login(tmp_path) -> None:
+    from latentviz.dashboard.server import ServerProcess
+
     users = tmp_path / "users.json"
     users.write_text(json.dumps({"alice": "a-long-password"}))
-    port = _free_port()
-    cmd = [sys.executable, "-m", "latentviz", "serve", "--port", str(port), "--no-show", "--k", "2"]
-    log = open(tmp_path / "serve.log", "wb")
-    proc = subprocess.Popen(
-        [*cmd, "--basic-auth", str(users)], stdout=log, stderr=subprocess.STDOUT, env=os.environ
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(f"{base}/login", timeout=1)
-                break
-            except OSError:
-                assert proc.poll() is None, (tmp_path / "serve.log").read_text()
-                time.sleep(0.25)
+    with ServerProcess(["--k", "2", "--basic-auth", str(users)], timeout=180) as server:
+        base = server.url
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
         page = opener.open(f"{base}/", timeout=30)
         assert "/login" in page.geturl()  # not logged in: the login page, not the app
@@ -144,7 +130,3 @@ def test_real_server_requires_the_basic_auth_login(tmp_path) -> None:
         assert app.geturl().rstrip("/") == base and b"latentviz" in app.read()
         with pytest.raises(urllib.error.HTTPError):  # nothing but the app and Panel's resources
             opener.open(f"{base}/static/../../etc/passwd", timeout=10)
-    finally:
-        proc.terminate()
-        proc.wait(20)
-        log.close()

@@ -20,6 +20,8 @@ def dashboard(resources):
     from latentviz.dashboard.app import DashboardSession
 
     session = DashboardSession(resources)
-    assert session.interpolation.wait(60)
+    assert session.interpolation.session is None  # nothing computed before the tab is shown
+    session.tabs.active = 2
+    assert session.interpolation.wait(60) and session.interpolation.session is not None
     yield session
     session.close()

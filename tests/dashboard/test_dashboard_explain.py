@@ -131,8 +131,12 @@ def test_a_plain_generator_explains_nothing_but_says_why() -> None:
         session = DashboardSession(load_resources(cfg))
         text = session.explain.panel.objects[0].object
         assert "not a conditional" in text and "--model ct-medxgan" in text
-        assert session.interpolation.wait(60) and session.interpolation.message.object
+        session.tabs.active = 2
+        assert session.interpolation.wait(60)
+        assert "move a slider in the Directions tab first" in session.interpolation.message.object
+        session.directions.sliders[0].value = 2.0
+        session.interpolation.compute()  # not conditional: from sliders at 0 to the current image
+        assert session.interpolation.wait(60) and session.interpolation.session.n_frames == 24
         session.close()
     finally:
         clear_cache(cfg)
-
