@@ -284,3 +284,12 @@ def test_a_second_server_on_the_same_port_is_refused(server) -> None:
         "or choose another port with --port"
     )
     assert time.perf_counter() - t0 < 20
+
+
+def test_the_load_benchmark_measures_frames_of_concurrent_sessions(server) -> None:
+    from latentviz.bench.dashboard import session_latencies
+
+    base, _ = server
+    latencies, wall = session_latencies(base, n=2, events=4, think_ms=20)
+    assert len(latencies) == 8 and all(x is not None and 0 < x < 20_000 for x in latencies)
+    assert wall >= 4 * 0.020  # each session waited its think time after every event
