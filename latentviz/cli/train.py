@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 
 from latentviz.models.training import KINDS, TrainConfig, fit
@@ -11,7 +12,8 @@ HELP = "train a classifier, DCGAN, VAE or medXGAN (phantoms or your images)"
 DESCRIPTION = (
     "Train a model with a progress bar; losses go to OUT/losses.csv, sample grids to "
     "OUT/samples/, checkpoints to OUT/checkpoint.pt (resume with --resume), and the final "
-    "weights to OUT/model.safetensors + OUT/model.json."
+    "weights to OUT/model.safetensors + OUT/model.json. --nproc N (or torchrun) trains with N "
+    "DDP processes; rank 0 writes, every rank resumes from OUT/checkpoint.pt."
 )
 
 
@@ -45,6 +47,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--early-step", type=int, default=None, help="also export the model at this step (baseline)"
     )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument(
+        "--nproc",
+        type=_positive,
+        default=1,
+        help="training processes (DDP: gloo on CPU, nccl with one GPU each); --batch-size is the "
+        "global batch. Under torchrun, leave it at 1: RANK/WORLD_SIZE are detected",
+    )
 
 
 def _positive(text: str) -> int:
@@ -58,7 +67,8 @@ def recipe_command(args: argparse.Namespace) -> str:
     """The command line that reproduces this run (recorded in the model card), without --out."""
     parts = ["latentviz", "train", args.kind]
     for key, value in sorted(vars(args).items()):
-        if key in ("kind", "out", "resume", "no_progress", "device", "command") or key.startswith("_"):
+        skip = ("kind", "out", "resume", "no_progress", "device", "command", "nproc")
+        if key in skip or key.startswith("_"):
             continue
         if value is None or value is False:
             continue
@@ -97,7 +107,15 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 
 def run(args: argparse.Namespace) -> int:
-    result = fit(config_from_args(args))
+    cfg = config_from_args(args)
+    if args.nproc > 1:
+        from latentviz.models.training.distributed import launch
+
+        result = launch(cfg, args.nproc)
+    else:
+        result = fit(cfg)
+    if int(os.environ.get("RANK", "0")) != 0:
+        return 0  # under torchrun, rank 0 reports
     losses = ", ".join(f"{k} {v:.4g}" for k, v in result["last_losses"].items())
     print(f"trained {args.kind} for {result['steps']} steps in {result['train_seconds']:.1f} s: {losses}")
     print(f"weights: {result['model']}")

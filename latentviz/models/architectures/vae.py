@@ -107,14 +107,18 @@ class ConvVAE(nn.Module):
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.decode(z)
 
-    def loss(self, x: torch.Tensor, beta: float = 1.0) -> tuple[torch.Tensor, dict[str, float]]:
+    def loss(
+        self, x: torch.Tensor, beta: float = 1.0, noise: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, dict[str, float]]:
         """Negative ELBO per image: summed squared error + ``beta`` · KL(q(z|x) ‖ N(0, I)).
 
         The squared error is a Gaussian likelihood with fixed variance; summing over
-        pixels (not averaging) keeps the KL in proportion.
+        pixels (not averaging) keeps the KL in proportion. ``noise`` is the N(0, I) draw of
+        the reparameterisation ``(N, latent_dim)`` (default: drawn here).
         """
         mu, logvar = self.encode_stats(x)
-        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+        eps = torch.randn_like(mu) if noise is None else noise
+        z = mu + eps * (0.5 * logvar).exp()
         recon = self.decode(z)
         rec = F.mse_loss(recon, x, reduction="none").flatten(1).sum(1).mean()
         kl = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)).mean()

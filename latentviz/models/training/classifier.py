@@ -34,6 +34,7 @@ class ClassifierTrainer(Trainer):
             self.kwargs = {"num_classes": 2, "width": cfg.width or 16}
             self.model = PhantomCNN(**self.kwargs).to(device)
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=self.lr, weight_decay=1e-4)
+        self.train_model = self.parallel(self.model)
         self._preview = data.images[:16]
 
     def stateful(self) -> dict:
@@ -43,10 +44,10 @@ class ClassifierTrainer(Trainer):
         self.model.train()
         # Left-right flips would swap anatomy sides the classifier may rely on; use
         # only a mild brightness/contrast jitter.
-        g = 1 + 0.1 * (torch.rand(len(images), 1, 1, 1, device=images.device) - 0.5)
-        b = 0.1 * (torch.rand(len(images), 1, 1, 1, device=images.device) - 0.5)
+        g = 1 + 0.1 * (self.noise(torch.rand, 1, 1, 1) - 0.5)
+        b = 0.1 * (self.noise(torch.rand, 1, 1, 1) - 0.5)
         x = (images * g + b).clamp(-1, 1)
-        logits = self.model(x)
+        logits = self.train_model(x)
         loss = F.cross_entropy(logits, labels)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()

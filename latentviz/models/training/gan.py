@@ -39,6 +39,7 @@ class GANTrainer(Trainer):
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=self.lr, betas=betas)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=self.lr, betas=betas)
         self._fixed_z = self.preview_latents(torch.Generator().manual_seed(cfg.seed + 2)).to(device)
+        self.train_G, self.train_D = self.parallel(self.G), self.parallel(self.D)
 
     def generator_kwargs(self) -> dict:
         c = self.cfg
@@ -54,8 +55,9 @@ class GANTrainer(Trainer):
     def stateful(self) -> dict:
         return {"G": self.G, "D": self.D, "G_ema": self.G_ema, "opt_g": self.opt_g, "opt_d": self.opt_d}
 
-    def sample_z(self, n: int) -> torch.Tensor:
-        return torch.randn(n, self.G.latent_dim, device=self.device)
+    def sample_z(self) -> torch.Tensor:
+        """Latents of this process's slice of the global batch."""
+        return self.noise(torch.randn, self.G.latent_dim)
 
     def generator_extra_loss(self, z: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, dict]:
         return fake.new_zeros(()), {}
@@ -67,20 +69,19 @@ class GANTrainer(Trainer):
         return -fake_out.mean()
 
     def step(self, images: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
-        n = len(images)
         self.G.train()
-        z = self.sample_z(n)
+        z = self.sample_z()
         with torch.no_grad():
-            fake = self.G(z)
-        real_out, fake_out = self.D(images), self.D(fake)
+            fake = self.train_G(z)
+        real_out, fake_out = self.train_D(images), self.train_D(fake)
         d_loss = self.d_loss(real_out, fake_out)
         self.opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
         self.opt_d.step()
 
-        z = self.sample_z(n)
-        fake = self.G(z)
-        g_adv = self.g_adv_loss(self.D(fake))
+        z = self.sample_z()
+        fake = self.train_G(z)
+        g_adv = self.g_adv_loss(self.train_D(fake))
         extra, extra_logs = self.generator_extra_loss(z, fake)
         g_loss = g_adv + extra
         self.opt_g.zero_grad(set_to_none=True)

@@ -24,6 +24,15 @@ from latentviz.models.training.common import (
     save_checkpoint,
     save_grid,
 )
+from latentviz.models.training.distributed import (
+    World,
+    barrier,
+    current_world,
+    mean_over_ranks,
+    setup_world,
+    teardown_world,
+    wrap_for_training,
+)
 
 __all__ = ["Trainer", "fit"]
 
@@ -49,8 +58,21 @@ class Trainer:
         self.device = device
         self.lr = cfg.lr if cfg.lr is not None else self.default_lr
         self.step_index = 0
+        self.world = current_world()
+        self.shard = self.world.shard(cfg.batch_size)
         if self.needs_labels and not data.has_labels:
             raise ValueError(f"a {self.kind} run needs labelled data; {data.source} has no labels")
+
+    def parallel(self, module: nn.Module) -> nn.Module:
+        """What :meth:`step` calls to train ``module``: itself, or its DDP wrapper when several
+        processes train (it shares the parameters; checkpoint and export ``module``)."""
+        return wrap_for_training(module, self.world, self.device)
+
+    def noise(self, draw, *shape: int) -> torch.Tensor:
+        """Per-image random numbers ``draw(batch_size, *shape)`` for this process's slice of the
+        global batch. They are drawn for the whole global batch (every rank keeps the same RNG
+        stream) and sliced, so N processes use exactly the numbers one process would."""
+        return draw(self.cfg.batch_size, *shape, device=self.device)[self.shard]
 
     def stateful(self) -> dict[str, nn.Module | torch.optim.Optimizer]:
         """Modules and optimizers to checkpoint, by name."""
@@ -82,47 +104,62 @@ def fit(cfg: TrainConfig) -> dict:
     """Train one model as ``cfg`` says; resume from ``cfg.out/checkpoint.pt`` if asked.
 
     Writes ``losses.csv``, ``samples/step_*.png``, ``checkpoint.pt``, ``early.*`` (the weak
-    baseline) and ``model.safetensors`` + ``model.json`` under ``cfg.out``.
+    baseline) and ``model.safetensors`` + ``model.json`` under ``cfg.out``. Under a
+    multi-process launch (``WORLD_SIZE`` > 1, see :mod:`~latentviz.models.training.distributed`)
+    every rank trains on its slice of each global batch and rank 0 alone writes.
 
     Returns
     -------
     dict
         ``steps``, ``train_seconds`` (over all resumed parts), ``model`` (the weights path)
-        and ``last_losses``.
+        and ``last_losses`` (means over the global batch).
     """
     trainers = _trainers()
     if cfg.kind not in trainers:
         raise ValueError(f"unknown training kind {cfg.kind!r}; choose from {sorted(trainers)}")
-    device = pick_device(cfg.device)
+    world, device, own_group = setup_world(pick_device(cfg.device))
+    try:
+        return _train(cfg, trainers[cfg.kind], world, device)
+    finally:
+        if own_group:
+            teardown_world()
+
+
+def _train(cfg: TrainConfig, trainer_class: type[Trainer], world: World, device: torch.device) -> dict:
+    main = world.is_main
     cfg.out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
     data = load_training_data(cfg.data, cfg.size, cfg.n_train, cfg.seed)
     data.images, data.labels = data.images.to(device), data.labels.to(device)
-    trainer = trainers[cfg.kind](cfg, data, device)
+    trainer = trainer_class(cfg, data, device)
     sampler = BatchSampler(len(data), cfg.batch_size, cfg.seed + 1)
     ckpt_path = cfg.out / "checkpoint.pt"
     start, seconds = 0, 0.0
     if cfg.resume and ckpt_path.is_file():
         start, seconds = _restore(load_checkpoint(ckpt_path), trainer, sampler, device)
+    barrier(world)  # every rank has read the checkpoint before rank 0 may overwrite it
     early = cfg.early_step if cfg.early_step is not None else max(1, cfg.steps // 20)
-    (cfg.out / "config.json").write_text(json.dumps(cfg.to_json(), indent=2) + "\n")
-    log = LossLog(cfg.out / "losses.csv", list(trainer.loss_names), append=start > 0)
+    if main:
+        (cfg.out / "config.json").write_text(json.dumps(cfg.to_json(), indent=2) + "\n")
+    log = LossLog(cfg.out / "losses.csv", list(trainer.loss_names), append=start > 0) if main else None
     losses: dict[str, float] = {}
     bar = tqdm(
         range(start, cfg.steps),
         initial=start,
         total=cfg.steps,
-        disable=not cfg.progress,
-        desc=f"train {cfg.kind} on {cfg.data}",
+        disable=not (cfg.progress and main),
+        desc=f"train {cfg.kind} on {cfg.data}" + (f" ×{world.size} ranks" if world.is_distributed else ""),
         unit="step",
     )
     t0 = time.perf_counter()
     try:
         for i in bar:
             trainer.step_index = i
-            idx = sampler.next().to(device)
-            losses = trainer.step(data.images[idx], data.labels[idx])
+            idx = sampler.next()[trainer.shard].to(device)
+            losses = mean_over_ranks(trainer.step(data.images[idx], data.labels[idx]), world)
             step = i + 1
+            if not main:
+                continue
             log.write(step, losses)
             if step % 10 == 0 or step == cfg.steps:
                 bar.set_postfix({k: f"{v:.3g}" for k, v in losses.items()})
@@ -135,10 +172,14 @@ def fit(cfg: TrainConfig) -> dict:
             if step % cfg.checkpoint_every == 0 or step == cfg.steps:
                 _checkpoint(ckpt_path, trainer, sampler, step, seconds + time.perf_counter() - t0, device)
     finally:
-        log.close()
+        if log is not None:
+            log.close()
         bar.close()
     seconds += time.perf_counter() - t0
-    weights = _export(trainer, cfg, cfg.out / "model", cfg.steps, seconds, device)
+    weights = cfg.out / "model.safetensors"
+    if main:
+        weights = _export(trainer, cfg, cfg.out / "model", cfg.steps, seconds, device)
+    barrier(world)  # the weights exist when any rank returns
     return {"steps": cfg.steps, "train_seconds": seconds, "model": weights, "last_losses": losses}
 
 

@@ -81,11 +81,11 @@ class MedXGANTrainer(GANTrainer):
         z2 = torch.cat([torch.zeros(8, 1, d2), torch.randn(8, 3, d2, generator=gen)], dim=1)
         return torch.cat([z1, z2], dim=2).reshape(32, d1 + d2)
 
-    def sample_z(self, n: int) -> torch.Tensor:
+    def sample_z(self) -> torch.Tensor:
         d1, d2 = self.kwargs["anatomy_dim"], self.kwargs["pathology_dim"]
-        z1 = torch.randn(n, d1, device=self.device)
-        z2 = torch.randn(n, d2, device=self.device)
-        z2[: n // 2] = 0.0  # first half negative
+        z1, z2 = self.noise(torch.randn, d1), self.noise(torch.randn, d2)
+        rows = torch.arange(self.shard.start, self.shard.stop, device=self.device)
+        z2[rows < self.cfg.batch_size // 2] = 0.0  # first half of the global batch negative
         return torch.cat([z1, z2], 1)
 
     def labels_of(self, z: torch.Tensor) -> torch.Tensor:

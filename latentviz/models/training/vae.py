@@ -8,7 +8,18 @@ from torch import nn
 from latentviz.models.architectures import ConvVAE
 from latentviz.models.training.loop import Trainer
 
-__all__ = ["VAETrainer"]
+__all__ = ["NegativeELBO", "VAETrainer"]
+
+
+class NegativeELBO(nn.Module):
+    """``ConvVAE.loss`` as a module's forward (DDP synchronises gradients of forward calls)."""
+
+    def __init__(self, model: ConvVAE) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor, beta: float, noise: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        return self.model.loss(x, beta=beta, noise=noise)
 
 
 class VAETrainer(Trainer):
@@ -25,6 +36,7 @@ class VAETrainer(Trainer):
         self.kwargs = {"latent_dim": cfg.latent_dim or 32, "image_size": cfg.size, "width": cfg.width or 16}
         self.model = ConvVAE(**self.kwargs).to(device)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=self.lr)
+        self.train_elbo = self.parallel(NegativeELBO(self.model))
         gen = torch.Generator().manual_seed(cfg.seed + 2)
         self._fixed_z = torch.randn(16, self.model.latent_dim, generator=gen).to(device)
         self._preview = data.images[:16]
@@ -35,7 +47,7 @@ class VAETrainer(Trainer):
     def step(self, images: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
         self.model.train()
         beta = min(1.0, (self.step_index + 1) / max(1.0, 0.2 * self.cfg.steps))
-        loss, logs = self.model.loss(images, beta=beta)
+        loss, logs = self.train_elbo(images, beta, self.noise(torch.randn, self.model.latent_dim))
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()
