@@ -290,6 +290,5 @@ def test_the_load_benchmark_measures_frames_of_concurrent_sessions(server) -> No
     from latentviz.bench.dashboard import session_latencies
 
     base, _ = server
-    latencies, wall = session_latencies(base, n=2, events=4, think_ms=20)
+    latencies, _ = session_latencies(base, n=2, events=4, think_ms=20)
     assert len(latencies) == 8 and all(x is not None and 0 < x < 20_000 for x in latencies)
-    assert wall >= 4 * 0.020  # each session waited its think time after every event
