@@ -413,9 +413,11 @@ class ExplanationSession:
         return Panel(key, title, finish(rgb), f"{caption} · max|v|={peak:.3g}", probability, warning)
 
     @staticmethod
-    def colorbar() -> bytes:
-        """The shared colour scale of the signed panels."""
-        return render.colorbar_png("diverging", -1.0, 1.0, "value / max|value| of each map (red: raises p)")
+    def colorbar(length: int = 256) -> bytes:
+        """The shared colour scale of the signed panels (``length`` px of colour ramp)."""
+        return render.colorbar_png(
+            "diverging", -1.0, 1.0, "value / max|value| of each map (red: raises p)", length=length
+        )
 
     def figure_png(self, show_mask: bool = True, scale: int = 2) -> bytes:
         """All panels side by side in one labelled PNG (for reports and exports)."""

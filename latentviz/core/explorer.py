@@ -366,10 +366,10 @@ class ExplorerSession:
             self._start[key] = img = x[0].cpu().numpy()
         return img
 
-    def difference_colorbar(self) -> bytes:
-        """PNG colorbar of the difference view's colour scale."""
+    def difference_colorbar(self, length: int = 256) -> bytes:
+        """PNG colorbar of the difference view's colour scale (``length`` px of colour ramp)."""
         s = self.difference_scale
-        return render.colorbar_png("diverging", -s, s, "difference to start (model units)")
+        return render.colorbar_png("diverging", -s, s, "difference to start (model units)", length=length)
 
     # -- exports -------------------------------------------------------------------------
     def walk(

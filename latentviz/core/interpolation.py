@@ -234,13 +234,15 @@ class InterpolationSession:
         """Every frame rendered (the player then only looks bytes up)."""
         return [self.frame(i) for i in range(self.n_frames)]
 
-    def colorbars(self) -> dict[str, bytes]:
-        """PNG colorbars of the per-frame and the accumulating difference."""
+    def colorbars(self, length: int = 256) -> dict[str, bytes]:
+        """PNG colorbars of the per-frame and the accumulating difference (``length`` px ramps)."""
         return {
             "step": render.colorbar_png(
-                "diverging", -self.step_scale, self.step_scale, "frame − previous frame"
+                "diverging", -self.step_scale, self.step_scale, "frame − previous frame", length=length
             ),
-            "cumulative": render.colorbar_png("jet", 0.0, self.cumulative_scale, "accumulated |difference|"),
+            "cumulative": render.colorbar_png(
+                "jet", 0.0, self.cumulative_scale, "accumulated |difference|", length=length
+            ),
         }
 
     def _tiles(self, n: int | None = None) -> list[np.ndarray]:

@@ -89,7 +89,12 @@ class DirectionExplorer(w.VBox):
         self.image = w.Image(format="png", width=image_width, layout=w.Layout(border="1px solid #ccc"))
         self.image.add_class("lv-frame")
         self.difference = w.Image(format="png", width=image_width, layout=w.Layout(display="none"))
-        self.colorbar = w.Image(value=s.difference_colorbar(), format="png", layout=w.Layout(display="none"))
+        self.colorbar = w.Image(  # drawn at its natural width, so its labels stay sharp
+            value=s.difference_colorbar(image_width - 48),
+            format="png",
+            width=image_width,
+            layout=w.Layout(display="none"),
+        )
         self.probability = w.HTML()
         self.status = w.HTML()
 

@@ -69,7 +69,11 @@ class ExplanationPanel(w.VBox):
             options=["black", "zero", "blur"], value=o.baseline, description="IG baseline"
         )
         self.steps = w.BoundedIntText(
-            value=o.inversion_steps, min=1, max=20000, description="inversion steps"
+            value=o.inversion_steps,
+            min=1,
+            max=20000,
+            description="inversion steps",
+            style={"description_width": "initial"},
         )
         self.restarts = w.BoundedIntText(value=o.restarts, min=1, max=64, description="restarts")
         self.run_button = w.Button(description="Explain", icon="play", button_style="primary")
@@ -82,7 +86,11 @@ class ExplanationPanel(w.VBox):
         )
         self._width = panel_width
         self.panels = w.HBox(layout=w.Layout(flex_flow="row wrap"))
-        self.colorbar = w.Image(value=s.colorbar(), format="png")
+        self.panels.add_class("lv-panels")  # stable hooks for styling and browser tests
+        self.status.add_class("lv-status")
+        self.colorbar = w.Image(  # drawn at its natural width, so its labels stay sharp
+            value=s.colorbar(2 * panel_width), format="png", width=2 * panel_width + 48
+        )
         self.run_button.on_click(lambda _: self.start())
         self.cancel_button.on_click(lambda _: self.session.cancel())
         self.show_mask.observe(lambda _: self._draw(), names="value")
@@ -160,7 +168,7 @@ class ExplanationPanel(w.VBox):
                 w.VBox(
                     [
                         w.HTML(f"<b>{html.escape(p.title)}</b>"),
-                        w.Image(value=p.png, format="png", width=self._width, layout=w.Layout(border=border)),
+                        self._image(p.png, border),
                         w.HTML(
                             f"<small>{html.escape(p.caption)}</small>",
                             layout=w.Layout(width=f"{self._width + 10}px"),
@@ -175,6 +183,11 @@ class ExplanationPanel(w.VBox):
             if warn
             else ""
         )
+
+    def _image(self, png: bytes, border: str) -> w.Image:
+        img = w.Image(value=png, format="png", width=self._width, layout=w.Layout(border=border))
+        img.add_class("lv-panel-image")
+        return img
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until a running explanation has finished (for scripts and tests)."""

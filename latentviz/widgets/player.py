@@ -61,9 +61,11 @@ class InterpolationPlayer(w.VBox):
         self.scrub = w.IntSlider(value=0, min=0, max=last, description="frame", continuous_update=True)
         w.jslink((self.play, "value"), (self.scrub, "value"))
         self.image = w.Image(format="png", width=image_width)
+        self.image.add_class("lv-player-frame")  # stable hooks for styling and browser tests
+        self.scrub.add_class("lv-player-scrub")
         self.step = w.Image(format="png", width=image_width)
         self.cumulative = w.Image(format="png", width=image_width)
-        bars = s.colorbars()
+        bars = s.colorbars(image_width - 48)  # natural width = image width: sharp labels
         captions = [w.HTML(f"<b>{t}</b>") for t in ("frame", "frame − previous", "accumulated |difference|")]
         self.caption = w.HTML()
         self.status = w.HTML()
@@ -74,13 +76,16 @@ class InterpolationPlayer(w.VBox):
         self.gif_button.on_click(lambda _: self._export())
 
         probs = s.probabilities
+        clf = s.classifier
+        t = s.target if s.target is not None else (clf.target if clf is not None else 0)
+        target = clf.target_names[t] if clf is not None and 0 <= t < len(clf.target_names) else "target"
         self.figure = go.FigureWidget(
             data=[
                 go.Scatter(
                     x=s.alphas.tolist(),
                     y=[] if probs is None else probs.tolist(),
                     mode="lines",
-                    name="p(target)",
+                    name=f"p({target})",
                 ),
                 go.Scatter(
                     x=[0.0],
@@ -95,8 +100,8 @@ class InterpolationPlayer(w.VBox):
                 width=3 * image_width,
                 margin={"l": 50, "r": 10, "t": 30, "b": 40},
                 title="classifier probability along the path" if probs is not None else "no classifier",
-                xaxis={"title": "α (0 = start, 1 = end)", "range": [0, 1]},
-                yaxis={"title": "p(target)", "range": [0, 1]},
+                xaxis={"title": "α (0 = start, 1 = end)", "range": [-0.03, 1.03]},
+                yaxis={"title": f"p({target})", "range": [-0.05, 1.05]},
                 showlegend=False,
             ),
         )
@@ -108,8 +113,8 @@ class InterpolationPlayer(w.VBox):
                 self.step,
                 self.cumulative,
                 w.HTML(),
-                w.Image(value=bars["step"], format="png"),
-                w.Image(value=bars["cumulative"], format="png"),
+                w.Image(value=bars["step"], format="png", width=image_width),
+                w.Image(value=bars["cumulative"], format="png", width=image_width),
             ],
             layout=w.Layout(grid_template_columns=f"repeat(3, {image_width + 10}px)"),
         )
