@@ -147,6 +147,29 @@ class ResultStore:
         order = np.argsort(out["index"], kind="stable")
         return {k: v[order] for k, v in out.items()}
 
+    def keys(self) -> list[str]:
+        """The arrays every part holds (read from the first part's zip directory)."""
+        parts = self.done_parts()
+        if not parts:
+            return []
+        with zipfile.ZipFile(self.part_path(parts[0])) as zf:
+            return [n.removesuffix(".npy") for n in zf.namelist()]
+
+    def read_row(self, index: int, keys: Iterable[str] | None = None) -> dict[str, np.ndarray]:
+        """The arrays of one image (global ``index``), reading only its part.
+
+        Parts hold ``batch_size`` consecutive indices (``manifest["batch_size"]``).
+        """
+        size = int(self.job.get("batch_size", 0))
+        if size < 1 or not 0 <= index < int(self.job.get("n", 0)):
+            raise IndexError(f"image {index} is not in this store ({self.job.get('n', 0)} images)")
+        part = index // size
+        if not self.is_done(part):
+            raise IndexError(f"image {index} is in part {part}, which is not written yet")
+        with np.load(self.part_path(part)) as z:
+            row = int(np.flatnonzero(z["index"] == index)[0])
+            return {k: z[k][row] for k in (keys or z.files)}
+
     def __repr__(self) -> str:
         return f"ResultStore({str(self.path)!r}, parts={len(self.done_parts())})"
 

@@ -37,3 +37,16 @@ def test_rows_must_match_index(tmp_path) -> None:
     with pytest.raises(ValueError, match="rows"):
         store.write_part(0, {"index": np.arange(3), "p": np.ones(2)})
     assert store.done_parts() == []
+
+
+def test_keys_and_one_row(tmp_path) -> None:
+    store = ResultStore(tmp_path, job={"n": 5, "batch_size": 3})
+    assert store.keys() == []
+    store.write_part(0, {"index": np.arange(3), "z": np.arange(6.0).reshape(3, 2), "p": np.ones(3)})
+    store.write_part(1, {"index": np.array([3, 4]), "z": -np.ones((2, 2)), "p": np.zeros(2)})
+    assert sorted(store.keys()) == ["index", "p", "z"]
+    row = store.read_row(2, ["z"])
+    assert list(row) == ["z"] and row["z"].tolist() == [4.0, 5.0]
+    assert store.read_row(4)["p"] == 0.0
+    with pytest.raises(IndexError):
+        store.read_row(5)
