@@ -39,7 +39,9 @@ exposing the dashboard:
       from Panel's environment variables as documented at
       https://panel.holoviz.org/how_to/authentication/
 
-  behind a reverse proxy (TLS), add the public name: --allow-websocket-origin dashboard.example.org
+  Both send passwords and session cookies over the connection: outside a trusted network, put the
+  dashboard behind a reverse proxy that terminates TLS, and add the public name it is reached by:
+    latentviz serve --address 127.0.0.1 --allow-websocket-origin dashboard.example.org
 
 uploads: at most --max-upload-mb per file; files are read in a private temporary folder that is
   deleted at once, and only de-identified technical fields are shown.
