@@ -3,6 +3,8 @@
 * :class:`DirectionExplorer`: sliders over latent directions.
 * :class:`ExplanationPanel`: inversion, counterfactual and attribution maps side by side.
 * :class:`InterpolationPlayer`: play and scrub a latent path with a probability curve.
+* :class:`AtlasView`: a cohort's latents in 2D (a ``latentviz batch`` store), with explanations
+  and centroid paths between selected groups.
 
 Needs the ``notebook`` extra (``pip install latentviz[notebook]``).
 """
@@ -19,8 +21,9 @@ except ImportError as exc:  # pragma: no cover - depends on the install
         f"latentviz.widgets needs {exc.name}: pip install 'latentviz[notebook]'"
     ) from exc
 
+from latentviz.widgets.atlas import AtlasView
 from latentviz.widgets.explorer import DirectionExplorer
 from latentviz.widgets.panel import ExplanationPanel
 from latentviz.widgets.player import InterpolationPlayer
 
-__all__ = ["DirectionExplorer", "ExplanationPanel", "InterpolationPlayer"]
+__all__ = ["AtlasView", "DirectionExplorer", "ExplanationPanel", "InterpolationPlayer"]
