@@ -60,6 +60,29 @@ def _slider_row(name, generator, classifier, repeats: int) -> Row:
     )
 
 
+def _at_128px():
+    """The zoo's DCGAN and CNN architectures built at 128 px (the zoo's models are all 64 px).
+
+    Untrained weights: a slider frame costs the same compute whatever the weights are.
+    """
+    import torch
+
+    from latentviz.models.architectures import build
+    from latentviz.models.classifier import Classifier
+    from latentviz.models.generator import Generator
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        g = Generator(
+            build("dcgan", latent_dim=32, image_size=128, width=32),
+            latent_shape=(32,),
+            name="dcgan-arch",
+            device="cpu",
+        )
+        c = Classifier(build("cnn-classifier", num_classes=2, width=16), activation="softmax", device="cpu")
+    return g, c
+
+
 def rows(quick: bool = False) -> list[Row]:
     """Core rows: slider latency per zoo generator, interpolation strip, explanation panel."""
     from latentviz.core.explanation import ExplanationOptions, ExplanationSession
@@ -74,6 +97,10 @@ def rows(quick: bool = False) -> list[Row]:
         if clf is not None and tuple(clf.config.get("image_shape", g.image_shape)) != tuple(g.image_shape):
             clf = None
         out.append(_slider_row(name, g, clf, repeats))
+    g128, c128 = _at_128px()
+    row = _slider_row("zoo DCGAN architecture (untrained)", g128, c128, repeats)
+    row.extra["note"] = "no 128 px model in the zoo; same architecture as ct-dcgan at 128 px"
+    out.append(row)
     cond = [n for n, g in gens.items() if g.is_conditional]
     for name in cond[:1]:
         g = gens[name]
@@ -84,6 +111,11 @@ def rows(quick: bool = False) -> list[Row]:
             repeats=5 if quick else 20,
         )
         out.append(Row(AREA, f"interpolation strip, 32 frames, {name}", med, "ms", p95, "<= 150 ms"))
+        med, p95 = measure(  # what InterpolationPlayer does before its first frame: 3 PNGs per frame
+            lambda g=g, z=z, clf=clf: InterpolationSession(g, None, z, clf, 32).render_all(),
+            repeats=5 if quick else 20,
+        )
+        out.append(Row(AREA, f"interpolation player, 32 frames × 3 PNGs, {name}", med, "ms", p95))
         if clf is not None:
             opts = ExplanationOptions(inversion_steps=100 if quick else 300)
             s = ExplanationSession.from_phantom(g, clf, name.split("-")[0], options=opts)
