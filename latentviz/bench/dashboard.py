@@ -16,6 +16,7 @@ import asyncio
 import statistics
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from latentviz.bench.harness import Row
@@ -128,7 +129,9 @@ def session_latencies(
 ) -> tuple[list[float | None], float]:
     """Frame latencies (ms) of ``n`` concurrent browser sessions (None: no frame within
     ``timeout_ms``) and the wall time (s) they took."""
-    return asyncio.run(_run_sessions(url, n, events, think_ms, timeout_ms))
+    # a thread of its own: the caller may already run an event loop (sync Playwright does)
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(_run_sessions(url, n, events, think_ms, timeout_ms))).result()
 
 
 def _explanation_peak(url: str, sampler: _RssSampler) -> float:
