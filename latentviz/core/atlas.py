@@ -192,12 +192,15 @@ class Atlas:
         return path
 
     # -- pictures for the views ---------------------------------------------------------------
-    def point_png(self, point: AtlasPoint, scale: int = 2) -> bytes:
-        """The point's explanation maps side by side, each captioned with the probability."""
+    def point_png(self, point: AtlasPoint, scale: int | None = None) -> bytes:
+        """The point's explanation maps side by side, each captioned with the probability
+        (``scale``: pixel repeat; default: maps of at least 96 px)."""
         caption = f"#{point.index} p={point.probability:.3f}"
         if not point.maps:
             tile = np.full((32, 96), 255, np.uint8)
             return render.png_bytes(render.label_image(tile, caption, footer="no maps stored (batch encode)"))
+        side = next(iter(point.maps.values())).shape[0]
+        scale = scale or max(1, -(-96 // side))
         tiles = [
             render.label_image(
                 render.apply_colormap(render.signed_to_uint8(m), "diverging"), f"{name} {caption}", scale
@@ -207,11 +210,13 @@ class Atlas:
         return render.png_bytes(render.strip(tiles))
 
     @staticmethod
-    def path_png(path: AtlasPath, max_frames: int = 9, scale: int = 1) -> bytes:
-        """Rendered path frames (evenly picked), each captioned with its probability."""
+    def path_png(path: AtlasPath, max_frames: int = 9, scale: int | None = None) -> bytes:
+        """Rendered path frames (evenly picked), each captioned with its position along the
+        path and its probability (``scale``: pixel repeat; default: frames of at least 64 px)."""
         if path.frames is None:
             raise LatentvizError("render the path with a generator first")
         n = len(path.frames)
+        scale = scale or max(1, -(-64 // path.frames.shape[-1]))
         picks = np.unique(np.linspace(0, n - 1, min(max_frames, n)).round().astype(int))
         tiles = []
         for i in picks:
