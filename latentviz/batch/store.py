@@ -3,16 +3,34 @@
 Layout of a store folder::
 
     STORE/
-      manifest.json        # the job: command, data source, models (+ sha256), n, part size
+      manifest.json        # the job: command, data, models (+ checksums), n, batch_size, options
       parts/
-        part-000000.npz    # one file per batch of images, written by the worker that ran it
-        part-000001.npz
+        part-000000.npz    # images 0 … B-1, written by the worker that ran the batch
+        part-000001.npz    # images B … 2B-1
         ...
 
-Every part holds arrays whose first axis is the image (``index`` gives the global image
-indices) and is written to a temporary name and then renamed (``os.replace``), so a part is either
-complete or absent: a killed worker never leaves a half-written part, and a resumed run redoes
-exactly the missing parts. :meth:`ResultStore.read` concatenates the parts in index order.
+``manifest.json`` holds ``format``, ``command``, ``data`` (a phantom spec, or the number of
+images and a digest of the file names and sizes: never a path), ``n``, ``image_size``,
+``batch_size`` (B), ``n_parts``, ``model`` / ``classifier`` (name, parameter sha256, latent
+size and z1/z2 split, target), ``has_masks``, ``factors``, ``options`` and ``created``. A run
+on an existing store must describe the same job, or it is refused (:class:`StoreMismatchError`).
+
+Every part is a plain ``numpy.savez`` file whose arrays all have one row per image of the
+batch (see :mod:`latentviz.batch.jobs` for what each command writes):
+
+* always: ``index`` (global image index), ``label``, ``factor_<name>`` (phantoms);
+* ``encode``: ``z`` (+ ``z1``, ``z2``), ``probability``, ``mse``, ``psnr``, ``ssim``,
+  ``probability_reconstruction``, ``agrees``, ``low_fidelity``;
+* ``explain``: + ``probability_negative``/``_positive``, ``path_probability`` ``(n, F)``,
+  ``map_<method>`` ``(n, H, W)`` float16, ``completeness_<method>``, and
+  ``iou_``/``pointing_``/``auprc_<method>`` (NaN where the image has no lesion mask);
+* ``evaluate``: as ``explain`` without maps, + ``deletion_``/``insertion_<method>``.
+
+A part is written to a temporary name and renamed (``os.replace``), so it is either complete
+or absent: a killed worker never leaves a half-written part, and a resumed run computes exactly
+the missing parts. :meth:`ResultStore.read` concatenates the parts in index order,
+:meth:`ResultStore.read_row` reads one image from its part. One run writes to a store at a
+time.
 """
 
 from __future__ import annotations
