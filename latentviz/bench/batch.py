@@ -1,5 +1,6 @@
 """Benchmark rows of the batch area: images/s of ``batch encode`` in this process (the
-single-process loop) against dask.distributed with 1 and 2 worker processes on loopback.
+single-process loop) against dask.distributed with 1 and 2 worker processes on loopback, and
+the latent atlas of a large cohort (embedding, selection, one datashader view).
 
 The job is the zoo's cxr medXGAN + classifier at 64 px on cxr phantoms, with a short
 inversion (Adam only) so that the per-task overhead of dask is as visible as it gets. Every
@@ -25,9 +26,10 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
-from latentviz.bench.harness import Row
+from latentviz.bench.harness import Row, measure
 
 __all__ = ["AREA", "rows"]
 
@@ -80,16 +82,55 @@ def _dask(root: Path, workers: int, n: int, batch_size: int, repeats: int):
     return [r.seconds for r in runs], startup
 
 
+def _atlas_rows(quick: bool) -> list[Row]:
+    """Atlas of a large cohort: embedding, a tap, a box, and one datashader view."""
+    from latentviz.batch.store import ResultStore
+    from latentviz.core.atlas import Atlas
+
+    n, d = (20_000, 110) if quick else (100_000, 110)
+    rng = np.random.default_rng(0)
+    out: list[Row] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        store = ResultStore(tmp, job={"command": "encode", "n": n, "batch_size": 4096})
+        for part, start in enumerate(range(0, n, 4096)):
+            rows = np.arange(start, min(start + 4096, n))
+            z = rng.normal(size=(len(rows), d)).astype(np.float32)
+            store.write_part(part, {"index": rows, "z": z, "probability": rng.random(len(rows))})
+        t0 = time.perf_counter()
+        atlas = Atlas(store)
+        out.append(Row(AREA, f"atlas: read + PCA of {n:,} latents ({d}-d)", time.perf_counter() - t0, "s"))
+    med, p95 = measure(lambda: atlas.nearest(0.1, 0.2), repeats=20)
+    out.append(Row(AREA, f"atlas: tap → nearest of {n:,} points", med, "ms", p95))
+    med, p95 = measure(lambda: atlas.rows_in_box(-1, 1, -1, 1), repeats=20)
+    out.append(Row(AREA, f"atlas: box selection of {n:,} points", med, "ms", p95))
+    try:
+        import datashader as ds
+        import holoviews as hv
+        from holoviews.operation.datashader import rasterize
+    except ImportError:
+        return out
+    points = hv.Points((atlas.xy[:, 0], atlas.xy[:, 1], atlas.colour("probability")), ["x", "y"], ["value"])
+
+    def view() -> None:
+        rasterize(points, aggregator=ds.mean("value"), dynamic=False, width=700, height=450)
+
+    med, p95 = measure(view, repeats=5 if quick else 10)
+    out.append(
+        Row(AREA, f"atlas: datashader view of {n:,} points (700×450)", med, "ms", p95, "fluid: < 100 ms")
+    )
+    return out
+
+
 def rows(quick: bool = False) -> list[Row]:
+    out = _atlas_rows(quick)
     try:
         import dask.distributed  # noqa: F401
     except ImportError:
-        return []
+        return out
     n, batch_size, repeats = (32, 8, 1) if quick else (64, 8, 3)
     cores = os.cpu_count() or 1
     job = f"encode {n} cxr 64px"
     extra = {"images": n, "batch_size": batch_size, "inversion": INVERSION, "cores": cores}
-    out: list[Row] = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         single = {}
