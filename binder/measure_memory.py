@@ -13,7 +13,7 @@ sample in each (the heaviest action: inversion + attributions) and drags a direc
 
 Both sample the resident memory (RSS) of the whole process tree every 0.1 s with psutil and
 also report the largest process's peak (Linux ``VmHWM``). Memory of the Jupyter server
-itself (about 100-150 MB on Binder) is not included in either figure.
+itself is not included in either figure (docs/binder.md gives it separately).
 """
 
 from __future__ import annotations
