@@ -7,9 +7,11 @@ inversion (Adam only) so that the per-task overhead of dask is as visible as it 
 setting first runs a warm-up job (one part per worker: model loads, first autograd calls),
 then the timed job; cluster start-up is its own row, not part of the throughput.
 
-Every worker runs one torch thread, and the overhead row compares it with the loop at one
-thread, so the ratio is dask's cost alone (task submission, pickling a batch, the receipt).
-The loop at all cores is shown beside it.
+Every worker runs one torch thread, and the overhead rows compare one worker with the loop at
+one thread, run in alternation (a shared machine's load drifts; a pair sees the same load):
+the median paired time ratio, and dask's own time per part (wall time minus the part's
+compute: task submission, pickling the batch, the receipt). The loop at all cores is shown
+beside them.
 
 What 2 workers on a 2-core machine can show: that two one-thread processes keep both cores
 busy (up to 2× the one-thread loop), and how that compares with one process whose torch ops
@@ -50,36 +52,29 @@ def _job(root: Path, name: str, n: int, batch_size: int):
     return prepare_job(f"phantom:cxr:{n}", MODEL, CLASSIFIER, root / name, _options(), batch_size)
 
 
-def _single(root: Path, n: int, batch_size: int, repeats: int, threads: int) -> list[float]:
+def _single(root: Path, name: str, n: int, batch_size: int, threads: int):
+    """One timed in-process run at ``threads`` torch threads (warm-up runs share ``name``)."""
     from latentviz.batch.runner import run_local
 
     old = torch.get_num_threads()
     try:
-        warm = _job(root, f"warm-single{threads}", batch_size, batch_size)
-        run_local(warm, progress=False, torch_threads=threads)
-        jobs = [_job(root, f"single{threads}-{r}", n, batch_size) for r in range(repeats)]
-        return [run_local(job, progress=False).seconds for job in jobs]
+        return run_local(_job(root, name, n, batch_size), progress=False, torch_threads=threads)
     finally:
         torch.set_num_threads(old)
 
 
-def _dask(root: Path, workers: int, n: int, batch_size: int, repeats: int):
-    from latentviz.batch.runner import run_dask, start_client
+def _cluster(workers: int):
+    from latentviz.batch.runner import start_client
 
     t0 = time.perf_counter()
     client, cluster = start_client(None, workers, dashboard=False)
-    startup = time.perf_counter() - t0
-    try:
-        warm = _job(root, f"warm-dask{workers}", workers * batch_size, batch_size)
-        run_dask(warm, client, torch_threads=1, progress=False)
-        runs = [
-            run_dask(_job(root, f"dask{workers}-{r}", n, batch_size), client, progress=False)
-            for r in range(repeats)
-        ]
-    finally:
-        client.close()
-        cluster.close()
-    return [r.seconds for r in runs], startup
+    return client, cluster, time.perf_counter() - t0
+
+
+def _dask_overhead(report) -> float:
+    """Milliseconds per part that are not the part's own compute: dask and the client."""
+    compute = sum(r["seconds"] for r in report.receipts)
+    return 1e3 * max(0.0, report.seconds * report.workers - compute) / max(1, report.parts_computed)
 
 
 def _atlas_rows(quick: bool) -> list[Row]:
@@ -127,37 +122,77 @@ def rows(quick: bool = False) -> list[Row]:
         import dask.distributed  # noqa: F401
     except ImportError:
         return out
-    n, batch_size, repeats = (32, 8, 1) if quick else (64, 8, 3)
+    from latentviz.batch.runner import run_dask
+
+    n, batch_size, repeats = (32, 8, 1) if quick else (64, 8, 5)
     cores = os.cpu_count() or 1
     job = f"encode {n} cxr 64px"
     extra = {"images": n, "batch_size": batch_size, "inversion": INVERSION, "cores": cores}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        single = {}
-        for threads in sorted({1, cores}):
-            runs = _single(root, n, batch_size, repeats, threads)
-            single[threads] = statistics.median(runs)
-            name = f"{job}, single-process loop, {threads} torch thread(s)"
-            out.append(Row(AREA, name, n / single[threads], "img/s", extra={**extra, "seconds": runs}))
-        for workers in (1, 2):
-            runs, startup = _dask(root, workers, n, batch_size, repeats)
-            t = statistics.median(runs)
-            name = f"{job}, dask {workers} worker(s) × 1 thread"
-            base = "single-process loop, 1 thread"
-            out.append(
-                Row(
-                    AREA,
-                    name,
-                    n / t,
-                    "img/s",
-                    ratio=single[1] / t,
-                    baseline=base,
-                    extra={**extra, "seconds": runs},
-                )
+        # One worker against the one-thread loop, run in alternation: a shared machine's load
+        # drifts, and pairs see the same load.
+        client, cluster, startup = _cluster(1)
+        try:
+            run_dask(
+                _job(root, "warm-dask1", batch_size, batch_size), client, torch_threads=1, progress=False
             )
-            if workers == 1:
-                overhead = {"single_s": single[1], "dask_s": t}
-                name = "dask 1 worker: time / single-process time (1 thread each)"
-                out.append(Row(AREA, name, t / single[1], "×", target="<= 1.2×", extra=overhead))
-            out.append(Row(AREA, f"LocalCluster start, {workers} worker(s)", startup, "s"))
+            _single(root, "warm-single", batch_size, batch_size, threads=1)
+            pairs = [
+                (
+                    _single(root, f"single1-{r}", n, batch_size, threads=1),
+                    run_dask(_job(root, f"dask1-{r}", n, batch_size), client, progress=False),
+                )
+                for r in range(repeats)
+            ]
+        finally:
+            client.close()
+            cluster.close()
+        single = statistics.median(a.seconds for a, _ in pairs)
+        dask1 = statistics.median(b.seconds for _, b in pairs)
+        ratios = [b.seconds / a.seconds for a, b in pairs]
+        seconds = {"single": [a.seconds for a, _ in pairs], "dask": [b.seconds for _, b in pairs]}
+        out.append(Row(AREA, f"{job}, single-process loop, 1 torch thread", n / single, "img/s", extra=extra))
+        out.append(
+            Row(AREA, f"{job}, dask 1 worker × 1 thread", n / dask1, "img/s", ratio=single / dask1,
+                baseline="single-process loop, 1 thread", extra={**extra, "seconds": seconds})
+        )  # fmt: skip
+        name = "dask 1 worker: time / single-process time (paired runs)"
+        out.append(
+            Row(AREA, name, statistics.median(ratios), "×", target="<= 1.2×", extra={"ratios": ratios})
+        )
+        overhead = [_dask_overhead(b) for _, b in pairs]
+        name = "dask 1 worker: time per part outside the part's compute"
+        out.append(Row(AREA, name, statistics.median(overhead), "ms", extra={"per_run": overhead}))
+        out.append(Row(AREA, "LocalCluster start, 1 worker", startup, "s"))
+
+        client, cluster, startup = _cluster(2)
+        try:
+            warm = _job(root, "warm-dask2", 2 * batch_size, batch_size)
+            run_dask(warm, client, torch_threads=1, progress=False)
+            runs = [
+                run_dask(_job(root, f"dask2-{r}", n, batch_size), client, progress=False)
+                for r in range(repeats)
+            ]
+        finally:
+            client.close()
+            cluster.close()
+        times = [r.seconds for r in runs]
+        two = statistics.median(times)
+        out.append(
+            Row(AREA, f"{job}, dask 2 workers × 1 thread", n / two, "img/s", ratio=single / two,
+                baseline="single-process loop, 1 thread", extra={**extra, "seconds": times})
+        )  # fmt: skip
+        out.append(Row(AREA, "LocalCluster start, 2 workers", startup, "s"))
+        if cores > 1:
+            _single(root, "warm-single-all", batch_size, batch_size, threads=cores)
+            times = [
+                _single(root, f"single{cores}-{r}", n, batch_size, cores).seconds for r in range(repeats)
+            ]
+            t = statistics.median(times)
+            name = f"{job}, single-process loop, {cores} torch threads"
+            out.append(
+                Row(AREA, name, n / t, "img/s", ratio=single / t, baseline="single-process loop, 1 thread",
+                    extra={**extra, "seconds": times})
+            )  # fmt: skip
     return out
