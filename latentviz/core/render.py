@@ -11,6 +11,7 @@ Images handled here are model images in ``[-1, 1]`` (``(H, W)``, ``(1, H, W)`` o
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -276,8 +277,15 @@ def png_bytes(u8: np.ndarray, compress_level: int = 1) -> bytes:
     return buf.getvalue()
 
 
+_FONTS = threading.local()  # one font cache per thread: FreeType faces are not shared across threads
+
+
 def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
-    return ImageFont.load_default(size=size)
+    # Loading Pillow's bundled font decodes it from base64 each time: once per size and thread.
+    cache = _FONTS.__dict__.setdefault("by_size", {})
+    if size not in cache:
+        cache[size] = ImageFont.load_default(size=size)
+    return cache[size]
 
 
 # Pillow's bundled font lacks a few symbols the captions use.
