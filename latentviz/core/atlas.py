@@ -12,6 +12,7 @@ Nothing here imports a UI toolkit; the views only draw what it returns.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -85,7 +86,10 @@ def embed(latents: np.ndarray, method: str = "pca", seed: int = 0) -> tuple[np.n
             raise DependencyMissingError(
                 "a UMAP atlas needs umap-learn: pip install 'latentviz[umap]'"
             ) from exc
-        xy = umap.UMAP(n_components=2, random_state=seed, n_neighbors=min(15, len(z) - 1)).fit_transform(z)
+        reducer = umap.UMAP(n_components=2, random_state=seed, n_neighbors=min(15, len(z) - 1), n_jobs=1)
+        with warnings.catch_warnings():  # "n_jobs overridden by random_state": seeded on purpose
+            warnings.filterwarnings("ignore", message="n_jobs value", category=UserWarning)
+            xy = reducer.fit_transform(z)
         return np.asarray(xy, np.float32), {}
     raise LatentvizError(f"unknown embedding {method!r}; choose from {EMBEDDINGS}")
 
