@@ -356,6 +356,7 @@ def invert(
             refine_evals,
             target_mse,
             progress,
+            on_eval=None if callback is None else _lbfgs_reporter(callback, steps, refine_evals),
         )
         ran_best = ran_best + evals
     elif refine not in ("lbfgs", None):
@@ -391,6 +392,18 @@ def invert(
         options=options,
         **rep,
     )
+
+
+def _lbfgs_reporter(
+    callback: Callable[[int, dict], object], steps: int, refine_evals: int
+) -> Callable[[int, float], object]:
+    """Adapt ``invert``'s callback to L-BFGS evaluations (numbered after the Adam steps)."""
+
+    def report(evaluation: int, mse: float) -> object:
+        info = {"steps": steps + refine_evals, "active": None, "mse": mse, "phase": "lbfgs"}
+        return callback(steps + evaluation, info)
+
+    return report
 
 
 def _refine_lbfgs(

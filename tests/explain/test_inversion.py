@@ -92,6 +92,7 @@ def test_callback_reports_every_step_and_can_cancel(toy_generator, toy_classifie
         x,
         steps=12,
         patience=None,
+        refine=None,
         progress=False,
         callback=lambda s, i: seen.append((s, i)),
     )
@@ -116,3 +117,49 @@ def test_lbfgs_refinement_beats_adam_alone_at_equal_adam_steps(toy_generator, to
     assert (both.mse < 0.1 * adam.mse).all()
     assert (both.loss <= adam.loss).all()
     assert both.steps.min() > adam.steps.max()  # L-BFGS evaluations are counted as steps
+
+
+def test_callback_reports_and_cancels_in_the_lbfgs_phase(toy_generator, toy_classifier):
+    x = toy_generator.generate(toys.positive_latents(2, seed=17))
+    seen: list[tuple[int, str, int]] = []
+
+    def record(step, info):
+        seen.append((step, info["phase"], info["steps"]))
+
+    res = invert(
+        toy_generator,
+        toy_classifier,
+        x,
+        steps=10,
+        patience=None,
+        refine="lbfgs",
+        refine_evals=30,
+        progress=False,
+        callback=record,
+    )
+    phases = [p for _, p, _ in seen]
+    assert phases[:10] == ["adam"] * 10 and "lbfgs" in phases
+    lbfgs_steps = [s for s, p, _ in seen if p == "lbfgs"]
+    assert lbfgs_steps[0] == 11 and lbfgs_steps == sorted(lbfgs_steps)
+    assert all(total == 40 for _, p, total in seen if p == "lbfgs")
+    assert res.steps.max() == 10 + len(lbfgs_steps)
+
+    class Cancelled(Exception):
+        pass
+
+    def cancel_in_lbfgs(step, info):
+        if info["phase"] == "lbfgs":
+            raise Cancelled
+
+    with pytest.raises(Cancelled):
+        invert(
+            toy_generator,
+            toy_classifier,
+            x,
+            steps=5,
+            patience=None,
+            refine="lbfgs",
+            refine_evals=30,
+            progress=False,
+            callback=cancel_in_lbfgs,
+        )
