@@ -96,6 +96,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="HOST[:PORT]",
         help="another name browsers reach the server by (repeatable)",
     )
+    p.add_argument(
+        "--store",
+        default=None,
+        metavar="DIR",
+        help="a results store of `latentviz batch`: adds an Atlas tab of its latents",
+    )
     p.add_argument("--max-upload-mb", type=float, default=32.0, help="upload size limit (default 32 MB)")
     p.add_argument(
         "--show",
@@ -151,6 +157,7 @@ def run(args: argparse.Namespace) -> int:
         method=args.method,
         k=args.k,
         max_upload_bytes=int(args.max_upload_mb * 2**20),
+        store=str(args.store) if args.store is not None else None,
     )
     options = ServeOptions(
         port=args.port,

@@ -1,4 +1,5 @@
-"""One browser session of the dashboard: three tabs over one set of core sessions.
+"""One browser session of the dashboard: three tabs (four with a results store) over
+one set of core sessions.
 
 :func:`app_factory` returns the callable Panel serves: every browser session calls it
 once and gets its own :class:`DashboardSession` (its own explorer, explanation and
@@ -50,6 +51,12 @@ class DashboardSession:
             css_classes=["lv-tabs"],
             dynamic=True,  # a tab's plots are built when it is first shown: light page loads
         )
+        self.atlas = None
+        if resources.atlas is not None:  # `latentviz serve --store`: the cohort's latent atlas
+            from latentviz.dashboard.atlas import AtlasTab
+
+            self.atlas = AtlasTab(resources.atlas, resources.generator, resources.session_classifier())
+            self.tabs.append(("Atlas", self.atlas.panel))
         self.tabs.param.watch(self._on_tab, "active")
         g, c = resources.generator, resources.classifier
         clf = html.escape(c.name) if c is not None else "none"

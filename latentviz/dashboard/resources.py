@@ -14,6 +14,7 @@ import threading
 from dataclasses import dataclass, field
 
 from latentviz.core import loading
+from latentviz.core.atlas import Atlas
 from latentviz.core.explanation import ExplanationOptions
 from latentviz.core.upload import DEFAULT_MAX_UPLOAD_BYTES
 from latentviz.directions import DirectionSet
@@ -48,6 +49,9 @@ class DashboardConfig:
         Upload size limit.
     explanation
         Default options of the Explain tab (a view may change them per session).
+    store
+        A results store of ``latentviz batch`` (folder); when given, an Atlas tab shows its
+        latents (the embedding is computed once per process).
     """
 
     model: str = DEFAULT_MODEL
@@ -56,6 +60,7 @@ class DashboardConfig:
     method: str = "sefa"
     k: int = 6
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    store: str | None = None
     explanation: ExplanationOptions = field(
         default_factory=lambda: ExplanationOptions(restarts=2, inversion_steps=100, refine_evals=100),
         hash=False,
@@ -71,6 +76,7 @@ class Resources:
     generator: Generator
     classifier: Classifier | None
     directions: DirectionSet
+    atlas: Atlas | None = None
 
     @property
     def can_explain(self) -> bool:
@@ -131,4 +137,9 @@ def _load(config: DashboardConfig) -> Resources:
         ds = DirectionSet.load(config.directions, generator=g)
     else:
         ds = loading.discover(g, config.method, config.k)
-    return Resources(config=config, generator=g, classifier=c, directions=ds)
+    atlas = None
+    if config.store is not None:
+        from latentviz.batch.store import ResultStore  # the store format of `latentviz batch`
+
+        atlas = Atlas(ResultStore(config.store))
+    return Resources(config=config, generator=g, classifier=c, directions=ds, atlas=atlas)
