@@ -25,7 +25,7 @@ from latentviz.directions.centroid import centroid_path, centroid_walk
 from latentviz.directions.direction_set import DirectionSet
 from latentviz.errors import DependencyMissingError, LatentvizError, ShapeError
 
-__all__ = ["EMBEDDINGS", "Atlas", "AtlasPath", "AtlasPoint", "ResultsSource", "embed"]
+__all__ = ["EMBEDDINGS", "Atlas", "AtlasPath", "AtlasPoint", "AtlasSelection", "ResultsSource", "embed"]
 
 EMBEDDINGS = ("pca", "umap")
 #: Per-image scalar columns the atlas can colour by, besides ``factor_*`` and metrics.
@@ -233,3 +233,42 @@ def _is_colour_key(key: str) -> bool:
     if key in _COLOUR_FIRST or key.startswith("factor_") or key == "agrees":
         return True
     return key.split("_")[0] in ("iou", "pointing", "auprc", "deletion", "insertion", "completeness")
+
+
+class AtlasSelection:
+    """One view's selection on an :class:`Atlas`: the selected rows, groups A/B and their path.
+
+    Both atlas views (ipywidgets and Panel) hold one per session; each action returns the
+    status line the view shows.
+    """
+
+    def __init__(self, atlas: Atlas, generator: object = None, classifier: object = None) -> None:
+        self.atlas, self.generator, self.classifier = atlas, generator, classifier
+        self.rows = np.array([], dtype=int)
+        self.groups: dict[str, np.ndarray] = {}
+        self.path: AtlasPath | None = None
+
+    def select(self, rows: Sequence[int] | np.ndarray) -> str:
+        """Make ``rows`` the current selection."""
+        self.rows = np.asarray(rows, dtype=int)
+        return f"{len(self.rows)} images selected"
+
+    def set_group(self, name: str) -> str:
+        """Make the current selection group ``name`` (``"A"`` or ``"B"``)."""
+        if len(self.rows) == 0:
+            return "select some points first (box-select tool)"
+        self.groups[name] = self.rows.copy()
+        return "groups " + ", ".join(f"{k}: {len(v)}" for k, v in sorted(self.groups.items()))
+
+    def run_path(self, frames_per_step: int = 8) -> str:
+        """Compute (and, with a generator, render) the centroid path from group A to group B."""
+        if set(self.groups) != {"A", "B"}:
+            return "set group A and group B first"
+        try:
+            self.path = self.atlas.centroid_path(
+                self.groups["A"], self.groups["B"], frames_per_step, self.generator, self.classifier
+            )
+        except LatentvizError as exc:
+            return f"error: {exc}"
+        length = float(self.path.directions.scores[0])
+        return f"centroid path A → B: {len(self.path.latents)} latents, length {length:.3f}"

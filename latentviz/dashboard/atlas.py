@@ -21,8 +21,7 @@ import panel as pn
 from holoviews import streams
 from holoviews.operation.datashader import dynspread, rasterize
 
-from latentviz.core.atlas import Atlas, AtlasPath
-from latentviz.errors import LatentvizError
+from latentviz.core.atlas import Atlas, AtlasPath, AtlasSelection
 
 __all__ = ["AtlasTab", "atlas_panel"]
 
@@ -47,9 +46,7 @@ class AtlasTab:
     ) -> None:
         self.atlas = atlas
         self.generator, self.classifier = generator, classifier
-        self.selection = np.array([], dtype=int)
-        self.groups: dict[str, np.ndarray] = {}
-        self.path: AtlasPath | None = None
+        self.state = AtlasSelection(atlas, generator, classifier)
         keys = atlas.colour_keys
         self.colour = pn.widgets.Select(label="colour by", options=keys, value=colour or keys[0], width=220)
         points = hv.DynamicMap(self._points, streams=[streams.Params(self.colour, ["value"])])
@@ -112,31 +109,27 @@ class AtlasTab:
 
     def select_box(self, x0: float, y0: float, x1: float, y1: float) -> None:
         """Remember the images inside the box."""
-        self.selection = self.atlas.rows_in_box(x0, x1, y0, y1)
-        self._say(f"{len(self.selection)} images selected")
+        self._say(self.state.select(self.atlas.rows_in_box(x0, x1, y0, y1)))
 
     def set_group(self, name: str) -> None:
-        if len(self.selection) == 0:
-            self._say("box-select some points first")
-            return
-        self.groups[name] = self.selection.copy()
-        self._say("groups " + ", ".join(f"{k}: {len(v)}" for k, v in sorted(self.groups.items())))
+        self._say(self.state.set_group(name))
 
     def run_path(self, frames_per_step: int = 8) -> None:
-        if set(self.groups) != {"A", "B"}:
-            self._say("set group A and group B first")
-            return
-        try:
-            self.path = self.atlas.centroid_path(
-                self.groups["A"], self.groups["B"], frames_per_step, self.generator, self.classifier
-            )
-        except LatentvizError as exc:
-            self._say(f"error: {exc}")
-            return
-        if self.path.frames is not None:
+        self._say(self.state.run_path(frames_per_step))
+        if self.path is not None and self.path.frames is not None:
             self.path_pane.object = Atlas.path_png(self.path, max_frames=7)
-        length = float(self.path.directions.scores[0])
-        self._say(f"centroid path A → B: {len(self.path.latents)} latents, length {length:.3f}")
+
+    @property
+    def selection(self) -> np.ndarray:
+        return self.state.rows
+
+    @property
+    def groups(self) -> dict[str, np.ndarray]:
+        return self.state.groups
+
+    @property
+    def path(self) -> AtlasPath | None:
+        return self.state.path
 
     # -- streams ---------------------------------------------------------------------------------
     def _on_tap(self, x: float | None = None, y: float | None = None) -> None:

@@ -15,8 +15,7 @@ import ipywidgets as w
 import numpy as np
 import plotly.graph_objects as go
 
-from latentviz.core.atlas import Atlas, AtlasPath
-from latentviz.errors import LatentvizError
+from latentviz.core.atlas import Atlas, AtlasPath, AtlasSelection
 
 __all__ = ["AtlasView"]
 
@@ -53,9 +52,7 @@ class AtlasView(w.VBox):
             atlas = Atlas(ResultStore(atlas), latent=latent, method=method)
         self.atlas = atlas
         self.generator, self.classifier = generator, classifier
-        self.selection = np.array([], dtype=int)
-        self.groups: dict[str, np.ndarray] = {}
-        self.path: AtlasPath | None = None
+        self.state = AtlasSelection(atlas, generator, classifier)
         self.point = None
 
         keys = atlas.colour_keys
@@ -97,34 +94,29 @@ class AtlasView(w.VBox):
 
     def select(self, rows: Any) -> None:
         """Remember the rows of the current box or lasso selection."""
-        self.selection = np.asarray(rows, dtype=int)
-        self._say(f"{len(self.selection)} images selected")
+        self._say(self.state.select(rows))
 
     def set_group(self, name: str) -> None:
         """Make the current selection group ``name`` (``"A"`` or ``"B"``)."""
-        if len(self.selection) == 0:
-            self._say("select some points first (box or lasso tool)")
-            return
-        self.groups[name] = self.selection.copy()
-        sizes = ", ".join(f"{k}: {len(v)}" for k, v in sorted(self.groups.items()))
-        self._say(f"groups {sizes}")
+        self._say(self.state.set_group(name))
 
     def run_path(self, frames_per_step: int = 8) -> None:
         """Compute the centroid path from group A to group B (rendered if a generator is set)."""
-        if set(self.groups) != {"A", "B"}:
-            self._say("set group A and group B first")
-            return
-        try:
-            self.path = self.atlas.centroid_path(
-                self.groups["A"], self.groups["B"], frames_per_step, self.generator, self.classifier
-            )
-        except LatentvizError as exc:
-            self._say(f"error: {exc}")
-            return
-        if self.path.frames is not None:
+        self._say(self.state.run_path(frames_per_step))
+        if self.path is not None and self.path.frames is not None:
             self.path_image.value = Atlas.path_png(self.path)
-        length = float(self.path.directions.scores[0])
-        self._say(f"centroid path A → B: {len(self.path.latents)} latents, length {length:.3f}")
+
+    @property
+    def selection(self) -> np.ndarray:
+        return self.state.rows
+
+    @property
+    def groups(self) -> dict[str, np.ndarray]:
+        return self.state.groups
+
+    @property
+    def path(self) -> AtlasPath | None:
+        return self.state.path
 
     # -- plotly --------------------------------------------------------------------------------
     def _scatter(self) -> go.Figure:

@@ -123,3 +123,18 @@ def test_umap_embedding_when_installed(store) -> None:
     atlas = Atlas(store, method="umap")
     same_cluster = np.linalg.norm(atlas.xy[:20].mean(0) - atlas.xy[20:].mean(0))
     assert same_cluster > 3 * atlas.xy[:20].std(0).max()  # the clusters stay apart
+
+
+def test_selection_state_groups_and_path(store, generator) -> None:
+    from latentviz.core.atlas import AtlasSelection
+
+    sel = AtlasSelection(Atlas(store), generator)
+    assert sel.run_path() == "set group A and group B first" and sel.path is None
+    assert sel.set_group("A").startswith("select some points first") and sel.groups == {}
+    assert sel.select(np.arange(20, 30)) == "10 images selected"
+    assert sel.set_group("A") == "groups A: 10"
+    sel.select(np.arange(0, 5))
+    assert sel.set_group("B") == "groups A: 10, B: 5"
+    assert sel.run_path(frames_per_step=4).startswith("centroid path A → B: 5 latents")
+    np.testing.assert_allclose(sel.path.latents[0].numpy(), sel.atlas.z[20:30].mean(0), atol=1e-5)
+    assert sel.path.frames.shape == (5, 1, 32, 32)
