@@ -43,11 +43,10 @@ class ModelRef:
 
 def resolve_model(name: str, device: str | None = None):
     """A latentviz model file or a zoo model (:func:`latentviz.core.loading.load_model`),
-    moved to ``device`` when one is given."""
+    on ``device`` when one is given."""
     from latentviz.core.loading import load_model
 
-    model = load_model(name)
-    return model.to(device) if device else model
+    return load_model(name, device)
 
 
 def cached_model(ref: ModelRef):

@@ -25,15 +25,10 @@ DESCRIPTION = (
 
 
 def resolve_model(name: str, device: str | None = None):
-    """A zoo model by name, or a latentviz model file (``.safetensors`` + ``.json`` sidecar)."""
-    from latentviz.models.io import load_wrapped, model_paths
+    """A zoo model by name, or a latentviz model file (:func:`latentviz.core.loading.load_model`)."""
+    from latentviz.core.loading import load_model
 
-    weights, sidecar = model_paths(name)
-    if weights.is_file() and sidecar.is_file():
-        return load_wrapped(weights, device=device)
-    from latentviz import zoo
-
-    return zoo.load(name, device=device)
+    return load_model(name, device)
 
 
 def load_models(model: str, classifier: str, device: str | None = None):

@@ -38,17 +38,18 @@ DISCOVERY_METHODS: dict[str, dict[str, Any]] = {
 }
 
 
-def load_model(name_or_path: str | Path) -> Generator | Classifier:
+def load_model(name_or_path: str | Path, device: str | None = None) -> Generator | Classifier:
     """A latentviz model file (``.safetensors`` + ``.json`` sidecar, suffix optional) if one
-    exists at ``name_or_path``, else the zoo model of that name."""
+    exists at ``name_or_path``, else the zoo model of that name; on ``device`` (default:
+    the best available)."""
     from latentviz.models.io import load_wrapped, model_paths
 
     weights, sidecar = model_paths(name_or_path)
     if weights.is_file() and sidecar.is_file():
-        return load_wrapped(weights)
+        return load_wrapped(weights, device=device)
     from latentviz import zoo
 
-    return zoo.load(str(name_or_path))
+    return zoo.load(str(name_or_path), device=device)
 
 
 def load_generator(model: str | Path | Generator) -> Generator:
