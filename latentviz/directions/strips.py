@@ -88,7 +88,8 @@ def strip_grid(
                 ax.set_title(label, fontsize=6.5, pad=2)
             axes[row, 0].set_ylabel(f"{directions.names[idx[i]]}\nseed {seeds[j]}", fontsize=7)
     fig.suptitle(title or f"{directions.method} directions: each row walks one direction", fontsize=9)
-    fig.tight_layout(pad=0.3, h_pad=0.2, w_pad=0.1)
+    top = 1 - 0.4 / fig.get_figheight()  # keep 0.4 in for the title above the first row's labels
+    fig.tight_layout(pad=0.3, h_pad=0.2, w_pad=0.1, rect=(0, 0, 1, top))
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=110)
