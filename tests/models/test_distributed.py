@@ -19,21 +19,6 @@ from latentviz.models.training.distributed import World, launch
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """32 images of 16 px: a bright disk means positive."""
-    rng = np.random.default_rng(0)
-    yy, xx = np.mgrid[:16, :16]
-    labels = np.arange(32) % 2
-    images = np.full((32, 16, 16), -0.6, np.float32) + rng.normal(0, 0.05, (32, 16, 16)).astype(np.float32)
-    for i in np.flatnonzero(labels):
-        cy, cx = rng.integers(4, 12, 2)
-        images[i][(yy - cy) ** 2 + (xx - cx) ** 2 < 6] = 0.8
-    path = tmp_path_factory.mktemp("ddp-data") / "tiny.npz"
-    np.savez(path, images=np.clip(images, -1, 1), labels=labels)
-    return path
-
-
 def _cfg(kind: str, data: Path, out: Path, steps: int, **kw) -> TrainConfig:
     return TrainConfig(
         kind=kind,
@@ -59,11 +44,11 @@ def _curve(out: Path) -> tuple[list[int], np.ndarray]:
     return steps, np.array([[float(v) for v in r.values()] for r in rows])
 
 
-def test_two_processes_follow_one_process_and_resume_from_rank0(data: Path, tmp_path: Path) -> None:
-    single = fit(_cfg("vae", data, tmp_path / "one", steps=4))
-    first = launch(_cfg("vae", data, tmp_path / "two", steps=2), nproc=2, threads=1)
+def test_two_processes_follow_one_process_and_resume_from_rank0(tiny_data: Path, tmp_path: Path) -> None:
+    single = fit(_cfg("vae", tiny_data, tmp_path / "one", steps=4))
+    first = launch(_cfg("vae", tiny_data, tmp_path / "two", steps=2), nproc=2, threads=1)
     assert first["steps"] == 2 and (tmp_path / "two" / "checkpoint.pt").is_file()
-    resumed = launch(_cfg("vae", data, tmp_path / "two", steps=4, resume=True), nproc=2, threads=1)
+    resumed = launch(_cfg("vae", tiny_data, tmp_path / "two", steps=4, resume=True), nproc=2, threads=1)
 
     steps_one, one = _curve(tmp_path / "one")
     steps_two, two = _curve(tmp_path / "two")
@@ -82,10 +67,10 @@ def test_two_processes_follow_one_process_and_resume_from_rank0(data: Path, tmp_
         torch.testing.assert_close(two_vae.encode(x), one_vae.encode(x), rtol=1e-3, atol=1e-4)
 
 
-def test_a_gan_trains_under_ddp_from_the_cli(data: Path, tmp_path: Path, capsys) -> None:
+def test_a_gan_trains_under_ddp_from_the_cli(tiny_data: Path, tmp_path: Path, capsys) -> None:
     """G and D both wrapped; D runs twice per step (real, fake) and once in G's step. G has
     BatchNorm, which on CPU normalises per rank, so the curve is checked for shape, not value."""
-    argv = ["train", "gan", "--data", str(data), "--out", str(tmp_path), "--size", "16", "--steps", "2",
+    argv = ["train", "gan", "--data", str(tiny_data), "--out", str(tmp_path), "--size", "16", "--steps", "2",
             "--batch-size", "8", "--width", "8", "--latent-dim", "6", "--early-step", "0", "--no-progress",
             "--nproc", "2"]  # fmt: skip
     assert main(argv) == 0

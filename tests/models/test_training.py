@@ -15,21 +15,6 @@ from latentviz.models.io import load_model, save_model
 from latentviz.models.training import TrainConfig, fit
 
 
-@pytest.fixture(scope="module")
-def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """32 images of 16 px: a bright disk means positive."""
-    rng = np.random.default_rng(0)
-    yy, xx = np.mgrid[:16, :16]
-    labels = np.arange(32) % 2
-    images = np.full((32, 16, 16), -0.6, np.float32) + rng.normal(0, 0.05, (32, 16, 16)).astype(np.float32)
-    for i in np.flatnonzero(labels):
-        cy, cx = rng.integers(4, 12, 2)
-        images[i][(yy - cy) ** 2 + (xx - cx) ** 2 < 6] = 0.8
-    path = tmp_path_factory.mktemp("data") / "tiny.npz"
-    np.savez(path, images=np.clip(images, -1, 1), labels=labels)
-    return path
-
-
 def _cfg(kind: str, data: Path, out: Path, steps: int = 5, **kw) -> TrainConfig:
     return TrainConfig(
         kind=kind,
