@@ -47,10 +47,18 @@ ZOO_NOTE = "64 px phantoms; trained by recipes/train_zoo.py"
 
 
 def command(
-    kind: str, model: str, runs: Path, zoo: Path, scale: float, n_train: int, device: str | None
+    kind: str,
+    model: str,
+    runs: Path,
+    zoo: Path,
+    scale: float,
+    n_train: int,
+    device: str | None,
+    batch_size: int | None = None,
 ) -> list[str]:
     train_kind, steps, batch, extra = RECIPES[model]
     steps = max(10, int(steps * scale))
+    batch = batch_size or batch
     cmd = [
         "latentviz",
         "train",
@@ -74,6 +82,8 @@ def command(
     ]
     if model in ("dcgan", "medxgan"):
         cmd += ["--latent-dim", "32" if model == "dcgan" else "100"]
+    if model != "classifier":  # the weak baseline of the realism figure
+        cmd += ["--early-step", str(min(250, steps // 2))]
     cmd += [a.format(kind=kind, zoo=zoo) for a in extra]
     if device:
         cmd += ["--device", device]
@@ -144,6 +154,9 @@ def main() -> int:
     p.add_argument("--runs", type=Path, default=ROOT / "runs" / "zoo")
     p.add_argument("--zoo", type=Path, default=ROOT / "latentviz" / "zoo" / "weights")
     p.add_argument("--scale", type=float, default=1.0, help="multiply every recipe's steps (quick trials)")
+    p.add_argument(
+        "--batch-size", type=int, default=None, help="override every recipe's batch size (CPU runs)"
+    )
     p.add_argument("--n-train", type=int, default=8192, help="phantoms generated per training run")
     p.add_argument("--n-eval", type=int, default=2000, help="held-out phantoms per quality figure")
     p.add_argument("--jobs", type=int, default=6, help="training processes at once")
@@ -162,7 +175,9 @@ def main() -> int:
     failed: list[str] = []
 
     def job(kind: str, model: str) -> None:
-        cmd = command(kind, model, args.runs, args.zoo, args.scale, args.n_train, args.device)
+        cmd = command(
+            kind, model, args.runs, args.zoo, args.scale, args.n_train, args.device, args.batch_size
+        )
         try:
             wall = train(cmd, args.runs / f"{kind}-{model}.log")
             publish(kind, model, args.runs, args.zoo, cmd, wall)

@@ -27,6 +27,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, default=1e-4, help="voynov Adam lr (default 1e-4)")
     p.add_argument("--no-baselines", action="store_true", help="voynov: skip the random/axes RCA baselines")
     p.add_argument("--checkpoint", default=None, help="voynov: resumable safetensors checkpoint")
+    p.add_argument(
+        "--precision",
+        choices=["auto", "fp32", "bf16"],
+        default="auto",
+        help="voynov: bf16 mixed precision where native (auto, the default), or fp32",
+    )
     p.add_argument("--factors", nargs="+", default=None, help="probe factors / centroid stratifying factor")
     p.add_argument("--strata", type=int, default=5, help="centroid strata (default 5)")
     p.add_argument("--strip-rows", type=int, default=8, help="directions shown in the strip (default 8)")
@@ -60,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
         lr=args.lr,
         baselines=not args.no_baselines,
         checkpoint=args.checkpoint,
+        precision=args.precision,
         n_strata=args.strata,
         seed=args.seed,
         progress=not args.quiet,

@@ -57,6 +57,7 @@ def discover(
     lr: float = 1e-4,
     baselines: bool = True,
     checkpoint: str | None = None,
+    precision: str = "auto",
     n_strata: int = 5,
     seed: int = 0,
     progress: bool = True,
@@ -76,7 +77,7 @@ def discover(
         Factor regressor for ``probe`` labels (trained on the phantom when ``None``).
     n_samples
         Prior samples (ganspace: 100 000; probe: 3000) or phantom images (centroid: 2000).
-    layer, steps, variant, reconstructor, batch_size, lr, baselines, checkpoint
+    layer, steps, variant, reconstructor, batch_size, lr, baselines, checkpoint, precision
         Method options (see :func:`ganspace` and :func:`voynov`).
     """
     if method not in METHODS:
@@ -97,6 +98,7 @@ def discover(
             batch_size=batch_size,
             lr=lr,
             seed=seed,
+            precision=precision,
             progress=progress,
         )
     kind = kind or phantom_kind(generator)

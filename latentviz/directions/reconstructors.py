@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 __all__ = ["LeNetReconstructor", "ResNetReconstructor", "make_reconstructor"]
 
@@ -19,9 +20,13 @@ class _Heads(nn.Module):
 
 
 class LeNetReconstructor(nn.Module):
-    """LeNet-5-shaped reconstructor (as in Voynov & Babenko and Schön et al.).
+    """LeNet-5 reconstructor, as in Voynov & Babenko and Schön et al.
 
-    The two images are stacked on the channel axis; an adaptive pool makes it size-agnostic.
+    The two images are stacked on the channel axis and go through LeNet-5's three
+    unpadded 5×5 convolutions (6, 16 and 120 channels, max-pooling after the first two)
+    and its 84-unit hidden layer. A 4×4 adaptive average pool before the hidden layer
+    keeps a coarse map of *where* the pair differs and makes the network size-agnostic;
+    inputs under 32 px are zero-padded up to 32 px.
 
     Parameters
     ----------
@@ -30,34 +35,40 @@ class LeNetReconstructor(nn.Module):
     channels
         Image channels (1 for CT/X-ray).
     width
-        Channel multiplier over LeNet's 6/16/120.
+        Channel multiplier over LeNet-5's 6/16/120/84 (1 is the original).
     """
 
-    def __init__(self, k: int, channels: int = 1, width: int = 2) -> None:
+    MIN_SIZE = 32
+
+    def __init__(self, k: int, channels: int = 1, width: int = 1) -> None:
         super().__init__()
-        c1, c2, c3 = 6 * width, 16 * width, 120 * width
+        c1, c2, c3, hidden = 6 * width, 16 * width, 120 * width, 84 * width
         self.features = nn.Sequential(
-            nn.Conv2d(2 * channels, c1, 5, padding=2),
+            nn.Conv2d(2 * channels, c1, 5),
             nn.BatchNorm2d(c1),
             nn.ReLU(),
             nn.MaxPool2d(2),
-            nn.Conv2d(c1, c2, 5, padding=2),
+            nn.Conv2d(c1, c2, 5),
             nn.BatchNorm2d(c2),
             nn.ReLU(),
             nn.MaxPool2d(2),
-            nn.Conv2d(c2, c3, 5, padding=2),
+            nn.Conv2d(c2, c3, 5),
             nn.BatchNorm2d(c3),
             nn.ReLU(),
-            nn.AdaptiveAvgPool2d(1),
+            nn.AdaptiveAvgPool2d(4),
             nn.Flatten(),
-            nn.Linear(c3, 84 * width),
-            nn.BatchNorm1d(84 * width),
+            nn.Linear(c3 * 16, hidden),
+            nn.BatchNorm1d(hidden),
             nn.ReLU(),
         )
-        self.heads = _Heads(84 * width, k)
+        self.heads = _Heads(hidden, k)
 
     def forward(self, x0: torch.Tensor, x1: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.heads(self.features(torch.cat([x0, x1], dim=1)))
+        x = torch.cat([x0, x1], dim=1)
+        pad_h, pad_w = max(0, self.MIN_SIZE - x.shape[-2]), max(0, self.MIN_SIZE - x.shape[-1])
+        if pad_h or pad_w:
+            x = F.pad(x, (pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2))
+        return self.heads(self.features(x))
 
 
 class _Block(nn.Module):

@@ -20,6 +20,8 @@ step, loss history) goes to a safetensors file; each step's randomness is seeded
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,9 +35,48 @@ from latentviz.directions.direction_set import DirectionSet
 from latentviz.directions.reconstructors import make_reconstructor
 from latentviz.errors import ModelFileError
 
-__all__ = ["DirectionMatrix", "VoynovResult", "train_voynov", "voynov"]
+__all__ = ["DirectionMatrix", "VoynovResult", "resolve_precision", "train_voynov", "voynov"]
 
 VARIANTS = ("linear", "proj", "ortho")
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def _bf16_fast(device: torch.device) -> bool:
+    """Whether bfloat16 convolutions run natively (CUDA, or a CPU with AVX512-BF16/AMX)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        return torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    return False
+
+
+def resolve_precision(precision: str, device: torch.device | str) -> str:
+    """``"fp32"`` or ``"bf16"`` for ``precision`` on ``device``.
+
+    ``"auto"`` picks bf16 mixed precision where the hardware runs it natively and fp32
+    elsewhere; asking for ``"bf16"`` where it would be emulated (slowly) is an error.
+    """
+    device = torch.device(device)
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision == "auto":
+        return "bf16" if _bf16_fast(device) else "fp32"
+    if precision == "bf16" and not _bf16_fast(device):
+        raise ValueError(f"bf16 is not native on {device} here; use precision='fp32'")
+    return precision
+
+
+@contextmanager
+def _channels_last(*modules) -> Iterator[None]:
+    """Run convolutions in channels-last layout (faster with oneDNN), then restore."""
+    mods = [m for m in modules if isinstance(m, nn.Module)]
+    for m in mods:
+        m.to(memory_format=torch.channels_last)
+    try:
+        yield
+    finally:
+        for m in mods:
+            m.to(memory_format=torch.contiguous_format)
 
 
 class DirectionMatrix(nn.Module):
@@ -123,13 +164,18 @@ def _batch(step: int, seed: int, n: int, dim: int, k: int, scale: float, min_shi
     return z, index, eps
 
 
-def _pair(generator, a: DirectionMatrix, z, index, eps, grad: bool):
+def _amp(device: torch.device, precision: str):
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
+def _pair(generator, a: DirectionMatrix, z, index, eps, grad: bool, precision: str = "fp32"):
     dev = generator.device
     z, index, eps = z.to(dev), index.to(dev), eps.to(dev)
-    with torch.no_grad():
+    with torch.no_grad(), _amp(dev, precision):
         x0 = generator(z)
-    with torch.set_grad_enabled(grad):
-        x1 = generator(z + a(index, eps))
+    shifted = z + a(index, eps)  # the shift itself stays in fp32
+    with torch.set_grad_enabled(grad), _amp(dev, precision):
+        x1 = generator(shifted)
     return x0, x1, index, eps
 
 
@@ -181,11 +227,13 @@ def evaluate_rca(
     n: int = 512,
     batch_size: int = 128,
     seed: int = 10**6,
+    precision: str = "fp32",
     **shift,
 ) -> tuple[float, float, np.ndarray]:
     """Held-out RCA, mean |ε̂ − ε| and per-direction recall on ``n`` fresh pairs.
 
-    The pairs' seeds are disjoint from the training steps'.
+    The pairs' seeds are disjoint from the training steps'. ``precision`` is ``"fp32"``
+    or ``"bf16"`` (mixed precision, as resolved by :func:`resolve_precision`).
     """
     r.eval()
     hits, err = 0.0, 0.0
@@ -193,8 +241,10 @@ def evaluate_rca(
     with torch.no_grad():
         for i in range(0, n, batch_size):
             m = min(batch_size, n - i)
-            x0, x1, idx, eps = _pair(generator, a, *_batch(i, seed, m, a.dim, a.k, **shift), grad=False)
-            logits, eps_hat = r(x0, x1)
+            x0, x1, idx, eps = _pair(generator, a, *_batch(i, seed, m, a.dim, a.k, **shift), False, precision)
+            with _amp(x0.device, precision):
+                logits, eps_hat = r(x0, x1)
+            logits, eps_hat = logits.float(), eps_hat.float()
             right = (logits.argmax(1) == idx).float().cpu()
             hits += right.sum().item()
             err += (eps_hat - eps).abs().sum().item()
@@ -220,6 +270,7 @@ def train_voynov(
     checkpoint: str | Path | None = None,
     checkpoint_every: int = 250,
     n_eval: int = 512,
+    precision: str = "auto",
     progress: bool = True,
 ) -> VoynovResult:
     """Train ``A`` and a reconstructor on a frozen generator (see the module docstring).
@@ -244,12 +295,18 @@ def train_voynov(
         A ``.safetensors`` path; an existing file is resumed from.
     n_eval
         Held-out pairs for the final RCA.
+    precision
+        ``"auto"`` (bf16 mixed precision where native, else fp32), ``"fp32"`` or
+        ``"bf16"``. ``A``, the optimiser and the losses stay fp32 either way; bf16
+        runs the generator and reconstructor, in channels-last layout, about 3× faster
+        on an AVX512-BF16 CPU.
     """
     import time
 
     dim = int(generator.latent_dim)
     k = dim if k is None else int(k)
     channels = int(generator.image_shape[0])
+    precision = resolve_precision(precision, generator.device)
     config = {
         "model_sha256": str(generator.sha256),
         "k": k,
@@ -263,6 +320,7 @@ def train_voynov(
         "seed": seed,
         "fixed": fixed,
         "steps": steps,
+        "precision": precision,
     }
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -287,26 +345,37 @@ def train_voynov(
         initial=start,
         total=steps,
     )
-    for step in bar:
-        x0, x1, idx, eps = _pair(
-            generator, a, *_batch(step, seed, batch_size, dim, k, **shift), fixed is None
+    module = getattr(generator, "module", None)
+    layout = _channels_last(module, r) if precision == "bf16" else nullcontext()
+    with layout:
+        for step in bar:
+            x0, x1, idx, eps = _pair(
+                generator,
+                a,
+                *_batch(step, seed, batch_size, dim, k, **shift),
+                fixed is None,
+                precision,
+            )
+            with _amp(x0.device, precision):
+                logits, eps_hat = r(x0, x1)
+            logits, eps_hat = logits.float(), eps_hat.float()
+            ce = F.cross_entropy(logits, idx)
+            l1 = (eps_hat - eps).abs().mean()
+            loss = ce + shift_weight * l1
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            acc = (logits.argmax(1) == idx).float().mean().item()
+            for key, v in (("loss", loss.item()), ("ce", ce.item()), ("l1", l1.item()), ("accuracy", acc)):
+                history[key].append(v)
+            if step % 20 == 0:
+                bar.set_postfix(loss=f"{loss.item():.3f}", acc=f"{np.mean(history['accuracy'][-50:]):.2f}")
+            if path is not None and ((step + 1) % checkpoint_every == 0 or step + 1 == steps):
+                _save(path, a, r, opt, step + 1, history, config)
+        seconds = time.perf_counter() - t0
+        rca, err, per_direction = evaluate_rca(
+            generator, a, r, n_eval, batch_size, precision=precision, **shift
         )
-        logits, eps_hat = r(x0, x1)
-        ce = F.cross_entropy(logits, idx)
-        l1 = (eps_hat - eps).abs().mean()
-        loss = ce + shift_weight * l1
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        acc = (logits.argmax(1) == idx).float().mean().item()
-        for key, v in (("loss", loss.item()), ("ce", ce.item()), ("l1", l1.item()), ("accuracy", acc)):
-            history[key].append(v)
-        if step % 20 == 0:
-            bar.set_postfix(loss=f"{loss.item():.3f}", acc=f"{np.mean(history['accuracy'][-50:]):.2f}")
-        if path is not None and ((step + 1) % checkpoint_every == 0 or step + 1 == steps):
-            _save(path, a, r, opt, step + 1, history, config)
-    seconds = time.perf_counter() - t0
-    rca, err, per_direction = evaluate_rca(generator, a, r, n_eval, batch_size, **shift)
     with torch.no_grad():
         matrix = a.matrix().detach().cpu().double().numpy()
     return VoynovResult(matrix, rca, err, per_direction, history, steps, seconds)
@@ -344,6 +413,7 @@ def voynov(
         "train_seconds": res.seconds,
         "latent_source": latent_source,
         "final_loss": float(np.mean(res.history["loss"][-50:])) if res.history["loss"] else None,
+        "precision": resolve_precision(options.get("precision", "auto"), generator.device),
         **{key: v for key, v in options.items() if key in ("reconstructor", "batch_size", "lr", "seed")},
     }
     if baselines:

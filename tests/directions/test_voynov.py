@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from latentviz.directions.voynov import DirectionMatrix, _batch, train_voynov, voynov
+from latentviz.directions.reconstructors import LeNetReconstructor
+from latentviz.directions.voynov import DirectionMatrix, _batch, resolve_precision, train_voynov, voynov
 from latentviz.errors import ModelFileError
 
 
@@ -68,3 +69,35 @@ def test_resume_continues_exactly(tmp_path, conv_generator):
     np.testing.assert_allclose(resumed.matrix, full.matrix, atol=1e-5)
     with pytest.raises(ModelFileError, match="other settings"):
         train_voynov(conv_generator, steps=50, checkpoint=ckpt, **(opts | {"lr": 1e-2}))
+
+
+def test_precision_is_resolved_and_checked():
+    assert resolve_precision("fp32", "cpu") == "fp32"
+    assert resolve_precision("auto", "cpu") in ("fp32", "bf16")
+    with pytest.raises(ValueError, match="precision must be one of"):
+        resolve_precision("fp16", "cpu")
+    if resolve_precision("auto", "cpu") == "fp32":  # bf16 would be emulated: refused, not slow
+        with pytest.raises(ValueError, match="not native"):
+            resolve_precision("bf16", "cpu")
+
+
+@pytest.mark.skipif(resolve_precision("auto", "cpu") != "bf16", reason="no native bf16 on this CPU")
+def test_bf16_learns_like_fp32_and_restores_the_layout(conv_generator):
+    opts = dict(k=6, steps=200, batch_size=32, lr=1e-3, progress=False, n_eval=384)
+    fp32 = train_voynov(conv_generator, precision="fp32", **opts)
+    bf16 = train_voynov(conv_generator, precision="bf16", **opts)
+    assert fp32.rca > 0.4 and bf16.rca > 0.4  # chance is 0.17
+    assert abs(fp32.rca - bf16.rca) < 0.15
+    # the generator's convolutions ran channels-last and were put back
+    for prm in conv_generator.module.parameters():
+        assert prm.is_contiguous()
+
+
+def test_lenet_reconstructor_takes_small_and_large_images():
+    for size in (16, 64):
+        r = LeNetReconstructor(k=5).eval()
+        x = torch.zeros(3, 1, size, size)
+        logits, shift = r(x, x)
+        assert logits.shape == (3, 5) and shift.shape == (3,)
+    n_params = sum(p.numel() for p in LeNetReconstructor(k=5).parameters())
+    assert n_params < 250_000  # LeNet-5 sized (6/16/120/84 units)
