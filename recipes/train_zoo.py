@@ -119,7 +119,20 @@ def publish(kind: str, model: str, runs: Path, zoo: Path, cmd: list[str], wall: 
     return save_model(module, cfg, zoo / f"{kind}-{model}", dtype=torch.float16)
 
 
-def measure(kind: str, model: str, runs: Path, zoo: Path, n: int) -> dict:
+def regressor_for(kind: str, folder: Path):
+    """The factor regressor of ``kind`` (trained on fresh phantoms and saved on first use)."""
+    from latentviz.directions import FactorRegressor
+
+    path = folder / f"{kind}-regressor"
+    if path.with_suffix(".json").is_file():
+        return FactorRegressor.load(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    reg = FactorRegressor.for_phantom(kind, size=64, progress=False)
+    reg.save(path)
+    return reg
+
+
+def measure(kind: str, model: str, runs: Path, zoo: Path, n: int, regressors: Path | None = None) -> dict:
     obj = load_wrapped(zoo / f"{kind}-{model}", device=None)
     clf = load_wrapped(zoo / f"{kind}-classifier", device=None)
     if model == "classifier":
@@ -129,8 +142,12 @@ def measure(kind: str, model: str, runs: Path, zoo: Path, n: int) -> dict:
         early_path = runs / f"{kind}-{model}-early" / "model"
     early = load_wrapped(early_path) if early_path.with_suffix(".safetensors").is_file() else None
     q = {"realism": quality.realism(obj, clf, kind, n=n, baseline=early)}
+    if regressors is not None:
+        reg = regressor_for(kind, regressors)
+        q["realism"] |= quality.factor_realism(obj, reg, kind, n=n, baseline=early)
     if early is not None:
         q["realism"]["baseline_steps"] = early.config["steps"]
+        q["realism"]["baseline_batch_size"] = early.config.get("batch_size")
     if model == "vae":
         q["reconstruction"] = quality.vae_reconstruction(obj, kind, n=min(n, 1000))
     if model == "medxgan":
@@ -162,6 +179,19 @@ def main() -> int:
     p.add_argument("--jobs", type=int, default=6, help="training processes at once")
     p.add_argument("--device", default=None)
     p.add_argument("--measure-only", action="store_true", help="skip training; re-measure the zoo's models")
+    p.add_argument(
+        "--early-only",
+        type=int,
+        default=None,
+        metavar="STEPS",
+        help="only train the weak baselines: STEPS-step runs of each recipe into RUNS/NAME-early",
+    )
+    p.add_argument(
+        "--regressors",
+        type=Path,
+        default=ROOT / "runs" / "zoo" / "regressors",
+        help="factor regressors for the factor realism figure (trained here on first use)",
+    )
     args = p.parse_args()
     kinds = args.kinds or [
         k
@@ -188,6 +218,15 @@ def main() -> int:
         print(f"[{time.perf_counter() - t_all:7.1f}s] trained {kind}-{model} in {wall:.1f}s", flush=True)
 
     wanted = [(k, m) for k in kinds for m in args.models if m in KIND_MODELS.get(k, RECIPES)]
+    if args.early_only:
+        for kind, model in [(k, m) for k, m in wanted if m != "classifier"]:
+            cmd = command(kind, model, args.runs, args.zoo, 1.0, args.n_train, args.device, args.batch_size)
+            cmd[cmd.index("--steps") + 1] = str(args.early_only)
+            cmd = [c for i, c in enumerate(cmd) if c != "--early-step" and cmd[i - 1] != "--early-step"]
+            cmd[-1] = str(args.runs / f"{kind}-{model}-early")
+            wall = train(cmd, args.runs / f"{kind}-{model}-early.log")
+            print(f"trained the {args.early_only}-step baseline of {kind}-{model} in {wall:.1f}s", flush=True)
+        return 0
     stage1 = [(k, m) for k, m in wanted if m != "medxgan"]
     stage2 = [(k, m) for k, m in wanted if m == "medxgan"]
     for stage in () if args.measure_only else (stage1, stage2):
@@ -196,7 +235,7 @@ def main() -> int:
     for kind, model in stage1 + stage2:
         if f"{kind}-{model}" in failed:
             continue
-        q = measure(kind, model, args.runs, args.zoo, args.n_eval)
+        q = measure(kind, model, args.runs, args.zoo, args.n_eval, args.regressors)
         write_quality(args.zoo, f"{kind}-{model}", q)
         report[f"{kind}-{model}"] = q
         print(f"quality {kind}-{model}: {json.dumps(q)}", flush=True)

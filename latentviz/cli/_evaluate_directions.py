@@ -27,6 +27,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--voynov-batch", type=int, default=128, help="Voynov–Babenko batch size (default 128, Schön's)"
     )
+    p.add_argument(
+        "--voynov-baseline-steps",
+        type=int,
+        default=None,
+        help="steps of the random-A and axes-A RCA baselines (default: --voynov-steps)",
+    )
     p.add_argument("--ganspace-samples", type=int, default=100_000, help="GANSpace samples (default 1e5)")
     p.add_argument("--starts", type=int, default=8, help="starting latents per direction (default 8)")
     p.add_argument("--regressor", default=None, help="factor-regressor file: loaded if present, else saved")
@@ -51,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
         regressor=args.regressor,
         voynov_steps=args.voynov_steps,
         voynov_batch=args.voynov_batch,
+        voynov_baseline_steps=args.voynov_baseline_steps,
         ganspace_samples=args.ganspace_samples,
         n_starts=args.starts,
         strips_dir=args.strips,

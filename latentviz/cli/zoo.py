@@ -28,6 +28,11 @@ def _quality(q: dict) -> str:
         r = q["realism"]
         base = f" (early {r['fd_baseline']:.3g})" if "fd_baseline" in r else ""
         parts.append(f"FD {r['fd_model']:.3g}{base}, real {r['fd_real_vs_real']:.2g}")
+        if "factor_fd_model" in r:
+            fbase = f" (early {r['factor_fd_baseline']:.3g})" if "factor_fd_baseline" in r else ""
+            parts.append(
+                f"factor FD {r['factor_fd_model']:.3g}{fbase}, real {r['factor_fd_real_vs_real']:.2g}"
+            )
     return "; ".join(parts)
 
 

@@ -56,6 +56,7 @@ def discover(
     batch_size: int = 128,
     lr: float = 1e-4,
     baselines: bool = True,
+    baseline_steps: int | None = None,
     checkpoint: str | None = None,
     precision: str = "auto",
     n_strata: int = 5,
@@ -77,7 +78,7 @@ def discover(
         Factor regressor for ``probe`` labels (trained on the phantom when ``None``).
     n_samples
         Prior samples (ganspace: 100 000; probe: 3000) or phantom images (centroid: 2000).
-    layer, steps, variant, reconstructor, batch_size, lr, baselines, checkpoint, precision
+    layer, steps, variant, reconstructor, batch_size, lr, baselines, baseline_steps, checkpoint, precision
         Method options (see :func:`ganspace` and :func:`voynov`).
     """
     if method not in METHODS:
@@ -93,6 +94,7 @@ def discover(
             variant,
             steps=steps,
             baselines=baselines,
+            baseline_steps=baseline_steps,
             checkpoint=checkpoint,
             reconstructor=reconstructor,
             batch_size=batch_size,

@@ -81,6 +81,7 @@ def evaluate_directions(
     regressor: FactorRegressor | str | Path | None = None,
     voynov_steps: int = 3000,
     voynov_batch: int = 128,
+    voynov_baseline_steps: int | None = None,
     ganspace_samples: int = 100_000,
     n_starts: int = 8,
     shifts: np.ndarray | None = None,
@@ -119,6 +120,7 @@ def evaluate_directions(
             n_samples=ganspace_samples if m == "ganspace" else None,
             steps=voynov_steps,
             batch_size=voynov_batch,
+            baseline_steps=voynov_baseline_steps,
             seed=seed,
             progress=progress,
         )
