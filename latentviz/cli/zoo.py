@@ -13,7 +13,9 @@ HELP = "list the bundled models (name, kind, size, recipe, training time, qualit
 def add_arguments(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="zoo_command", metavar="ACTION")
     lst = sub.add_parser("list", help="one line per bundled model")
-    lst.add_argument("--json", action="store_true", help="print the full cards as JSON")
+    fmt = lst.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="print the full cards as JSON")
+    fmt.add_argument("--markdown", action="store_true", help="print a markdown table (docs/zoo.md)")
 
 
 def _quality(q: dict) -> str:
@@ -36,6 +38,23 @@ def _quality(q: dict) -> str:
     return "; ".join(parts)
 
 
+def markdown(cards) -> str:
+    """The cards as a markdown table and a list of recipes (the body of ``docs/zoo.md``)."""
+    rows = [
+        "| model | kind | px | latent | MB | trained | on | quality |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for c in cards:
+        t = f"{c.train_seconds:.0f} s" if c.train_seconds is not None else "?"
+        rows.append(
+            f"| `{c.name}` | {c.kind} | {c.image_size} | {c.latent_dim or '-'} | "
+            f"{c.file_bytes / 1e6:.2f} | {t} | {c.device} | {_quality(c.quality)} |"
+        )
+    rows += ["", "Recipes (`DIR` is the run folder):", ""]
+    rows += [f"- `{c.name}`: `{c.recipe}`" for c in cards]
+    return "\n".join(rows) + "\n"
+
+
 def run(args: argparse.Namespace) -> int:
     if getattr(args, "zoo_command", None) != "list":
         print("usage: latentviz zoo list [--json]")
@@ -43,6 +62,9 @@ def run(args: argparse.Namespace) -> int:
     cards = zoo.list_models()
     if args.json:
         print_json([c.to_dict() for c in cards])
+        return 0
+    if args.markdown:
+        print(markdown(cards), end="")
         return 0
     for c in cards:
         t = f"{c.train_seconds:.0f} s" if c.train_seconds is not None else "?"
