@@ -178,6 +178,7 @@ def main() -> int:
     p.add_argument("--n-eval", type=int, default=2000, help="held-out phantoms per quality figure")
     p.add_argument("--jobs", type=int, default=6, help="training processes at once")
     p.add_argument("--device", default=None)
+    p.add_argument("--resume", action="store_true", help="continue interrupted runs from their checkpoints")
     p.add_argument("--measure-only", action="store_true", help="skip training; re-measure the zoo's models")
     p.add_argument(
         "--early-only",
@@ -209,7 +210,7 @@ def main() -> int:
             kind, model, args.runs, args.zoo, args.scale, args.n_train, args.device, args.batch_size
         )
         try:
-            wall = train(cmd, args.runs / f"{kind}-{model}.log")
+            wall = train([*cmd, "--resume"] if args.resume else cmd, args.runs / f"{kind}-{model}.log")
             publish(kind, model, args.runs, args.zoo, cmd, wall)
         except Exception as exc:  # keep training the others; report at the end
             failed.append(f"{kind}-{model}")
