@@ -59,7 +59,7 @@ def test_tampered_zoo_copy_is_refused(tmp_path: Path) -> None:
         load_model(tmp_path / "cxr-classifier")
 
 
-@pytest.mark.parametrize("kind", ["cxr", "ct"])
+@pytest.mark.parametrize("kind", ["cxr", "ct", "brain"])
 def test_classifier_gate_on_fresh_phantoms(kind: str) -> None:
     q = quality.classifier_quality(zoo.load(f"{kind}-classifier", device="cpu"), kind, n=300, seed=123_457)
     assert q["auc"] >= 0.95 and q["accuracy"] >= 0.9
