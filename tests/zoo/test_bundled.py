@@ -14,7 +14,16 @@ from latentviz.errors import ChecksumError, ModelFileError
 from latentviz.models import Classifier, Generator, quality
 from latentviz.models.io import load_model
 
-REQUIRED = ["cxr-classifier", "cxr-medxgan", "cxr-dcgan", "cxr-vae", "ct-dcgan", "ct-vae"]
+REQUIRED = [
+    "cxr-classifier",
+    "cxr-medxgan",
+    "cxr-dcgan",
+    "cxr-vae",
+    "ct-dcgan",
+    "ct-vae",
+    "brain-classifier",  # nilearn ships the MNI template of the brain phantom (a dev dependency)
+    "brain-medxgan",
+]
 
 
 def test_required_models_are_bundled_and_small() -> None:
@@ -65,7 +74,7 @@ def test_classifier_gate_on_fresh_phantoms(kind: str) -> None:
     assert q["auc"] >= 0.95 and q["accuracy"] >= 0.9
 
 
-@pytest.mark.parametrize("kind", ["cxr", "ct"])
+@pytest.mark.parametrize("kind", ["cxr", "ct", "brain"])
 def test_medxgan_disentanglement_gate(kind: str) -> None:
     g = zoo.load(f"{kind}-medxgan", device="cpu")
     clf = zoo.load(f"{kind}-classifier", device="cpu")
