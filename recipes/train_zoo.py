@@ -55,9 +55,15 @@ def command(
     n_train: int,
     device: str | None,
     batch_size: int | None = None,
+    baseline_steps: int | None = None,
 ) -> list[str]:
+    """The ``latentviz train`` command of one zoo recipe.
+
+    ``baseline_steps`` makes it the short run of the same recipe that serves as the weak
+    realism baseline (into ``RUNS/KIND-MODEL-early``) instead of the full one.
+    """
     train_kind, steps, batch, extra = RECIPES[model]
-    steps = max(10, int(steps * scale))
+    steps = baseline_steps or max(10, int(steps * scale))
     batch = batch_size or batch
     cmd = [
         "latentviz",
@@ -82,12 +88,12 @@ def command(
     ]
     if model in ("dcgan", "medxgan"):
         cmd += ["--latent-dim", "32" if model == "dcgan" else "100"]
-    if model != "classifier":  # the weak baseline of the realism figure
+    if model != "classifier" and not baseline_steps:  # the weak baseline of the realism figure
         cmd += ["--early-step", str(min(250, steps // 2))]
     cmd += [a.format(kind=kind, zoo=zoo) for a in extra]
     if device:
         cmd += ["--device", device]
-    return [*cmd, "--out", str(runs / f"{kind}-{model}")]
+    return [*cmd, "--out", str(runs / f"{kind}-{model}{'-early' if baseline_steps else ''}")]
 
 
 def train(cmd: list[str], log: Path) -> float:
@@ -221,10 +227,17 @@ def main() -> int:
     wanted = [(k, m) for k in kinds for m in args.models if m in KIND_MODELS.get(k, RECIPES)]
     if args.early_only:
         for kind, model in [(k, m) for k, m in wanted if m != "classifier"]:
-            cmd = command(kind, model, args.runs, args.zoo, 1.0, args.n_train, args.device, args.batch_size)
-            cmd[cmd.index("--steps") + 1] = str(args.early_only)
-            cmd = [c for i, c in enumerate(cmd) if c != "--early-step" and cmd[i - 1] != "--early-step"]
-            cmd[-1] = str(args.runs / f"{kind}-{model}-early")
+            cmd = command(
+                kind,
+                model,
+                args.runs,
+                args.zoo,
+                1.0,
+                args.n_train,
+                args.device,
+                args.batch_size,
+                args.early_only,
+            )
             wall = train(cmd, args.runs / f"{kind}-{model}-early.log")
             print(f"trained the {args.early_only}-step baseline of {kind}-{model} in {wall:.1f}s", flush=True)
         return 0

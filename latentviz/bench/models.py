@@ -18,6 +18,7 @@ __all__ = ["AREA", "rows"]
 AREA = "models"
 # The zoo recipes (recipes/train_zoo.py): kind -> (steps, batch size).
 ZOO_RECIPES = {"classifier": (1500, 128), "gan": (5000, 128), "vae": (5000, 64), "medxgan": (5000, 128)}
+RECIPE_OPTIONS = {"gan": {"latent_dim": 32}, "medxgan": {"classifier": "cxr-classifier", "latent_dim": 100}}
 
 
 def _forward_rows(quick: bool) -> list[Row]:
@@ -48,9 +49,6 @@ def _training_rows(quick: bool) -> list[Row]:
         data = Path(tmp) / "d.npz"
         np.savez(data, images=rng.uniform(-1, 1, (256, 64, 64)).astype(np.float32), labels=np.arange(256) % 2)
         for kind, (recipe_steps, batch) in ZOO_RECIPES.items():
-            extra = {"classifier": "cxr-classifier", "latent_dim": 100} if kind == "medxgan" else {}
-            if kind == "gan":
-                extra = {"latent_dim": 32}
             cfg = TrainConfig(
                 kind=kind,
                 data=str(data),
@@ -60,7 +58,7 @@ def _training_rows(quick: bool) -> list[Row]:
                 batch_size=batch,
                 progress=False,
                 early_step=0,
-                **extra,
+                **RECIPE_OPTIONS.get(kind, {}),
             )
             t0 = time.perf_counter()
             res = fit(cfg)
