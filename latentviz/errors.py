@@ -12,6 +12,7 @@ __all__ = [
     "DependencyMissingError",
     "DirectionSetMismatchError",
     "ImageReadError",
+    "ImageValueError",
     "LatentError",
     "LatentvizError",
     "ModelFileError",
@@ -39,6 +40,10 @@ class ImageReadError(LatentvizError, ValueError):
         self.path = str(path)
         self.reason = reason
         super().__init__(f"{self.path}: {reason}")
+
+
+class ImageValueError(LatentvizError, ValueError):
+    """An image's values cannot be used: NaN or infinite pixels, or another value scale."""
 
 
 class DependencyMissingError(LatentvizError, ImportError):

@@ -8,6 +8,10 @@ Each subcommand lives in its own module ``latentviz.cli.<name>`` and defines
 
 The CLI only parses arguments, calls the layers and prints; errors that a user can
 cause (:class:`latentviz.errors.LatentvizError`) are printed as one line, exit code 2.
+
+Start-up is lazy: ``latentviz --version`` and ``latentviz --help`` import no subcommand,
+and ``latentviz NAME ...`` imports only ``latentviz.cli.NAME`` (the one-line helps of the
+others come from :data:`SUBCOMMANDS`, which a test keeps equal to each module's ``HELP``).
 """
 
 from __future__ import annotations
@@ -24,19 +28,20 @@ from latentviz.errors import LatentvizError
 
 __all__ = ["SUBCOMMANDS", "build_parser", "main", "print_json"]
 
-# In the order ``latentviz --help`` lists them.
-SUBCOMMANDS = (
-    "info",
-    "phantom",
-    "train",
-    "zoo",
-    "discover",
-    "explain",
-    "evaluate",
-    "bench",
-    "serve",
-    "batch",
-)
+# name -> one-line help, in the order ``latentviz --help`` lists them. Kept here so that
+# listing the commands imports none of them (torch, dask and Panel take seconds).
+SUBCOMMANDS: dict[str, str] = {
+    "info": "describe a medical image (DICOM file or folder, NIfTI, PNG/JPEG/TIFF, NPZ); no identifiers",
+    "phantom": "render a phantom dataset (cxr, ct, brain) with labels, masks and factors",
+    "train": "train a classifier, DCGAN, VAE or medXGAN (phantoms or your images)",
+    "zoo": "list the bundled models (name, kind, size, recipe, training time, quality)",
+    "discover": "discover latent directions (sefa, ganspace, voynov, probe, centroid) and draw them",
+    "explain": "explain a classifier's decision on one image (medXGAN counterfactual, Grad-CAM, IG, LIG)",
+    "evaluate": "evaluate explanations (or directions) against ground truth on phantoms",
+    "bench": "run the benchmarks and print a table of medians and ratios",
+    "serve": "serve the dashboard (directions, explanations, interpolation) in a browser",
+    "batch": "encode / explain / evaluate a cohort in batches on dask (a local cluster or yours)",
+}
 
 
 def print_json(obj: object) -> None:
@@ -60,14 +65,27 @@ def _available() -> list[str]:
     return [n for n in SUBCOMMANDS if importlib.util.find_spec(f"latentviz.cli.{n}") is not None]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(load: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser.
+
+    Parameters
+    ----------
+    load
+        Subcommands whose modules are imported and whose options are added; the others are
+        listed by name and help only (enough for ``--help`` and for choosing a command).
+        ``None`` loads every subcommand.
+    """
     parser = argparse.ArgumentParser(
         prog="latentviz",
         description="Look inside generative models of medical images and explain classifiers.",
     )
     parser.add_argument("--version", action="version", version=f"latentviz {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    chosen = set(SUBCOMMANDS) if load is None else set(load)
     for name in _available():
+        if name not in chosen:
+            sub.add_parser(name, help=SUBCOMMANDS[name])
+            continue
         mod = importlib.import_module(f"latentviz.cli.{name}")
         p = sub.add_parser(name, help=mod.HELP, description=getattr(mod, "DESCRIPTION", mod.HELP))
         mod.add_arguments(p)
@@ -75,8 +93,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The subcommand named in ``argv`` (the first word that is one), without parsing."""
+    for word in argv:
+        if word in SUBCOMMANDS:
+            return word
+        if not word.startswith("-"):
+            return None
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = _command_in(argv)
+    parser = build_parser(load=[command] if command else [])
     args = parser.parse_args(argv)
     if getattr(args, "_run", None) is None:
         parser.print_help()

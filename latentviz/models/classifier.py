@@ -14,7 +14,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from latentviz.errors import ShapeError
+from latentviz.errors import ImageValueError, ShapeError
 from latentviz.models.device import pick_device
 from latentviz.models.generator import module_sha256
 
@@ -51,6 +51,10 @@ def find_gradcam_layer(module: nn.Module) -> nn.Module:
 class Classifier:
     """Wrap a torch classifier with explicit output semantics.
 
+    Public entry points (:meth:`logits`, :meth:`probabilities`, :meth:`probability`,
+    :meth:`predict`) validate their input (:meth:`check_input`) and raise a typed error
+    instead of returning a silent number for NaNs, another image size or another value scale.
+
     Parameters
     ----------
     module
@@ -79,6 +83,11 @@ class Classifier:
     >>> clf.probability(torch.zeros(2, 1, 8, 8)).shape
     torch.Size([2])
     """
+
+    #: Largest |pixel| accepted. latentviz images lie in [-1, 1]; the slack admits noise
+    #: tunnels and standardised test inputs, while 0..255 grey levels or Hounsfield units
+    #: (the mistakes this catches) exceed it by far.
+    MAX_ABS_INPUT = 8.0
 
     def __init__(
         self,
@@ -137,10 +146,69 @@ class Classifier:
         self.module = self.module.to(self._device)
         return self
 
-    def prepare(self, x: torch.Tensor) -> torch.Tensor:
-        """Map latentviz images (N, C, H, W) in [-1, 1] to what the module expects."""
+    @property
+    def image_size(self) -> int | None:
+        """Side length the classifier was trained at (from its config), or None if unknown."""
+        size = self.config.get("image_size")
+        return int(size) if size is not None else None
+
+    def check_input(self, x: torch.Tensor) -> None:
+        """Refuse images this classifier cannot give a meaningful number for.
+
+        Checks the layout ``(N, C, H, W)`` with ``N >= 1``, the side length recorded in the
+        model's config (when there is one), finiteness, and the value range: latentviz images
+        lie in [-1, 1]; values beyond ±:attr:`MAX_ABS_INPUT` mean another scale (0..255, HU).
+
+        Raises
+        ------
+        ShapeError
+            Wrong layout, an empty batch or another image size.
+        ImageValueError
+            NaN or infinite pixels, or values far outside [-1, 1].
+        """
+        if not isinstance(x, torch.Tensor):
+            raise ShapeError(f"classifier {self.name} expects a torch tensor, got {type(x).__name__}")
         if x.ndim != 4:
             raise ShapeError(f"classifier {self.name} expects (N, C, H, W) images, got {tuple(x.shape)}")
+        if x.shape[0] == 0:
+            raise ShapeError(f"classifier {self.name} got an empty batch {tuple(x.shape)}")
+        size = self.image_size
+        if size is not None and tuple(x.shape[-2:]) != (size, size):
+            raise ShapeError(
+                f"classifier {self.name} was trained on {size}x{size} images, got "
+                f"{x.shape[-2]}x{x.shape[-1]}; resize first (MedicalImage.to_model_input(size={size}))"
+            )
+        # One fused reduction (a single host sync): NaN/inf and range together.
+        peak = x.detach().abs().amax()
+        if not bool(torch.isfinite(peak)):
+            raise ImageValueError(f"classifier {self.name} got an image with NaN or infinite pixels")
+        if float(peak) > self.MAX_ABS_INPUT:
+            raise ImageValueError(
+                f"classifier {self.name} expects images in [-1, 1] (latentviz's model range), got "
+                f"values up to {float(peak):.4g} in magnitude; map 0..255 or modality units to "
+                "[-1, 1] first (MedicalImage.to_model_input)"
+            )
+
+    def check_target(self, target: int | None) -> int:
+        """The class index to use, checked against the number of classes."""
+        t = self.target if target is None else target
+        n = max(len(self.target_names), 2)
+        if isinstance(t, bool) or not isinstance(t, int) or not 0 <= t < n:
+            raise ShapeError(
+                f"target {t!r} is not a class of classifier {self.name}: valid indices 0..{n - 1} "
+                f"({', '.join(self.target_names)})"
+            )
+        return int(t)
+
+    def prepare(self, x: torch.Tensor) -> torch.Tensor:
+        """Map latentviz images (N, C, H, W) in [-1, 1] to what the module expects.
+
+        Validates the batch first (:meth:`check_input`).
+        """
+        self.check_input(x)
+        return self._prepare(x)
+
+    def _prepare(self, x: torch.Tensor) -> torch.Tensor:
         x = x.to(self._device)
         lo, hi = self.input_range
         if (lo, hi) != (-1.0, 1.0):
@@ -162,7 +230,10 @@ class Classifier:
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """Logits ``(N, K)``. For a module that returns probabilities they are recovered
         by the inverse of the activation (logit or log)."""
-        out = self.forward_raw(self.prepare(x))
+        return self._logits(self.prepare(x))
+
+    def _logits(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.forward_raw(x)
         if self.output == "logits":
             return out
         p = out.clamp(1e-7, 1 - 1e-7)
@@ -170,7 +241,10 @@ class Classifier:
 
     def probabilities(self, x: torch.Tensor) -> torch.Tensor:
         """Class probabilities ``(N, K)``; a single binary logit gives ``(N, 2)``."""
-        out = self.forward_raw(self.prepare(x))
+        return self._probabilities(self.prepare(x))
+
+    def _probabilities(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.forward_raw(x)
         if self.output == "logits":
             out = torch.sigmoid(out) if self.activation == "sigmoid" else torch.softmax(out, dim=1)
         if self.activation == "sigmoid" and out.shape[1] == 1:
@@ -179,7 +253,7 @@ class Classifier:
 
     def probability(self, x: torch.Tensor, target: int | None = None) -> torch.Tensor:
         """Probability of ``target`` (default: ``self.target``), shape ``(N,)``."""
-        t = self.target if target is None else int(target)
+        t = self.check_target(target)
         return self.probabilities(x)[:, t]
 
     def score(self, x: torch.Tensor, target: int | None = None) -> torch.Tensor:
@@ -217,6 +291,9 @@ class _ClassifierHead(nn.Module):
         self.kind = kind
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # captum perturbs inputs (noise tunnels, occlusion baselines), so the head only
+        # maps them; callers validate the unperturbed input through the public methods.
+        x = self.classifier._prepare(x)
         if self.kind == "logit":
-            return self.classifier.logits(x)
-        return self.classifier.probabilities(x)
+            return self.classifier._logits(x)
+        return self.classifier._probabilities(x)

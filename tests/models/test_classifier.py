@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from latentviz.errors import ShapeError
+from latentviz.errors import ImageValueError, ShapeError
 from latentviz.models import Classifier, find_gradcam_layer
 
 
@@ -69,3 +69,48 @@ def test_input_range_and_channels() -> None:
     assert seen["x"].shape == (2, 3, 4, 4) and float(seen["x"].max()) == 0.0
     with pytest.raises(ShapeError):
         clf.logits(torch.zeros(4, 4))
+
+
+# --- input checks at the public entry points (issue 14, item 13) ---
+
+
+@pytest.fixture(scope="module")
+def zoo_classifier():
+    from latentviz import zoo
+
+    return zoo.load("ct-classifier", device="cpu")
+
+
+def test_nan_image_is_refused_not_scored(zoo_classifier) -> None:
+    x = torch.zeros(1, 1, 64, 64)
+    x[0, 0, 3, 3] = float("nan")
+    with pytest.raises(ImageValueError, match="NaN"):
+        zoo_classifier.probability(x)
+
+
+def test_image_of_another_size_is_refused(zoo_classifier) -> None:
+    with pytest.raises(ShapeError, match="64x64"):
+        zoo_classifier.probability(torch.zeros(1, 1, 32, 32))
+
+
+def test_image_in_grey_levels_is_refused(zoo_classifier) -> None:
+    x = torch.full((1, 1, 64, 64), 128.0)
+    with pytest.raises(ImageValueError, match=r"\[-1, 1\]"):
+        zoo_classifier.predict(x)
+    with pytest.raises(ImageValueError):
+        zoo_classifier.logits(x)
+
+
+def test_empty_batch_and_bad_target_are_typed(zoo_classifier) -> None:
+    with pytest.raises(ShapeError, match="empty"):
+        zoo_classifier.probability(torch.zeros(0, 1, 64, 64))
+    with pytest.raises(ShapeError, match=r"0\.\.1"):
+        zoo_classifier.probability(torch.zeros(1, 1, 64, 64), target=5)
+
+
+def test_captum_head_still_takes_perturbed_inputs(zoo_classifier) -> None:
+    # Noise tunnels push pixels past [-1, 1]; the captum head must only map them.
+    x = torch.zeros(2, 1, 64, 64)
+    x[0, 0, 0, 0] = 20.0
+    out = zoo_classifier.as_module("probability")(x)
+    assert out.shape == (2, 2) and torch.isfinite(out).all()
