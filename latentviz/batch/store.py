@@ -6,7 +6,9 @@ Layout of a store folder::
       manifest.json        # the job: command, data, models (+ checksums), n, batch_size, options
       parts/
         part-000000.npz    # images 0 … B-1, written by the worker that ran the batch
+        part-000000.json   # its record: sha256, bytes, first / last index, count
         part-000001.npz    # images B … 2B-1
+        part-000001.json
         ...
 
 ``manifest.json`` holds ``format``, ``command``, ``data`` (a phantom spec, or the number of
@@ -26,11 +28,22 @@ batch (see :mod:`latentviz.batch.jobs` for what each command writes):
   ``iou_``/``pointing_``/``auprc_<method>`` (NaN where the image has no lesion mask);
 * ``evaluate``: as ``explain`` without maps, + ``deletion_``/``insertion_<method>``.
 
-A part is written to a temporary name and renamed (``os.replace``), so it is either complete
-or absent: a killed worker never leaves a half-written part, and a resumed run computes exactly
-the missing parts. :meth:`ResultStore.read` concatenates the parts in index order,
-:meth:`ResultStore.read_row` reads one image from its part. One run writes to a store at a
-time.
+A part and its record are each written to a temporary name and renamed (``os.replace``),
+the record first: a killed worker never leaves a half-written part, and a part is done only
+when its file matches the sha256 of its record and holds the index range of its number
+(``batch_size`` consecutive images). Each record is its own file, so workers writing
+different parts never touch a shared file. A resumed run recomputes the parts that are
+missing, truncated, bit-flipped or misplaced (:meth:`ResultStore.is_done`).
+
+:meth:`ResultStore.read` concatenates the parts in index order after verifying each one; a
+corrupt part, an image stored twice or a missing image raises
+:class:`~latentviz.errors.StoreIntegrityError` instead of returning rows
+(``read(partial=True)`` reads a store whose job is still running). :meth:`ResultStore.read_row`
+reads one image from its part, verified too. One run writes to a store at a time.
+
+Stores written before the records existed stay readable: a part without a record is checked
+by its zip CRCs and its index range instead of a checksum (a resumed run writes records for
+the parts it computes).
 """
 
 from __future__ import annotations
