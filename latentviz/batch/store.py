@@ -272,6 +272,7 @@ class ResultStore:
             A part is corrupt or misplaced (:meth:`verify_part`), an image appears twice, or
             (unless ``partial``) images are missing. No rows are returned then.
         """
+        keys = None if keys is None else list(keys)  # read once per part
         n_parts = self.n_parts
         parts = range(n_parts) if n_parts is not None else self.written_parts()
         chunks: dict[str, list[np.ndarray]] = {}
