@@ -17,6 +17,7 @@ __all__ = [
     "LatentvizError",
     "ModelFileError",
     "ShapeError",
+    "StoreIntegrityError",
     "UploadTooLargeError",
 ]
 
@@ -72,3 +73,23 @@ class DirectionSetMismatchError(LatentvizError, ValueError):
 
 class UploadTooLargeError(LatentvizError, ValueError):
     """An uploaded file is larger than the configured limit."""
+
+
+class StoreIntegrityError(LatentvizError, ValueError):
+    """A results store's part is corrupt or misplaced, or its rows miss or repeat images.
+
+    Parameters
+    ----------
+    path
+        The offending part file, or the store folder for a store-wide problem.
+    reason
+        What is wrong, in words a user understands.
+    part
+        The part's number, when one part is at fault.
+    """
+
+    def __init__(self, path: object, reason: str, part: int | None = None) -> None:
+        self.path = str(path)
+        self.reason = reason
+        self.part = part
+        super().__init__(f"{self.path}: {reason}")

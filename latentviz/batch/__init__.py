@@ -25,7 +25,7 @@ from latentviz.batch.runner import (
     run_local,
     start_client,
 )
-from latentviz.batch.store import ResultStore, StoreMismatchError
+from latentviz.batch.store import ResultStore, StoreIntegrityError, StoreMismatchError
 
 __all__ = [
     "COMMANDS",
@@ -34,6 +34,7 @@ __all__ = [
     "JobOptions",
     "ResultStore",
     "RunReport",
+    "StoreIntegrityError",
     "StoreMismatchError",
     "prepare_job",
     "run_dask",

@@ -4,7 +4,8 @@ A job is a cohort cut into parts of ``batch_size`` images, two models, and the o
 command. :func:`run_local` computes the missing parts one after the other;
 :func:`run_dask` submits one task per missing part (never one per image) with retries, shows
 dask's progress bar and the dashboard link, and gathers only small receipts (the workers write
-the parts). Both skip the parts already in the store, so an interrupted run resumes.
+the parts). Both skip the parts already in the store whose checksum and index range verify,
+so an interrupted run resumes and a corrupted part is computed again.
 """
 
 from __future__ import annotations
@@ -57,8 +58,12 @@ class BatchJob:
         return np.arange(part * self.batch_size, min((part + 1) * self.batch_size, self.cohort.n))
 
     def pending(self) -> list[int]:
-        """Parts not yet complete in the store."""
-        done = set(self.store.done_parts())
+        """Parts not yet written and sound in the store (checksum and index range verified:
+        a corrupt or misplaced part is recomputed)."""
+        written, done = set(self.store.written_parts()), set(self.store.done_parts())
+        bad = sorted(p for p in written - done if p < self.n_parts)
+        if bad:
+            log.warning("%d corrupt or misplaced parts will be recomputed: %s", len(bad), bad)
         return [p for p in range(self.n_parts) if p not in done]
 
     @property

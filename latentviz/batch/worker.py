@@ -20,7 +20,7 @@ import torch
 from latentviz.batch.jobs import JobOptions, compute_batch
 from latentviz.batch.source import FileBatch, ImageBatch
 from latentviz.batch.store import ResultStore
-from latentviz.errors import ModelFileError
+from latentviz.errors import ModelFileError, StoreIntegrityError
 
 __all__ = ["ModelRef", "cached_model", "load_counts", "prepare_process", "resolve_model", "run_part"]
 
@@ -90,8 +90,8 @@ def run_part(
 ) -> dict:
     """Compute one part and write it to the store (atomically); return a small receipt.
 
-    Idempotent: a part that is already complete is not recomputed, so a task that dask runs
-    again (a worker died after writing, a retry) cannot duplicate or change rows.
+    Idempotent: a part that is already complete (and verifies) is not recomputed, so a task
+    that dask runs again (a worker died after writing, a retry) cannot duplicate or change rows.
     """
     results = ResultStore(store)
     if results.is_done(part):
@@ -103,6 +103,12 @@ def run_part(
     g, c = cached_model(model), cached_model(classifier)
     rows = compute_batch(g, c, batch, options)
     results.write_part(part, rows)
+    # Another writer of this part could interleave its record and file with ours (a task dask
+    # ran twice): fail, so that dask retries and the part ends up verified.
+    if not results.is_done(part):
+        raise StoreIntegrityError(
+            results.part_path(part), f"part {part} does not verify after its write", part
+        )
     return {
         "part": part,
         "n": len(batch.index),
