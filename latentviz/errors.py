@@ -15,6 +15,7 @@ __all__ = [
     "LatentError",
     "LatentvizError",
     "ModelFileError",
+    "OptionError",
     "ShapeError",
     "UploadTooLargeError",
 ]
@@ -67,3 +68,21 @@ class DirectionSetMismatchError(LatentvizError, ValueError):
 
 class UploadTooLargeError(LatentvizError, ValueError):
     """An uploaded file is larger than the configured limit."""
+
+
+class OptionError(LatentvizError, ValueError):
+    """An option is outside its declared range (or not one of its choices).
+
+    Parameters
+    ----------
+    option
+        The option's name, as the caller spelled it (``"restarts"``, ``"n_steps"``, …).
+    value
+        The value that was refused.
+    allowed
+        What is allowed, in words (``"1 … 32"``, ``"'black', 'zero' or 'blur'"``).
+    """
+
+    def __init__(self, option: str, value: object, allowed: str) -> None:
+        self.option, self.value, self.allowed = option, value, allowed
+        super().__init__(f"{option}={value!r} is not allowed; {option} must be {allowed}")
