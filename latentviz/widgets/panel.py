@@ -33,7 +33,7 @@ def _int_text(
         min=spec.low,
         max=spec.high,
         description=description or spec.label,
-        description_tooltip=spec.doc,
+        tooltip=spec.doc,
         style={"description_width": "initial"},
     )
 

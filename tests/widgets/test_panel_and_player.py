@@ -90,3 +90,17 @@ def test_zoo_one_liners() -> None:
     panel = ExplanationPanel.from_zoo("cxr-medxgan", options=opts)
     assert panel.wait(120) and len(panel.panels.children) == 8
     assert panel.show_mask.value and not panel.show_mask.disabled  # a phantom sample has its mask
+
+
+def test_panel_widget_bounds_are_the_declared_ones(cond, classifier) -> None:
+    p = ExplanationPanel(np.zeros((32, 32), np.float32), cond, classifier, options=FAST, run=False)
+    boxes = {
+        "ig_steps": p.ig_steps,
+        "lig_steps": p.lig_steps,
+        "inversion_steps": p.steps,
+        "restarts": p.restarts,
+    }
+    for name, box in boxes.items():
+        spec = ExplanationOptions.spec(name)
+        assert (box.min, box.max) == (spec.low, spec.high), name
+    assert tuple(p.baseline.options) == ExplanationOptions.spec("baseline").choices
