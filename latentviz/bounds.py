@@ -19,6 +19,8 @@ __all__ = [
     "INVERT_RESTARTS",
     "INVERT_STEPS",
     "LIG_STEPS",
+    "NOISE_SAMPLES",
+    "PERTURBATION_STEPS",
     "Bound",
     "check_choice",
     "check_int",
@@ -70,3 +72,5 @@ INVERT_STEPS = Bound(0, 100_000)
 INVERT_REFINE_EVALS = Bound(0, 100_000)
 IG_STEPS = Bound(1, 4096)
 LIG_STEPS = Bound(1, 4096)
+NOISE_SAMPLES = Bound(1, 4096)  # SmoothGrad's noisy copies per image
+PERTURBATION_STEPS = Bound(1, 4096)  # deletion/insertion curve points

@@ -5,10 +5,17 @@ from __future__ import annotations
 
 import explain_toys as toys
 import pytest
+import torch
 
 from latentviz.bounds import IG_STEPS, INVERT_RESTARTS, INVERT_STEPS, LIG_STEPS, Bound
 from latentviz.errors import LatentvizError, OptionError
-from latentviz.explain import IntegratedGradients, LatentIntegratedGradients, invert
+from latentviz.explain import (
+    IntegratedGradients,
+    LatentIntegratedGradients,
+    SmoothGrad,
+    deletion_insertion,
+    invert,
+)
 
 
 def test_option_error_is_typed_and_names_option_value_and_range() -> None:
@@ -53,3 +60,17 @@ def test_lig_refuses_absurd_steps(toy_generator, toy_classifier, n_steps) -> Non
     z = toys.positive_latents(1, seed=5)
     with pytest.raises(OptionError, match="n_steps"):
         LatentIntegratedGradients(toy_generator, toy_classifier).attribute(z, n_steps=n_steps)
+
+
+@pytest.mark.parametrize("nt_samples", [0, 10**6])
+def test_smoothgrad_refuses_absurd_samples(toy_generator, toy_classifier, nt_samples) -> None:
+    x = toy_generator.generate(toys.positive_latents(1, seed=6))
+    with pytest.raises(OptionError, match="nt_samples"):
+        SmoothGrad(toy_classifier).attribute(x, nt_samples=nt_samples)
+
+
+@pytest.mark.parametrize("n_steps", [0, 10**6])
+def test_deletion_insertion_refuses_absurd_steps(toy_generator, toy_classifier, n_steps) -> None:
+    x = toy_generator.generate(toys.positive_latents(1, seed=7))
+    with pytest.raises(OptionError, match="n_steps"):
+        deletion_insertion(toy_classifier, x, torch.ones_like(x), torch.zeros_like(x), n_steps=n_steps)
