@@ -142,14 +142,14 @@ class ExplanationOptions:
     )
     restarts: int = _option(4, OptionSpec("restarts", "inversion restarts (one batch)", Bound(1, 32)))
     inversion_steps: int = _option(
-        300, OptionSpec("Adam steps", "maximum Adam steps of the inversion", Bound(1, 20_000))
+        300, OptionSpec("Adam steps", "maximum Adam steps of the inversion", Bound(1, 5000))
     )
     methods: tuple[str, ...] = _option(
         METHODS, OptionSpec("methods", "attribution panels to compute", choices=METHODS)
     )
     seed: int = _option(0, OptionSpec("seed", "seed of the inversion's random starts", Bound(0, 2**32 - 1)))
     refine_evals: int = _option(
-        300, OptionSpec("L-BFGS evals", "loss evaluations of the L-BFGS polish (0: none)", Bound(0, 5000))
+        300, OptionSpec("L-BFGS evals", "loss evaluations of the L-BFGS polish (0: none)", Bound(0, 3000))
     )
 
     @classmethod

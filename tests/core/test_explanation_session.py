@@ -61,7 +61,7 @@ def test_low_fidelity_is_flagged(cond, classifier) -> None:
 
 def test_cancel_stops_a_background_run(cond, classifier) -> None:
     x = cond.generate(cond.sample_latents(1, seed=7))
-    s = ExplanationSession(x, cond, classifier, options=ExplanationOptions(inversion_steps=20_000))
+    s = ExplanationSession(x, cond, classifier, options=ExplanationOptions(inversion_steps=5000))
     errors: list[BaseException] = []
     started = threading.Event()
     s.start(lambda r: None, errors.append, progress=lambda i, n: started.set())

@@ -31,7 +31,7 @@ def test_panel_runs_in_the_background_and_shows_every_panel(cond, classifier) ->
 
 def test_panel_cancel(cond, classifier) -> None:
     x = cond.generate(cond.sample_latents(1, seed=1))
-    opts = ExplanationOptions(inversion_steps=20_000, restarts=1)
+    opts = ExplanationOptions(inversion_steps=5000, restarts=1)
     p = ExplanationPanel(x, cond, classifier, options=opts, run=False)
     p.start()
     assert p.cancel_button.disabled is False
