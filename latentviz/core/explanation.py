@@ -326,6 +326,8 @@ class ExplanationSession:
         self._cancel.clear()
         o = self.options
         o.check()
+        if o.target is not None:  # the upper bound is the classifier's, not a constant
+            Bound(0, len(self.classifier.target_names) - 1).check("target", o.target)
 
         def step(i: int, info: dict) -> None:  # invert's per-step callback; raising cancels
             if self._cancel.is_set():

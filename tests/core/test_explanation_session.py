@@ -143,3 +143,10 @@ def test_session_refuses_huge_options_before_computing(cond, classifier) -> None
     with pytest.raises(OptionError, match="ig_steps"):
         s.run()
     assert s.result is None
+
+
+def test_target_is_bounded_by_the_classifier(cond, classifier) -> None:
+    s = ExplanationSession(np.zeros((32, 32)), cond, classifier, options=FAST)
+    s.options = dataclasses.replace(FAST, target=len(classifier.target_names))
+    with pytest.raises(OptionError, match="target"):
+        s.run()
