@@ -16,6 +16,7 @@ __all__ = [
     "LatentError",
     "LatentvizError",
     "ModelFileError",
+    "OptionError",
     "ShapeError",
     "StoreIntegrityError",
     "UploadTooLargeError",
@@ -93,3 +94,21 @@ class StoreIntegrityError(LatentvizError, ValueError):
         self.reason = reason
         self.part = part
         super().__init__(f"{self.path}: {reason}")
+
+
+class OptionError(LatentvizError, ValueError):
+    """An option is outside its declared range (or not one of its choices).
+
+    Parameters
+    ----------
+    option
+        The option's name, as the caller spelled it (``"restarts"``, ``"n_steps"``, …).
+    value
+        The value that was refused.
+    allowed
+        What is allowed, in words (``"1 … 32"``, ``"'black', 'zero' or 'blur'"``).
+    """
+
+    def __init__(self, option: str, value: object, allowed: str) -> None:
+        self.option, self.value, self.allowed = option, value, allowed
+        super().__init__(f"{option}={value!r} is not allowed; {option} must be {allowed}")

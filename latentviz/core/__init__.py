@@ -15,6 +15,7 @@ from latentviz.core.explanation import (
     ExplanationOptions,
     ExplanationResult,
     ExplanationSession,
+    OptionSpec,
     Panel,
 )
 from latentviz.core.explorer import ExplorerFrame, ExplorerSession, ExplorerState
@@ -33,6 +34,7 @@ __all__ = [
     "InterpolationFrame",
     "InterpolationSession",
     "LatestWinsWorker",
+    "OptionSpec",
     "Panel",
     "WorkerStats",
     "bind_directions",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +21,9 @@ import numpy as np
 import torch
 from PIL import Image
 
+from latentviz.bounds import Bound
 from latentviz.core import loading, render
-from latentviz.errors import LatentvizError, ShapeError
+from latentviz.errors import LatentvizError, OptionError, ShapeError
 from latentviz.explain import (
     Counterfactual,
     GradCam,
@@ -40,6 +41,7 @@ __all__ = [
     "ExplanationOptions",
     "ExplanationResult",
     "ExplanationSession",
+    "OptionSpec",
     "Panel",
 ]
 
@@ -50,9 +52,67 @@ class ExplanationCancelled(LatentvizError):
     """The user cancelled a running inversion."""
 
 
+@dataclass(frozen=True)
+class OptionSpec:
+    """Declaration of one :class:`ExplanationOptions` field: default, range and doc.
+
+    Views build their widgets from it and :meth:`ExplanationOptions.check` enforces it,
+    so a bound is written once.
+
+    Attributes
+    ----------
+    label
+        Short label for a widget.
+    doc
+        One-line description.
+    bound
+        Integer range (``None`` for non-integer options).
+    choices
+        Allowed values (``None``: any within ``bound``); for ``methods``, the allowed members.
+    optional
+        ``None`` is allowed too.
+    """
+
+    label: str
+    doc: str
+    bound: Bound | None = None
+    choices: tuple[Any, ...] | None = None
+    optional: bool = False
+
+    @property
+    def low(self) -> int | None:
+        return None if self.bound is None else self.bound.low
+
+    @property
+    def high(self) -> int | None:
+        return None if self.bound is None else self.bound.high
+
+    def check(self, name: str, value: Any) -> None:
+        """Raise :class:`~latentviz.errors.OptionError` if ``value`` is not allowed."""
+        if value is None and self.optional:
+            return
+        if self.bound is not None:
+            self.bound.check(name, value)
+        if self.choices is not None:
+            members = value if isinstance(value, (tuple, list)) else (value,)
+            if isinstance(value, (tuple, list)) and not value:
+                raise OptionError(name, value, "a non-empty subset of " + repr(list(self.choices)))
+            for m in members:
+                if m not in self.choices:
+                    raise OptionError(name, value, "one of " + ", ".join(repr(c) for c in self.choices))
+
+
+def _option(default: Any, spec: OptionSpec) -> Any:
+    """A dataclass field carrying its :class:`OptionSpec` in ``metadata["spec"]``."""
+    return field(default=default, metadata={"spec": spec})
+
+
 @dataclass
 class ExplanationOptions:
-    """Method options a view exposes.
+    """Method options a view exposes, each declared once with its default, range and doc.
+
+    The declarations (:meth:`spec`) drive the widgets of the notebook panel and the
+    dashboard and :meth:`check`, which every computation calls on the server side.
 
     Attributes
     ----------
@@ -72,26 +132,46 @@ class ExplanationOptions:
         Seed of the inversion's random starts.
     """
 
-    target: int | None = None
-    ig_steps: int = 32
-    lig_steps: int = 16
-    baseline: str = "black"
-    restarts: int = 4
-    inversion_steps: int = 300
-    methods: tuple[str, ...] = METHODS
-    seed: int = 0
-    refine_evals: int = 300
+    target: int | None = _option(
+        None, OptionSpec("target", "class to explain (None: the classifier's)", Bound(0, None), optional=True)
+    )
+    ig_steps: int = _option(32, OptionSpec("IG steps", "path steps of Integrated Gradients", Bound(2, 512)))
+    lig_steps: int = _option(16, OptionSpec("LIG steps", "path steps of Latent IG", Bound(1, 512)))
+    baseline: str = _option(
+        "black", OptionSpec("IG baseline", "Integrated Gradients baseline", choices=("black", "zero", "blur"))
+    )
+    restarts: int = _option(4, OptionSpec("restarts", "inversion restarts (one batch)", Bound(1, 32)))
+    inversion_steps: int = _option(
+        300, OptionSpec("Adam steps", "maximum Adam steps of the inversion", Bound(1, 5000))
+    )
+    methods: tuple[str, ...] = _option(
+        METHODS, OptionSpec("methods", "attribution panels to compute", choices=METHODS)
+    )
+    seed: int = _option(0, OptionSpec("seed", "seed of the inversion's random starts", Bound(0, 2**32 - 1)))
+    refine_evals: int = _option(
+        300, OptionSpec("L-BFGS evals", "loss evaluations of the L-BFGS polish (0: none)", Bound(0, 3000))
+    )
+
+    @classmethod
+    def spec(cls, name: str) -> OptionSpec:
+        """The declaration of option ``name``."""
+        return cls.specs()[name]
+
+    @classmethod
+    def specs(cls) -> dict[str, OptionSpec]:
+        """Every option's declaration, in field order."""
+        return {f.name: f.metadata["spec"] for f in fields(cls)}
 
     def check(self) -> None:
-        if self.ig_steps < 2 or self.lig_steps < 1 or self.restarts < 1 or self.inversion_steps < 1:
-            raise LatentvizError("steps and restarts must be positive (IG needs at least 2 steps)")
-        if self.refine_evals < 0:
-            raise LatentvizError(f"refine_evals must be >= 0, got {self.refine_evals}")
-        if self.baseline not in ("black", "zero", "blur"):
-            raise LatentvizError(f"baseline must be 'black', 'zero' or 'blur', not {self.baseline!r}")
-        bad = [m for m in self.methods if m not in METHODS]
-        if bad:
-            raise LatentvizError(f"unknown method(s) {bad}; choose from {list(METHODS)}")
+        """Enforce every declared bound.
+
+        Raises
+        ------
+        OptionError
+            Naming the option, the value and the allowed range.
+        """
+        for name, spec in self.specs().items():
+            spec.check(name, getattr(self, name))
 
 
 @dataclass
@@ -246,6 +326,8 @@ class ExplanationSession:
         self._cancel.clear()
         o = self.options
         o.check()
+        if o.target is not None:  # the upper bound is the classifier's, not a constant
+            Bound(0, len(self.classifier.target_names) - 1).check("target", o.target)
 
         def step(i: int, info: dict) -> None:  # invert's per-step callback; raising cancels
             if self._cancel.is_set():

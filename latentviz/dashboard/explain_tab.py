@@ -21,6 +21,7 @@ import panel as pn
 from latentviz.core import render, upload
 from latentviz.core.explanation import (
     ExplanationCancelled,
+    ExplanationOptions,
     ExplanationResult,
     ExplanationSession,
     Panel,
@@ -36,6 +37,18 @@ from latentviz.errors import LatentvizError
 __all__ = ["ExplainTab"]
 
 ACCEPT = ".dcm,.dicom,.png,.jpg,.jpeg,.tif,.tiff,.nii,.nii.gz,.npz"
+
+
+def option_input(options: ExplanationOptions, name: str, width: int = 110) -> pn.widgets.IntInput:
+    """An integer input for option ``name``, its range from :meth:`ExplanationOptions.spec`.
+
+    The browser enforces this range only as a convenience; the session's
+    :meth:`ExplanationOptions.check` enforces the same declaration on the server.
+    """
+    spec = ExplanationOptions.spec(name)
+    return pn.widgets.IntInput(
+        **label(spec.label), value=getattr(options, name), start=spec.low, end=spec.high, width=width
+    )
 
 
 class ExplainTab:
@@ -82,21 +95,17 @@ class ExplainTab:
         self.message = pn.pane.HTML("", css_classes=["lv-message"], width=600)
 
         o = resources.config.explanation
-        self.restarts = pn.widgets.IntInput(**label("restarts"), value=o.restarts, start=1, end=16, width=110)
-        self.steps = pn.widgets.IntInput(
-            **label("Adam steps"), value=o.inversion_steps, start=1, end=5000, width=110
-        )
-        self.refine = pn.widgets.IntInput(
-            **label("L-BFGS evals"), value=o.refine_evals, start=0, end=3000, width=110
-        )
-        self.ig_steps = pn.widgets.IntInput(
-            **label("IG steps"), value=o.ig_steps, start=2, end=512, width=110
-        )
-        self.lig_steps = pn.widgets.IntInput(
-            **label("LIG steps"), value=o.lig_steps, start=1, end=512, width=110
-        )
+        # Option ranges come from the one declaration that ExplanationOptions.check() enforces.
+        self.restarts = option_input(o, "restarts")
+        self.steps = option_input(o, "inversion_steps")
+        self.refine = option_input(o, "refine_evals")
+        self.ig_steps = option_input(o, "ig_steps")
+        self.lig_steps = option_input(o, "lig_steps")
         self.baseline = pn.widgets.Select(
-            **label("IG baseline"), options=["black", "zero", "blur"], value=o.baseline, width=110
+            **label(ExplanationOptions.spec("baseline").label),
+            options=list(ExplanationOptions.spec("baseline").choices or ()),
+            value=o.baseline,
+            width=110,
         )
         self.run_button = pn.widgets.Button(
             **label("Explain"), **primary(), disabled=True, css_classes=["lv-explain"], width=120

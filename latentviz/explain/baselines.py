@@ -20,6 +20,7 @@ from captum.attr import IntegratedGradients as _CaptumIG
 from captum.attr import LayerAttribution, LayerGradCam, NoiseTunnel, Saliency
 from torch import nn
 
+from latentviz.bounds import IG_STEPS, NOISE_SAMPLES
 from latentviz.errors import ShapeError
 from latentviz.explain.attribution import Attribution, check_images
 from latentviz.explain.filters import gaussian_blur
@@ -177,8 +178,14 @@ class IntegratedGradients:
         internal_batch_size: int | None = None,
         blur_sigma: float = 5.0,
     ) -> Attribution:
+        """Integrated Gradients of ``inputs`` from ``baseline``.
+
+        ``n_steps`` must lie in ``1 … 4096`` (:data:`latentviz.bounds.IG_STEPS`); outside it
+        an :class:`~latentviz.errors.OptionError` is raised before captum runs.
+        """
         t0 = time.perf_counter()
         check_images(inputs)
+        n_steps = IG_STEPS.check("n_steps", n_steps)  # captum would assert, or allocate without limit
         x = _usable(inputs, self.classifier.device)
         t = _target(self.classifier, target)
         base = ig_baseline(x, baseline, blur_sigma)
@@ -237,9 +244,11 @@ class SmoothGrad:
         seed: int | None = 0,
     ) -> Attribution:
         """``stdevs`` is in pixel units (images span 2, so 0.3 is 15 % of the range, in
-        Smilkov's 10–20 %). ``seed`` fixes the noise without touching the global RNG."""
+        Smilkov's 10–20 %). ``seed`` fixes the noise without touching the global RNG.
+        ``nt_samples`` must lie in ``1 … 4096`` (:data:`latentviz.bounds.NOISE_SAMPLES`)."""
         t0 = time.perf_counter()
         check_images(inputs)
+        nt_samples = NOISE_SAMPLES.check("nt_samples", nt_samples)
         x = _usable(inputs, self.classifier.device)
         t = _target(self.classifier, target)
         devices = [x.device] if x.device.type == "cuda" else []

@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from latentviz.bounds import INVERT_REFINE_EVALS, INVERT_RESTARTS, INVERT_STEPS
 from latentviz.errors import ShapeError
 from latentviz.explain.attribution import check_images
 from latentviz.explain.fidelity import mse, psnr, ssim
@@ -209,9 +210,10 @@ def invert(
     x
         ``(N, C, H, W)`` images in [-1, 1] of the generator's image shape.
     restarts
-        Starts per image, optimised together as one batch of ``N·restarts`` latents.
+        Starts per image, optimised together as one batch of ``N·restarts`` latents
+        (``1 … 256``, :data:`latentviz.bounds.INVERT_RESTARTS`).
     steps
-        Maximum Adam steps.
+        Maximum Adam steps (``0 … 100000``, :data:`latentviz.bounds.INVERT_STEPS`).
     lr
         Adam learning rate.
     bce_weight, mse_weight
@@ -245,14 +247,21 @@ def invert(
         loss evaluation with ``step = steps + evaluation``, ``"steps": steps + refine_evals``
         and ``"phase": "lbfgs"``; it may raise to cancel (views use this).
 
+    Raises
+    ------
+    OptionError
+        ``restarts``, ``steps`` or ``refine_evals`` outside its declared bound.
+
     Returns
     -------
     InversionResult
     """
     t0 = time.perf_counter()
     check_images(x, "images to invert")
-    if restarts < 1 or steps < 0:
-        raise ValueError("restarts must be >= 1 and steps >= 0")
+    restarts = INVERT_RESTARTS.check("restarts", restarts)
+    steps = INVERT_STEPS.check("steps", steps)
+    if refine is not None:
+        refine_evals = INVERT_REFINE_EVALS.check("refine_evals", refine_evals)
     x = x.to(generator.device, torch.float32).clone()  # a normal tensor even if made in inference mode
     expected = generator.image_shape
     if tuple(x.shape[1:]) != tuple(expected):

@@ -24,6 +24,7 @@ from typing import Literal
 
 import torch
 
+from latentviz.bounds import LIG_STEPS
 from latentviz.errors import ShapeError
 from latentviz.explain.attribution import Attribution
 from latentviz.explain.inversion import InversionResult
@@ -144,7 +145,8 @@ class LatentIntegratedGradients:
         target
             Class whose probability is ``f`` (default: the classifier's target).
         n_steps
-            Steps of the path sum (``"path"``; ``n_steps + 1`` images per latent).
+            Steps of the path sum (``"path"``; ``n_steps + 1`` images per latent), in
+            ``1 … 4096`` (:data:`latentviz.bounds.LIG_STEPS`; outside it: ``OptionError``).
         internal_batch_size
             Path images per classifier forward/backward (``None``: all at once).
         variant
@@ -170,8 +172,7 @@ class LatentIntegratedGradients:
             raise ValueError(f"variant must be 'path', 'paper' or 'both', not {variant!r}")
         if method not in ("trapezoid", "riemann_left"):
             raise ValueError(f"method must be 'trapezoid' or 'riemann_left', not {method!r}")
-        if n_steps < 1:
-            raise ValueError("n_steps must be >= 1")
+        n_steps = LIG_STEPS.check("n_steps", n_steps)
         if partition not in ("adaptive", "uniform"):
             raise ValueError(f"partition must be 'adaptive' or 'uniform', not {partition!r}")
         extras: dict = {}

@@ -21,6 +21,7 @@ from typing import Literal
 
 import torch
 
+from latentviz.bounds import PERTURBATION_STEPS
 from latentviz.errors import ShapeError
 from latentviz.explain.attribution import Attribution
 from latentviz.models.classifier import Classifier
@@ -160,6 +161,7 @@ def deletion_insertion(
         ``deletion``, ``insertion`` ``(N,)`` and the curves ``deletion_curve``,
         ``insertion_curve`` ``(N, n_steps + 1)``.
     """
+    n_steps = PERTURBATION_STEPS.check("n_steps", n_steps)
     if images.shape != baseline.shape:
         raise ShapeError(f"baseline {tuple(baseline.shape)} must match images {tuple(images.shape)}")
     n, _, h, w = images.shape

@@ -23,6 +23,21 @@ from latentviz.errors import LatentvizError
 __all__ = ["ExplanationPanel"]
 
 
+def _int_text(
+    options: ExplanationOptions, name: str, description: str | None = None
+) -> w.BoundedIntText:
+    """A bounded integer box for option ``name``, its range from :meth:`ExplanationOptions.spec`."""
+    spec = ExplanationOptions.spec(name)
+    return w.BoundedIntText(
+        value=getattr(options, name),
+        min=spec.low,
+        max=spec.high,
+        description=description or spec.label,
+        tooltip=spec.doc,
+        style={"description_width": "initial"},
+    )
+
+
 class ExplanationPanel(w.VBox):
     """Side-by-side explanation of one image with method options, progress and cancel.
 
@@ -63,19 +78,16 @@ class ExplanationPanel(w.VBox):
         self.target = w.Dropdown(
             options=[(n, i) for i, n in enumerate(names)], value=tgt, description="target"
         )
-        self.ig_steps = w.BoundedIntText(value=o.ig_steps, min=2, max=512, description="IG steps")
-        self.lig_steps = w.BoundedIntText(value=o.lig_steps, min=1, max=512, description="LIG steps")
+        # Ranges come from the one declaration that check() enforces.
+        self.ig_steps = _int_text(o, "ig_steps")
+        self.lig_steps = _int_text(o, "lig_steps")
         self.baseline = w.Dropdown(
-            options=["black", "zero", "blur"], value=o.baseline, description="IG baseline"
+            options=list(ExplanationOptions.spec("baseline").choices or ()),
+            value=o.baseline,
+            description=ExplanationOptions.spec("baseline").label,
         )
-        self.steps = w.BoundedIntText(
-            value=o.inversion_steps,
-            min=1,
-            max=20000,
-            description="inversion steps",
-            style={"description_width": "initial"},
-        )
-        self.restarts = w.BoundedIntText(value=o.restarts, min=1, max=64, description="restarts")
+        self.steps = _int_text(o, "inversion_steps", description="inversion steps")
+        self.restarts = _int_text(o, "restarts")
         self.run_button = w.Button(description="Explain", icon="play", button_style="primary")
         self.cancel_button = w.Button(description="Cancel", icon="stop", disabled=True)
         self.progress = w.IntProgress(value=0, min=0, max=o.inversion_steps, description="inversion")

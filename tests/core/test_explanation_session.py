@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 import numpy as np
@@ -7,7 +8,7 @@ import pytest
 from core_toys import toy_generator
 
 from latentviz.core.explanation import ExplanationCancelled, ExplanationOptions, ExplanationSession
-from latentviz.errors import LatentvizError, ShapeError
+from latentviz.errors import LatentvizError, OptionError, ShapeError
 
 FAST = ExplanationOptions(inversion_steps=6, restarts=2, ig_steps=4, lig_steps=4)
 
@@ -60,7 +61,7 @@ def test_low_fidelity_is_flagged(cond, classifier) -> None:
 
 def test_cancel_stops_a_background_run(cond, classifier) -> None:
     x = cond.generate(cond.sample_latents(1, seed=7))
-    s = ExplanationSession(x, cond, classifier, options=ExplanationOptions(inversion_steps=100_000))
+    s = ExplanationSession(x, cond, classifier, options=ExplanationOptions(inversion_steps=5000))
     errors: list[BaseException] = []
     started = threading.Event()
     s.start(lambda r: None, errors.append, progress=lambda i, n: started.set())
@@ -94,3 +95,58 @@ def test_from_zoo_takes_a_phantom_sample_with_its_mask(cond, classifier) -> None
         ExplanationSession.from_zoo(cond)
     with pytest.raises(LatentvizError, match="refine_evals"):
         ExplanationOptions(refine_evals=-1).check()
+
+
+HUGE = {"ig_steps": 10**6, "lig_steps": 10**6, "restarts": 10**4}
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [*HUGE.items(), ("inversion_steps", 10**9), ("refine_evals", 10**9)]
+)
+def test_check_refuses_values_outside_the_declaration(name, value) -> None:
+    spec = ExplanationOptions.spec(name)
+    with pytest.raises(OptionError, match=f"{name}={value}") as info:
+        ExplanationOptions(**{name: value}).check()
+    assert f"{spec.low} … {spec.high}" in str(info.value)
+    assert info.value.option == name and info.value.value == value
+    ExplanationOptions(**{name: spec.high}).check()  # the bounds themselves are allowed
+    ExplanationOptions(**{name: spec.low}).check()
+
+
+def test_check_refuses_every_declared_bound_and_choice() -> None:
+    specs = ExplanationOptions.specs()
+    assert set(specs) == {f.name for f in dataclasses.fields(ExplanationOptions)}
+    assert all(s.doc and s.label for s in specs.values())
+    ExplanationOptions().check()  # the defaults lie inside their own bounds
+    for name, spec in specs.items():
+        bad: list[object] = []
+        if spec.low is not None:
+            bad.append(spec.low - 1)
+        if spec.high is not None:
+            bad.append(spec.high + 1)
+        if spec.bound is not None:
+            bad += [1.5, "4", True]
+        if spec.choices is not None:
+            bad.append(("nope",) if name == "methods" else "nope")
+        for value in bad:
+            with pytest.raises(OptionError, match=name):
+                ExplanationOptions(**{name: value}).check()
+    with pytest.raises(OptionError, match="methods"):
+        ExplanationOptions(methods=()).check()
+
+
+def test_session_refuses_huge_options_before_computing(cond, classifier) -> None:
+    with pytest.raises(OptionError, match="ig_steps"):
+        ExplanationSession(np.zeros((32, 32)), cond, classifier, options=ExplanationOptions(**HUGE))
+    s = ExplanationSession(np.zeros((32, 32)), cond, classifier, options=FAST)
+    s.options = ExplanationOptions(**HUGE)  # set after construction, as a view does
+    with pytest.raises(OptionError, match="ig_steps"):
+        s.run()
+    assert s.result is None
+
+
+def test_target_is_bounded_by_the_classifier(cond, classifier) -> None:
+    s = ExplanationSession(np.zeros((32, 32)), cond, classifier, options=FAST)
+    s.options = dataclasses.replace(FAST, target=len(classifier.target_names))
+    with pytest.raises(OptionError, match="target"):
+        s.run()

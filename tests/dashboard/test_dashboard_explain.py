@@ -10,13 +10,16 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pydicom
+import pytest
 from PIL import Image
 from pydicom.data import get_testdata_file
 
+from latentviz.core.explanation import ExplanationOptions
 from latentviz.dashboard.app import DashboardSession
 from latentviz.dashboard.dispatch import UiThread
 from latentviz.dashboard.explain_tab import ExplainTab
 from latentviz.dashboard.resources import DashboardConfig, Resources, clear_cache, load_resources
+from latentviz.errors import OptionError
 
 CT_SMALL = Path(get_testdata_file("CT_small.dcm"))
 IDENTIFIERS = ("CompressedSamples", "CT1", "JFK", "20040119")
@@ -140,3 +143,36 @@ def test_a_plain_generator_explains_nothing_but_says_why() -> None:
         session.close()
     finally:
         clear_cache(cfg)
+
+
+OPTION_WIDGETS = {
+    "restarts": "restarts",
+    "inversion_steps": "steps",
+    "refine_evals": "refine",
+    "ig_steps": "ig_steps",
+    "lig_steps": "lig_steps",
+}
+
+
+def test_option_widget_bounds_are_the_declared_ones(dashboard) -> None:
+    tab = dashboard.explain
+    for name, attr in OPTION_WIDGETS.items():
+        spec = ExplanationOptions.spec(name)
+        widget = getattr(tab, attr)
+        assert (widget.start, widget.end) == (spec.low, spec.high), name
+    assert tuple(tab.baseline.options) == ExplanationOptions.spec("baseline").choices
+
+
+def test_values_past_the_widget_bounds_are_refused_on_the_server(dashboard) -> None:
+    tab = dashboard.explain
+    tab.use_phantom(seed=1)
+    # A crafted browser message can set any value; the server must still refuse it.
+    tab.restarts.value = 10**4
+    tab.start()
+    assert "restarts=10000" in tab.message.object and "1 … 32" in tab.message.object
+    assert tab.result is None and tab.run_button.disabled is False and tab.cancel_button.disabled
+    tab.restarts.value, tab.ig_steps.value, tab.lig_steps.value = 1, 10**6, 10**6
+    tab.start()
+    assert "ig_steps=1000000" in tab.message.object and tab.result is None
+    with pytest.raises(OptionError, match="ig_steps"):
+        tab.session.run()  # the session checks too, whatever view drives it

@@ -31,7 +31,7 @@ def test_panel_runs_in_the_background_and_shows_every_panel(cond, classifier) ->
 
 def test_panel_cancel(cond, classifier) -> None:
     x = cond.generate(cond.sample_latents(1, seed=1))
-    opts = ExplanationOptions(inversion_steps=100_000, restarts=1)
+    opts = ExplanationOptions(inversion_steps=5000, restarts=1)
     p = ExplanationPanel(x, cond, classifier, options=opts, run=False)
     p.start()
     assert p.cancel_button.disabled is False
@@ -90,3 +90,17 @@ def test_zoo_one_liners() -> None:
     panel = ExplanationPanel.from_zoo("cxr-medxgan", options=opts)
     assert panel.wait(120) and len(panel.panels.children) == 8
     assert panel.show_mask.value and not panel.show_mask.disabled  # a phantom sample has its mask
+
+
+def test_panel_widget_bounds_are_the_declared_ones(cond, classifier) -> None:
+    p = ExplanationPanel(np.zeros((32, 32), np.float32), cond, classifier, options=FAST, run=False)
+    boxes = {
+        "ig_steps": p.ig_steps,
+        "lig_steps": p.lig_steps,
+        "inversion_steps": p.steps,
+        "restarts": p.restarts,
+    }
+    for name, box in boxes.items():
+        spec = ExplanationOptions.spec(name)
+        assert (box.min, box.max) == (spec.low, spec.high), name
+    assert tuple(p.baseline.options) == ExplanationOptions.spec("baseline").choices
