@@ -12,6 +12,7 @@ __all__ = [
     "DependencyMissingError",
     "DirectionSetMismatchError",
     "ImageReadError",
+    "ImageTooLargeError",
     "LatentError",
     "LatentvizError",
     "ModelFileError",
@@ -39,6 +40,13 @@ class ImageReadError(LatentvizError, ValueError):
         self.path = str(path)
         self.reason = reason
         super().__init__(f"{self.path}: {reason}")
+
+
+class ImageTooLargeError(ImageReadError):
+    """An image's header declares more pixels (or frames/slices) than latentviz decodes.
+
+    Raised before any pixel is decoded; the limits are in :mod:`latentviz.data.limits`.
+    """
 
 
 class DependencyMissingError(LatentvizError, ImportError):
