@@ -31,7 +31,9 @@ def _png_bomb(path: Path, size: int = BOMB) -> Path:
     row = bytes(size + 1)  # filter byte 0 + one row of zeros
     idat = b"".join(z.compress(row) for _ in range(size)) + z.flush()
     ihdr = struct.pack(">IIBBBBB", size, size, 8, 0, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
+    )
     return path
 
 
