@@ -115,7 +115,14 @@ def _decode(ds: Dataset, path: Path) -> np.ndarray:
     from pydicom.pixels.decoders.base import get_decoder
 
     meta = getattr(ds, "file_meta", None)
-    syntax = UID(meta.TransferSyntaxUID) if meta is not None and "TransferSyntaxUID" in meta else None
+    try:
+        syntax = (
+            UID(str(meta.TransferSyntaxUID)) if meta is not None and "TransferSyntaxUID" in meta else None
+        )
+    except Exception as exc:  # a damaged file meta element
+        raise ImageReadError(path, f"damaged TransferSyntaxUID ({type(exc).__name__}: {exc})") from None
+    if syntax is not None and not syntax.is_transfer_syntax:
+        raise ImageReadError(path, f"TransferSyntaxUID {str(syntax)[:64]!r} is not a known transfer syntax")
     if syntax is None:
         # Files without file meta are implicit VR little endian, the DICOM default.
         ds.file_meta = meta if meta is not None else pydicom.dataset.FileMetaDataset()
