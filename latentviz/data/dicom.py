@@ -13,6 +13,8 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +28,7 @@ from tqdm.auto import tqdm
 from latentviz.data import limits
 from latentviz.data.deid import safe_metadata
 from latentviz.data.image import MedicalImage, check_finite
-from latentviz.errors import DependencyMissingError, ImageReadError, ImageTooLargeError
+from latentviz.errors import DependencyMissingError, ImageReadError, ImageTooLargeError, LatentvizError
 
 __all__ = [
     "CODECS_EXTRA",
@@ -95,6 +97,17 @@ def _check_size(ds: Dataset, path: str | Path) -> None:
     columns = _number(_element(ds, "Columns", path, 0) or 0, "Columns", path, int)
     frames = _frames(ds, path)
     limits.check_size(path, (frames, rows, columns), frames=frames)
+
+
+@contextmanager
+def _damaged_header(path: str | Path) -> Iterator[None]:
+    """Turn pydicom's lazy parsing failures (unknown VR, bad value) into :class:`ImageReadError`."""
+    try:
+        yield
+    except LatentvizError:
+        raise
+    except Exception as exc:  # pydicom parses elements on first access and raises many types
+        raise ImageReadError(path, f"damaged header element ({type(exc).__name__}: {exc})") from None
 
 
 def _require_pixels(ds: Dataset, path: Path) -> None:
@@ -311,13 +324,17 @@ def _image_from(
         check_finite(pixels, path)
     metadata = safe_metadata(ds)
     metadata.update(extra)
+    with _damaged_header(path):
+        modality = str(ds.get("Modality", "OT")) or "OT"
+        units, window = _units(ds), _header_window(ds)
+        photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2"))
     return MedicalImage(
         pixels=pixels,
         spacing=spacing,
-        modality=str(ds.get("Modality", "OT")) or "OT",
-        units=_units(ds),
-        window=_header_window(ds),
-        photometric=str(ds.get("PhotometricInterpretation", "MONOCHROME2")),
+        modality=modality,
+        units=units,
+        window=window,
+        photometric=photometric,
         affine=affine,
         metadata=metadata,
         source=path.name,
@@ -351,7 +368,8 @@ def dataset_to_image(ds: Dataset, path: str | Path = "dataset") -> MedicalImage:
     _check_size(ds, path)  # from the header, before any pixel is decoded
     frames = _frames(ds, path)
     stored = _decode(ds, path)
-    pixels = modality_values(_to_grey(stored, ds), ds, path)
+    with _damaged_header(path):
+        pixels = modality_values(_to_grey(stored, ds), ds, path)
     (dy, dx), known = _pixel_spacing(ds, path)
     iop, ipp = _orientation(ds, path), _position(ds, path)
     if pixels.ndim == 3 and frames > 1:
@@ -469,6 +487,11 @@ def read_dicom_series(
     folder = Path(folder)
     if not folder.is_dir():
         raise ImageReadError(folder, "not a folder")
+    with _damaged_header(folder):
+        return _read_series(folder, series, progress)
+
+
+def _read_series(folder: Path, series: str | int | None, progress: bool) -> MedicalImage:
     chosen = _pick_series(folder, _scan_folder(folder, progress), series)
     if len(chosen) == 1:
         return dataset_to_image(chosen[0][1], chosen[0][0])
