@@ -12,6 +12,7 @@ __all__ = [
     "DependencyMissingError",
     "DirectionSetMismatchError",
     "ImageReadError",
+    "ImageTooLargeError",
     "ImageValueError",
     "LatentError",
     "LatentvizError",
@@ -46,6 +47,13 @@ class ImageReadError(LatentvizError, ValueError):
 
 class ImageValueError(LatentvizError, ValueError):
     """An image's values cannot be used: NaN or infinite pixels, or another value scale."""
+
+
+class ImageTooLargeError(ImageReadError):
+    """An image's header declares more pixels (or frames/slices) than latentviz decodes.
+
+    Raised before any pixel is decoded; the limits are in :mod:`latentviz.data.limits`.
+    """
 
 
 class DependencyMissingError(LatentvizError, ImportError):

@@ -251,14 +251,23 @@ def safe_metadata(ds: Dataset) -> dict[str, Any]:
     Includes the transfer syntax name and the SOP class name (not its UID).
     """
     meta: dict[str, Any] = {}
+    unreadable: list[str] = []
     for keyword in SAFE_KEYWORDS:
-        value = ds.get(keyword)
-        if value is None or value == "":
-            continue
-        meta[keyword] = _jsonable(value)
+        try:  # pydicom parses values lazily: a damaged element fails only here
+            value = ds.get(keyword)
+            if value is None or value == "":
+                continue
+            meta[keyword] = _jsonable(value)
+        except Exception:  # unknown VR, bad length, undecodable text, …
+            unreadable.append(keyword)
     fm = getattr(ds, "file_meta", None)
-    if fm is not None and "TransferSyntaxUID" in fm:
-        meta["TransferSyntax"] = UID(fm.TransferSyntaxUID).name
+    try:
+        if fm is not None and "TransferSyntaxUID" in fm:
+            meta["TransferSyntax"] = UID(str(fm.TransferSyntaxUID)).name
+    except Exception:
+        unreadable.append("TransferSyntaxUID")
+    if unreadable:  # optional metadata: skipped, but said so
+        meta["unreadable_elements"] = unreadable
     return meta
 
 

@@ -13,6 +13,8 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +25,10 @@ from pydicom.errors import InvalidDicomError
 from pydicom.uid import UID, ImplicitVRLittleEndian
 from tqdm.auto import tqdm
 
+from latentviz.data import limits
 from latentviz.data.deid import safe_metadata
 from latentviz.data.image import MedicalImage, check_finite
-from latentviz.errors import DependencyMissingError, ImageReadError
+from latentviz.errors import DependencyMissingError, ImageReadError, ImageTooLargeError, LatentvizError
 
 __all__ = [
     "CODECS_EXTRA",
@@ -65,10 +68,55 @@ def load_dataset(path: str | Path) -> Dataset:
     return ds
 
 
+def _number(value: Any, keyword: str, path: str | Path, kind: type = float) -> Any:
+    """``kind(value)`` or an :class:`ImageReadError` naming the damaged element."""
+    try:
+        return kind(value)
+    except (TypeError, ValueError, OverflowError):
+        raise ImageReadError(path, f"{keyword} holds {str(value)[:40]!r}, not a number") from None
+
+
+def _element(ds: Dataset, keyword: str, path: str | Path, default: Any = None) -> Any:
+    """``ds.get(keyword)``; a damaged element (unknown VR, bad length) is an ImageReadError."""
+    try:
+        return ds.get(keyword, default)
+    except Exception as exc:  # pydicom parses lazily and raises many types
+        raise ImageReadError(path, f"damaged {keyword} element ({type(exc).__name__}: {exc})") from None
+
+
+def _frames(ds: Dataset, path: str | Path) -> int:
+    frames = _number(_element(ds, "NumberOfFrames", path, 1) or 1, "NumberOfFrames", path, int)
+    if frames < 1:
+        raise ImageReadError(path, f"NumberOfFrames is {frames}")
+    return frames
+
+
+def _check_size(ds: Dataset, path: str | Path) -> None:
+    """Rows x Columns x NumberOfFrames from the header against the limits, before decoding."""
+    rows = _number(_element(ds, "Rows", path, 0) or 0, "Rows", path, int)
+    columns = _number(_element(ds, "Columns", path, 0) or 0, "Columns", path, int)
+    frames = _frames(ds, path)
+    limits.check_size(path, (frames, rows, columns), frames=frames)
+
+
+@contextmanager
+def _damaged_header(path: str | Path) -> Iterator[None]:
+    """Turn pydicom's lazy parsing failures (unknown VR, bad value) into :class:`ImageReadError`."""
+    try:
+        yield
+    except LatentvizError:
+        raise
+    except Exception as exc:  # pydicom parses elements on first access and raises many types
+        raise ImageReadError(path, f"damaged header element ({type(exc).__name__}: {exc})") from None
+
+
 def _require_pixels(ds: Dataset, path: Path) -> None:
     if any(k in ds for k in _PIXEL_KEYWORDS):
         return
-    sop = UID(ds.get("SOPClassUID", "")).name if ds.get("SOPClassUID") else "unknown SOP class"
+    try:
+        sop = UID(str(ds.SOPClassUID)).name if ds.get("SOPClassUID") else "unknown SOP class"
+    except Exception:  # a damaged SOPClassUID element
+        sop = "unknown SOP class"
     if "Rows" in ds or "Image Storage" in sop:
         raise ImageReadError(path, f"{sop} with image attributes but no pixel data: the file is truncated")
     modality = ds.get("Modality", "?")
@@ -80,7 +128,14 @@ def _decode(ds: Dataset, path: Path) -> np.ndarray:
     from pydicom.pixels.decoders.base import get_decoder
 
     meta = getattr(ds, "file_meta", None)
-    syntax = UID(meta.TransferSyntaxUID) if meta is not None and "TransferSyntaxUID" in meta else None
+    try:
+        syntax = (
+            UID(str(meta.TransferSyntaxUID)) if meta is not None and "TransferSyntaxUID" in meta else None
+        )
+    except Exception as exc:  # a damaged file meta element
+        raise ImageReadError(path, f"damaged TransferSyntaxUID ({type(exc).__name__}: {exc})") from None
+    if syntax is not None and not syntax.is_transfer_syntax:
+        raise ImageReadError(path, f"TransferSyntaxUID {str(syntax)[:64]!r} is not a known transfer syntax")
     if syntax is None:
         # Files without file meta are implicit VR little endian, the DICOM default.
         ds.file_meta = meta if meta is not None else pydicom.dataset.FileMetaDataset()
@@ -122,10 +177,13 @@ def _functional(ds: Dataset, sequence: str, keyword: str) -> Any:
     return None
 
 
-def _get(ds: Dataset, keyword: str, sequence: str | None = None) -> Any:
-    value = ds.get(keyword)
-    if (value is None or value == "") and sequence is not None:
-        value = _functional(ds, sequence, keyword)
+def _get(ds: Dataset, keyword: str, sequence: str | None = None, path: str | Path = "dataset") -> Any:
+    try:  # pydicom parses lazily: a damaged element or sequence fails here
+        value = ds.get(keyword)
+        if (value is None or value == "") and sequence is not None:
+            value = _functional(ds, sequence, keyword)
+    except Exception as exc:
+        raise ImageReadError(path, f"damaged {keyword} element ({type(exc).__name__}: {exc})") from None
     return value
 
 
@@ -136,7 +194,7 @@ def _to_grey(arr: np.ndarray, ds: Dataset) -> np.ndarray:
         from pydicom.pixels import apply_color_lut
 
         arr = apply_color_lut(arr, ds)
-    samples = int(ds.get("SamplesPerPixel", 1))
+    samples = _number(_element(ds, "SamplesPerPixel", "dataset", 1) or 1, "SamplesPerPixel", "dataset", int)
     if samples == 3 or photometric == "PALETTE COLOR":
         # pydicom has already converted YBR to RGB.
         weights = np.array([0.299, 0.587, 0.114], dtype=np.float32)
@@ -154,11 +212,17 @@ def modality_values(arr: np.ndarray, ds: Dataset, path: str | Path = "dataset") 
         from pydicom.pixels import apply_modality_lut
 
         return np.asarray(apply_modality_lut(arr, ds), dtype=np.float32)
-    slope = _get(ds, "RescaleSlope", "PixelValueTransformationSequence")
-    intercept = _get(ds, "RescaleIntercept", "PixelValueTransformationSequence")
+    slope = _get(ds, "RescaleSlope", "PixelValueTransformationSequence", path)
+    intercept = _get(ds, "RescaleIntercept", "PixelValueTransformationSequence", path)
+    if slope == "":
+        slope = None
+    if intercept == "":
+        intercept = None
     for name, value in (("RescaleSlope", slope), ("RescaleIntercept", intercept)):
-        if value is not None and not np.isfinite(float(value)):
+        if value is not None and not np.isfinite(_number(value, name, path)):
             raise ImageReadError(path, f"{name} is {value}, not a finite number")
+    slope = None if slope is None else float(slope)
+    intercept = None if intercept is None else float(intercept)
     out = arr.astype(np.float32)  # always a copy, safe to modify in place
     if slope is not None and float(slope) != 1.0:
         out *= np.float32(slope)
@@ -187,43 +251,54 @@ def _header_window(ds: Dataset) -> tuple[float, float] | None:
         center = center[0]
     if isinstance(width, (list, tuple)) or type(width).__name__ == "MultiValue":
         width = width[0]
-    center, width = float(center), float(width)
+    center, width = _number(center, "WindowCenter", "dataset"), _number(width, "WindowWidth", "dataset")
     if not (np.isfinite(center) and np.isfinite(width)) or width <= 0:
         return None
     return (center, width)
 
 
-def _pixel_spacing(ds: Dataset) -> tuple[tuple[float, float], bool]:
+def _pixel_spacing(ds: Dataset, path: str | Path = "dataset") -> tuple[tuple[float, float], bool]:
     """``((dy, dx), known)``: PixelSpacing, else ImagerPixelSpacing, else 1 pixel."""
     for keyword, seq in (("PixelSpacing", "PixelMeasuresSequence"), ("ImagerPixelSpacing", None)):
-        value = _get(ds, keyword, seq)
-        if value is not None and value != "" and len(value) == 2:
-            dy, dx = float(value[0]), float(value[1])
+        value = _get(ds, keyword, seq, path)
+        if value is not None and value != "" and _len(value) == 2:
+            dy, dx = _number(value[0], keyword, path), _number(value[1], keyword, path)
             if dy > 0 and dx > 0:
                 return (dy, dx), True
     return (1.0, 1.0), False
 
 
-def _slice_step(ds: Dataset) -> float | None:
+def _len(value: Any) -> int:
+    """Number of values of a (multi-)valued element; 1 for a single value."""
+    return len(value) if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue" else 1
+
+
+def _slice_step(ds: Dataset, path: str | Path = "dataset") -> float | None:
     for keyword in ("SpacingBetweenSlices", "SliceThickness"):
-        value = _get(ds, keyword, "PixelMeasuresSequence")
-        if value is not None and value != "" and float(value) > 0:
-            return float(value)
+        value = _get(ds, keyword, "PixelMeasuresSequence", path)
+        if value is not None and value != "":
+            step = _number(value, keyword, path)
+            if step > 0:
+                return step
     return None
 
 
-def _orientation(ds: Dataset) -> np.ndarray | None:
-    iop = _get(ds, "ImageOrientationPatient", "PlaneOrientationSequence")
-    if iop is None or iop == "" or len(iop) != 6:
+def _vector(ds: Dataset, keyword: str, sequence: str, n: int, path: str | Path) -> np.ndarray | None:
+    value = _get(ds, keyword, sequence, path)
+    if value is None or value == "" or _len(value) != n:
         return None
-    return np.asarray([float(v) for v in iop], dtype=np.float64)
+    vec = np.asarray([_number(v, keyword, path) for v in value], dtype=np.float64)
+    if not np.all(np.isfinite(vec)):
+        raise ImageReadError(path, f"{keyword} holds non-finite values {vec.tolist()}")
+    return vec
 
 
-def _position(ds: Dataset) -> np.ndarray | None:
-    ipp = _get(ds, "ImagePositionPatient", "PlanePositionSequence")
-    if ipp is None or ipp == "" or len(ipp) != 3:
-        return None
-    return np.asarray([float(v) for v in ipp], dtype=np.float64)
+def _orientation(ds: Dataset, path: str | Path = "dataset") -> np.ndarray | None:
+    return _vector(ds, "ImageOrientationPatient", "PlaneOrientationSequence", 6, path)
+
+
+def _position(ds: Dataset, path: str | Path = "dataset") -> np.ndarray | None:
+    return _vector(ds, "ImagePositionPatient", "PlanePositionSequence", 3, path)
 
 
 def _affine(iop: np.ndarray, origin: np.ndarray, dy: float, dx: float, step: np.ndarray) -> np.ndarray:
@@ -249,13 +324,17 @@ def _image_from(
         check_finite(pixels, path)
     metadata = safe_metadata(ds)
     metadata.update(extra)
+    with _damaged_header(path):
+        modality = str(ds.get("Modality", "OT")) or "OT"
+        units, window = _units(ds), _header_window(ds)
+        photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2"))
     return MedicalImage(
         pixels=pixels,
         spacing=spacing,
-        modality=str(ds.get("Modality", "OT")) or "OT",
-        units=_units(ds),
-        window=_header_window(ds),
-        photometric=str(ds.get("PhotometricInterpretation", "MONOCHROME2")),
+        modality=modality,
+        units=units,
+        window=window,
+        photometric=photometric,
         affine=affine,
         metadata=metadata,
         source=path.name,
@@ -286,17 +365,19 @@ def dataset_to_image(ds: Dataset, path: str | Path = "dataset") -> MedicalImage:
     """A :class:`MedicalImage` from an already-read pydicom dataset (``path`` names it in errors)."""
     path = Path(path)
     _require_pixels(ds, path)
+    _check_size(ds, path)  # from the header, before any pixel is decoded
+    frames = _frames(ds, path)
     stored = _decode(ds, path)
-    frames = int(ds.get("NumberOfFrames", 1) or 1)
-    pixels = modality_values(_to_grey(stored, ds), ds, path)
-    (dy, dx), known = _pixel_spacing(ds)
-    iop, ipp = _orientation(ds), _position(ds)
+    with _damaged_header(path):
+        pixels = modality_values(_to_grey(stored, ds), ds, path)
+    (dy, dx), known = _pixel_spacing(ds, path)
+    iop, ipp = _orientation(ds, path), _position(ds, path)
     if pixels.ndim == 3 and frames > 1:
-        dz = _slice_step(ds)
+        dz = _slice_step(ds, path)
         spacing: tuple[float, ...] = (dz or 1.0, dy, dx)
     else:
         pixels = pixels.reshape(pixels.shape[-2:])
-        dz = _slice_step(ds)
+        dz = _slice_step(ds, path)
         spacing = (dy, dx)
     affine = None
     if known and iop is not None and ipp is not None:
@@ -406,12 +487,17 @@ def read_dicom_series(
     folder = Path(folder)
     if not folder.is_dir():
         raise ImageReadError(folder, "not a folder")
+    with _damaged_header(folder):
+        return _read_series(folder, series, progress)
+
+
+def _read_series(folder: Path, series: str | int | None, progress: bool) -> MedicalImage:
     chosen = _pick_series(folder, _scan_folder(folder, progress), series)
     if len(chosen) == 1:
         return dataset_to_image(chosen[0][1], chosen[0][0])
     first_path, first = chosen[0]
     for p, ds in chosen:
-        if int(ds.get("NumberOfFrames", 1) or 1) > 1:
+        if _frames(ds, p) > 1:
             raise ImageReadError(p, "a multi-frame file inside a series folder; read the file on its own")
         if (ds.get("Rows"), ds.get("Columns")) != (first.get("Rows"), first.get("Columns")):
             raise ImageReadError(
@@ -419,11 +505,20 @@ def read_dicom_series(
                 f"slice size {ds.get('Rows')}x{ds.get('Columns')} differs from "
                 f"{first.get('Rows')}x{first.get('Columns')} of {first_path.name}",
             )
-    iop = _orientation(first)
-    positions = [_position(ds) for _, ds in chosen]
+    if len(chosen) > limits.MAX_FRAMES:
+        raise ImageTooLargeError(
+            folder, f"{len(chosen)} slices; latentviz stacks at most {limits.MAX_FRAMES} (limits.MAX_FRAMES)"
+        )
+    for p, ds in chosen:
+        _check_size(ds, p)
+    rows = _number(first.get("Rows", 0) or 0, "Rows", first_path, int)
+    columns = _number(first.get("Columns", 0) or 0, "Columns", first_path, int)
+    limits.check_size(folder, (len(chosen), rows, columns), frames=len(chosen))
+    iop = _orientation(first, first_path)
+    positions = [_position(ds, p) for p, ds in chosen]
     if iop is not None and all(pos is not None for pos in positions):
         for p, ds in chosen:
-            other = _orientation(ds)
+            other = _orientation(ds, p)
             if other is None or not np.allclose(other, iop, atol=1e-4):
                 raise ImageReadError(p, f"slice orientation differs from that of {first_path.name}")
         normal = np.cross(iop[:3], iop[3:])
@@ -445,8 +540,11 @@ def read_dicom_series(
         origin = positions[order[0]]
         step = (positions[order[-1]] - origin) / (len(order) - 1)
     else:
-        order = np.argsort([int(ds.get("InstanceNumber", 0) or 0) for _, ds in chosen], kind="stable")
-        dz, uniform, step, origin = _slice_step(first) or 1.0, True, None, None
+        numbers = [
+            _number(_element(ds, "InstanceNumber", p, 0) or 0, "InstanceNumber", p, int) for p, ds in chosen
+        ]
+        order = np.argsort(numbers, kind="stable")
+        dz, uniform, step, origin = _slice_step(first, first_path) or 1.0, True, None, None
     ordered = [chosen[i] for i in order]
     quiet = not progress or len(ordered) < 50
     slices = [
@@ -454,7 +552,7 @@ def read_dicom_series(
         for p, ds in tqdm(ordered, desc="decoding slices", unit="slice", leave=False, disable=quiet)
     ]
     volume = np.stack(slices)
-    (dy, dx), known = _pixel_spacing(first)
+    (dy, dx), known = _pixel_spacing(first, first_path)
     affine = None
     if known and iop is not None and step is not None:
         affine = _affine(iop, origin, dy, dx, step)

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
+from latentviz.data import limits
 from latentviz.data.image import MedicalImage, check_finite
-from latentviz.errors import ImageReadError
+from latentviz.errors import ImageReadError, ImageTooLargeError
 
 __all__ = ["read_nifti"]
 
@@ -33,10 +34,15 @@ def read_nifti(path: str | Path) -> MedicalImage:
     if not path.is_file():
         raise ImageReadError(path, "no such file")
     try:
-        img = nib.load(path)
+        img = nib.load(path)  # header only; the data stay on disk until get_fdata
+        shape = tuple(int(n) for n in img.shape)
+        slices = shape[2] if len(shape) > 2 else 1
+        limits.check_size(path, shape, frames=slices)
         original_axes = "".join(nib.aff2axcodes(img.affine))
         canonical = nib.as_closest_canonical(img)
         data = np.asarray(canonical.get_fdata(dtype=np.float32))
+    except ImageTooLargeError:
+        raise
     except Exception as exc:  # nibabel, gzip and numpy all raise their own types
         raise ImageReadError(path, f"cannot read as NIfTI ({type(exc).__name__}: {exc})") from None
     if data.ndim == 4 and data.shape[3] == 1:

@@ -7,15 +7,17 @@ MedMNIST files hold ``train_images``, ``train_labels``, ``val_images``, ``val_la
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from latentviz.data import limits
 from latentviz.data.image import MedicalImage, check_finite
 from latentviz.data.raster import raster_to_grey
-from latentviz.errors import ImageReadError
+from latentviz.errors import ImageReadError, ImageTooLargeError
 
-__all__ = ["MEDMNIST_SPLITS", "array_window", "load_arrays", "load_split", "read_npz"]
+__all__ = ["MEDMNIST_SPLITS", "array_shapes", "array_window", "load_arrays", "load_split", "read_npz"]
 
 MEDMNIST_SPLITS = ("train", "val", "test")
 
@@ -24,17 +26,62 @@ _IMAGE_KEYS = ("images", "image", "pixels", "x", "arr_0")
 _LABEL_KEYS = ("labels", "label", "y")
 
 
-def load_arrays(path: str | Path) -> dict[str, np.ndarray]:
-    """All arrays of an ``.npz`` (or the one array of an ``.npy``, under ``"arr_0"``)."""
+def _npy_header(f) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and dtype from an ``.npy`` header (numpy's format reader; no data read)."""
+    version = np.lib.format.read_magic(f)
+    if version == (1, 0):
+        shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+    elif version == (2, 0):
+        shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+    else:
+        raise ValueError(f"unsupported .npy format version {version}")
+    return tuple(int(n) for n in shape), dtype
+
+
+def array_shapes(path: str | Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """``{name: (shape, dtype)}`` of every array of an ``.npz``/``.npy``, from headers only."""
     path = Path(path)
     if not path.is_file():
         raise ImageReadError(path, "no such file")
+    try:
+        if zipfile.is_zipfile(path):
+            out = {}
+            with zipfile.ZipFile(path) as zf:
+                for name in zf.namelist():
+                    with zf.open(name) as f:
+                        out[name[:-4] if name.endswith(".npy") else name] = _npy_header(f)
+            return out
+        with open(path, "rb") as f:
+            return {"arr_0": _npy_header(f)}
+    except Exception as exc:  # zipfile, numpy's header parser and zlib raise their own types
+        raise ImageReadError(path, f"cannot read as NumPy arrays ({type(exc).__name__}: {exc})") from None
+
+
+def load_arrays(path: str | Path, keys: list[str] | None = None) -> dict[str, np.ndarray]:
+    """All arrays (or those named in ``keys``) of an ``.npz``, or the one array of an ``.npy``.
+
+    Every array's element count is checked from its header against
+    :data:`latentviz.data.limits.MAX_ARRAY_ELEMENTS` before it is loaded.
+    """
+    path = Path(path)
+    shapes = array_shapes(path)
+    for name, (shape, _) in shapes.items():
+        if keys is not None and name not in keys:
+            continue
+        count = int(np.prod(shape, dtype=object)) if shape else 1
+        if count > limits.MAX_ARRAY_ELEMENTS:
+            raise ImageTooLargeError(
+                path,
+                f"array {name!r} of shape {shape} holds {count / 1e6:.1f} million values; latentviz "
+                f"loads at most {limits.MAX_ARRAY_ELEMENTS / 1e6:.1f} million "
+                "(latentviz.data.limits.MAX_ARRAY_ELEMENTS)",
+            )
     try:
         loaded = np.load(path, allow_pickle=False)
         if isinstance(loaded, np.ndarray):
             return {"arr_0": loaded}
         with loaded:
-            return {k: loaded[k] for k in loaded.files}
+            return {k: loaded[k] for k in loaded.files if keys is None or k in keys}
     except ValueError as exc:
         if "pickle" in str(exc).lower():
             raise ImageReadError(path, "holds pickled Python objects; refusing to load them") from None
@@ -131,7 +178,7 @@ def read_npz(path: str | Path, key: str | None = None, index: int | None = None)
         Which sample of a batch ``(N, H, W[, C])``; without it a 3D array is a ``(Z, H, W)`` volume.
     """
     path = Path(path)
-    arrays = load_arrays(path)
+    arrays = array_shapes(path)  # headers only: the shape is checked before loading
     if key is None:
         if _is_medmnist(arrays):
             raise ImageReadError(
@@ -146,7 +193,10 @@ def read_npz(path: str | Path, key: str | None = None, index: int | None = None)
             key = next(iter(arrays))
     if key not in arrays:
         raise ImageReadError(path, f"no array named {key!r} (has {sorted(arrays)})")
-    stored = arrays[key]
+    shape, _ = arrays[key]
+    image_shape = shape[1:] if index is not None else shape
+    limits.check_size(path, image_shape, frames=image_shape[0] if len(image_shape) > 2 else 1)
+    stored = load_arrays(path, [key])[key]
     if not (np.issubdtype(stored.dtype, np.number) or stored.dtype == np.bool_):
         raise ImageReadError(path, f"array {key!r} has non-numeric dtype {stored.dtype}")
     pixels = _as_image_array(stored, path, index).astype(np.float32)

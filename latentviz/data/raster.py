@@ -9,12 +9,14 @@ same-sized images become ``(Z, H, W)`` volumes. Text chunks and EXIF are never r
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
 
+from latentviz.data import limits
 from latentviz.data.image import MedicalImage, check_finite
-from latentviz.errors import ImageReadError
+from latentviz.errors import ImageReadError, ImageTooLargeError
 
 __all__ = ["RASTER_SUFFIXES", "list_raster_files", "raster_to_grey", "read_raster", "read_raster_folder"]
 
@@ -64,9 +66,21 @@ def read_raster(path: str | Path) -> MedicalImage:
     if not path.is_file():
         raise ImageReadError(path, "no such file")
     try:
-        with Image.open(path) as im:
+        with warnings.catch_warnings():
+            # latentviz's own limit below replaces Pillow's warning.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(path)  # reads the header only
+        with im:
             fmt = im.format or path.suffix.lstrip(".").upper()
+            n_pages = int(getattr(im, "n_frames", 1) or 1)
+            width, height = im.size
+            # Checked before any page is decoded.
+            limits.check_size(path, (n_pages, height, width), frames=n_pages)
             pages = [_frame_array(frame) for frame in ImageSequence.Iterator(im)]
+    except ImageTooLargeError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLargeError(path, f"Pillow refuses it as a decompression bomb ({exc})") from None
     except Exception as exc:  # UnidentifiedImageError, truncated data, decompression bombs, …
         raise ImageReadError(path, f"cannot read as an image ({type(exc).__name__}: {exc})") from None
     shapes = {a.shape for a, _ in pages}
@@ -109,7 +123,20 @@ def read_raster_folder(folder: str | Path) -> MedicalImage:
     files = list_raster_files(folder)
     if not files:
         raise ImageReadError(folder, "no PNG/JPEG/TIFF images in the folder")
-    images = [read_raster(p) for p in files]
+    if len(files) > limits.MAX_FRAMES:
+        raise ImageTooLargeError(
+            folder, f"{len(files)} images; latentviz stacks at most {limits.MAX_FRAMES} (limits.MAX_FRAMES)"
+        )
+    images, total = [], 0
+    for p in files:
+        images.append(read_raster(p))  # each checked against the limit before decoding
+        total += images[-1].pixels.size
+        if total > limits.MAX_PIXELS:
+            raise ImageTooLargeError(
+                folder,
+                f"the images hold more than {limits.MAX_PIXELS / 1e6:.1f} megapixels together "
+                "(latentviz.data.limits.MAX_PIXELS)",
+            )
     first = images[0]
     for p, img in zip(files, images):
         if img.is_volume or img.shape != first.shape:
