@@ -175,7 +175,7 @@ class ResultStore:
             with zipfile.ZipFile(io.BytesIO(data)) as zf:
                 if record is None and zf.testzip() is not None:
                     raise bad("fails its zip CRC check")
-            with np.load(io.BytesIO(data)) as z:
+            with np.load(io.BytesIO(data), allow_pickle=False) as z:
                 index = np.asarray(z["index"])
         except (zipfile.BadZipFile, OSError, ValueError, KeyError, EOFError) as exc:
             raise bad(f"is not a readable part ({type(exc).__name__}: {exc})") from exc
@@ -284,7 +284,7 @@ class ResultStore:
             except FileNotFoundError:
                 missing.append(part)
                 continue
-            with np.load(io.BytesIO(data)) as z:
+            with np.load(io.BytesIO(data), allow_pickle=False) as z:
                 for k in dict.fromkeys([*(keys or z.files), "index"]):
                     chunks.setdefault(k, []).append(z[k])
                 owner.append(np.full(len(z["index"]), part))
@@ -340,7 +340,7 @@ class ResultStore:
             data = self.verify_part(part)
         except FileNotFoundError:
             raise IndexError(f"image {index} is in part {part}, which is not written yet") from None
-        with np.load(io.BytesIO(data)) as z:
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
             row = int(np.flatnonzero(z["index"] == index)[0])
             return {k: z[k][row] for k in (keys or z.files)}
 
