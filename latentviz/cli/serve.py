@@ -23,7 +23,9 @@ DESCRIPTION = (
 EPILOG = """\
 exposing the dashboard:
   It listens on 127.0.0.1 (this machine only) unless --address says otherwise. Anyone who can
-  reach an exposed server can use it and upload images, so protect it:
+  reach an exposed server can use it and upload images, so protect it: another --address without
+  --basic-auth or --oauth-provider is refused unless you pass --allow-unauthenticated, and an
+  empty password is refused.
 
   basic auth (Panel's login page):
     latentviz serve --address 0.0.0.0 --basic-auth users.json
@@ -85,6 +87,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help='Panel basic auth: a JSON file {"user": "password"} or one password',
     )
     p.add_argument(
+        "--allow-unauthenticated",
+        action="store_true",
+        help="serve a non-loopback --address without --basic-auth or --oauth-provider (refused otherwise)",
+    )
+    p.add_argument(
         "--oauth-provider",
         default=None,
         help="Panel OAuth provider (github, google, azure, ...); credentials from PANEL_OAUTH_* (below)",
@@ -115,6 +122,10 @@ def _check_auth(args: argparse.Namespace) -> None:
     if args.basic_auth and args.oauth_provider:
         raise LatentvizError("choose one of --basic-auth and --oauth-provider")
     auth = args.basic_auth
+    if auth is not None and not auth.strip():
+        raise LatentvizError(
+            "--basic-auth: an empty password protects nothing; give a password or a JSON file"
+        )
     if auth and (auth.endswith(".json") or os.sep in auth):
         path = Path(auth)
         if not path.is_file():
@@ -125,6 +136,9 @@ def _check_auth(args: argparse.Namespace) -> None:
             raise LatentvizError(f"--basic-auth {auth}: not a JSON file ({exc})") from None
         if not (isinstance(users, dict) and users and all(isinstance(v, str) for v in users.values())):
             raise LatentvizError(f'--basic-auth {auth}: expected {{"user": "password", ...}}')
+        empty = [user for user, password in users.items() if not password.strip()]
+        if empty:
+            raise LatentvizError(f"--basic-auth {auth}: {len(empty)} user(s) with an empty password")
     if args.oauth_provider:
         missing = [v for v in _OAUTH_ENV if not os.environ.get(v)]
         if missing:
@@ -139,8 +153,15 @@ def run(args: argparse.Namespace) -> int:
     if not args.max_upload_mb > 0:
         raise LatentvizError(f"--max-upload-mb must be positive, got {args.max_upload_mb}")
     _check_auth(args)
+    exposed_without_auth = not is_loopback(args.address) and not (args.basic_auth or args.oauth_provider)
+    if exposed_without_auth and not args.allow_unauthenticated:
+        raise LatentvizError(
+            f"refusing to serve on {args.address} without authentication: anyone who can reach this "
+            "machine could use the dashboard and upload images. Add --basic-auth or --oauth-provider, "
+            "or pass --allow-unauthenticated on a network you trust"
+        )
     check_port_free(args.address, args.port)  # before the slow imports and model loading
-    if not is_loopback(args.address) and not (args.basic_auth or args.oauth_provider):
+    if exposed_without_auth:
         print(
             f"WARNING: serving on {args.address}:{args.port} WITHOUT authentication: anyone who can "
             "reach this machine can use the dashboard and upload images. Add --basic-auth or "

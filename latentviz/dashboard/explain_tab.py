@@ -306,7 +306,16 @@ class ExplainTab:
             self.ui.call(self._show_progress, step, total)
 
     def _show_progress(self, step: int, total: int) -> None:
-        self.progress.param.update(value=min(step, total), max=max(1, total))
+        # Panel validates value against the current max, so the max moves first; when it
+        # shrinks the value must go first instead. Two updates in that order are always valid.
+        total = max(1, int(total))
+        step = max(0, min(int(step), total))
+        if total >= self.progress.max:
+            self.progress.max = total
+            self.progress.value = step
+        else:
+            self.progress.value = min(step, total)
+            self.progress.max = total
         self.progress_text.object = f"inversion step {min(step, total)} / {total}"
 
     def _done(self, s: ExplanationSession, result: ExplanationResult) -> None:

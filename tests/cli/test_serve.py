@@ -71,9 +71,13 @@ def test_defaults_serve_the_zoo_on_loopback_without_warning(fake_serve, capsys) 
     assert config.max_upload_bytes == 32 * 2**20 and "WARNING" not in err
 
 
-def test_exposed_without_auth_warns_and_with_auth_does_not(fake_serve, capsys, tmp_path) -> None:
+def test_exposed_without_auth_is_refused_unless_allowed(fake_serve, capsys, tmp_path) -> None:
     port = _free_port()
-    assert main(["serve", "--address", "0.0.0.0", "--port", str(port), "--no-show"]) == 0
+    assert main(["serve", "--address", "0.0.0.0", "--port", str(port), "--no-show"]) == 2
+    err = capsys.readouterr().err
+    assert "refusing to serve on 0.0.0.0 without authentication" in err and not fake_serve
+    args = ["serve", "--address", "0.0.0.0", "--port", str(port), "--no-show", "--allow-unauthenticated"]
+    assert main(args) == 0
     err = capsys.readouterr().err
     assert "WARNING: serving on 0.0.0.0" in err and "WITHOUT authentication" in err
     users = tmp_path / "users.json"
@@ -92,6 +96,10 @@ def test_exposed_without_auth_warns_and_with_auth_does_not(fake_serve, capsys, t
         (["--basic-auth", "BAD"], "expected"),
         (["--oauth-provider", "github"], "PANEL_OAUTH_KEY, PANEL_OAUTH_SECRET"),
         (["--basic-auth", "pw", "--oauth-provider", "github"], "choose one of"),
+        (["--basic-auth", ""], "empty password"),
+        (["--basic-auth", "   "], "empty password"),
+        (["--basic-auth", "EMPTYPW"], "with an empty password"),
+        (["--address", "0.0.0.0", "--basic-auth", ""], "empty password"),
     ],
 )
 def test_bad_arguments_are_one_line_errors(extra, message, fake_serve, capsys, tmp_path, monkeypatch) -> None:
@@ -101,6 +109,10 @@ def test_bad_arguments_are_one_line_errors(extra, message, fake_serve, capsys, t
         bad = tmp_path / "bad.json"
         bad.write_text('["not", "a", "mapping"]')
         extra = [str(bad) if e == "BAD" else e for e in extra]
+    if "EMPTYPW" in extra:
+        users = tmp_path / "users.json"
+        users.write_text(json.dumps({"alice": "a-long-password", "bob": ""}))
+        extra = [str(users) if e == "EMPTYPW" else e for e in extra]
     assert main(["serve", "--port", str(_free_port()), "--no-show", *extra]) == 2
     assert message in capsys.readouterr().err and not fake_serve
 

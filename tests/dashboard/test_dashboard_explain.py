@@ -176,3 +176,20 @@ def test_values_past_the_widget_bounds_are_refused_on_the_server(dashboard) -> N
     assert "ig_steps=1000000" in tab.message.object and tab.result is None
     with pytest.raises(OptionError, match="ig_steps"):
         tab.session.run()  # the session checks too, whatever view drives it
+
+
+def test_progress_grows_past_its_first_maximum_and_shrinks_again(resources) -> None:
+    # Regression: value was set before max grew (Panel's "must be at most 100, not 200"),
+    # which raised on every explanation with more than 100 inversion steps.
+    tab = ExplainTab(resources, UiThread(None))
+    try:
+        tab._show_progress(0, 100)
+        tab._show_progress(200, 300)
+        assert (tab.progress.value, tab.progress.max) == (200, 300)
+        assert tab.progress_text.object == "inversion step 200 / 300"
+        tab._show_progress(40, 50)  # a shorter run afterwards
+        assert (tab.progress.value, tab.progress.max) == (40, 50)
+        tab._show_progress(999, 50)  # a step past the total is clamped
+        assert tab.progress.value == 50
+    finally:
+        tab.close()
