@@ -17,10 +17,15 @@ from pathlib import Path
 
 from latentviz.errors import ImageTooLargeError
 
-__all__ = ["MAX_ARRAY_ELEMENTS", "MAX_FRAMES", "MAX_PIXELS", "check_size"]
+__all__ = ["MAX_ARRAY_ELEMENTS", "MAX_FRAMES", "MAX_FRAME_PIXELS", "MAX_PIXELS", "check_size"]
 
-#: Most pixels (all frames/slices/samples of the image together) a reader will decode: 64 Mpx.
-MAX_PIXELS: int = 64 * 1024 * 1024
+#: Most pixels one frame, slice or page may declare: 64 Mi (8192 x 8192). The 13000 x 13000
+#: PNG bomb is refused here.
+MAX_FRAME_PIXELS: int = 64 * 1024 * 1024
+
+#: Most pixels all frames/slices of one image may declare together: 256 Mi, e.g. a CT volume
+#: of 1024 slices of 512 x 512 (1 GiB as float32).
+MAX_PIXELS: int = 256 * 1024 * 1024
 
 #: Most values one stored array (e.g. a whole MedMNIST split in an ``.npz``) may hold: 1 Gi.
 MAX_ARRAY_ELEMENTS: int = 1024 * 1024 * 1024
@@ -50,6 +55,15 @@ def check_size(path: str | Path, shape: Sequence[int], frames: int = 1) -> None:
     if int(frames) > MAX_FRAMES:
         raise ImageTooLargeError(
             path, f"the header declares {int(frames)} frames/slices; latentviz reads at most {MAX_FRAMES}"
+        )
+    per_frame = total // max(1, int(frames))
+    if per_frame > MAX_FRAME_PIXELS:
+        size = "x".join(str(n) for n in dims)
+        raise ImageTooLargeError(
+            path,
+            f"the header declares {size}, {per_frame / 1e6:.1f} megapixels per frame; latentviz "
+            f"decodes at most {MAX_FRAME_PIXELS / 1e6:.1f} megapixels per frame "
+            "(latentviz.data.limits.MAX_FRAME_PIXELS)",
         )
     if total > MAX_PIXELS:
         size = "x".join(str(n) for n in dims)

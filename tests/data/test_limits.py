@@ -63,7 +63,14 @@ def test_png_bomb_is_refused_before_decoding(tmp_path: Path) -> None:
     err = _refused_cheaply(path)
     message = str(err)
     assert "13000x13000" in message and "169.0 megapixels" in message
-    assert f"{limits.MAX_PIXELS / 1e6:.1f} megapixels" in message
+    assert f"{limits.MAX_FRAME_PIXELS / 1e6:.1f} megapixels per frame" in message
+
+
+def test_a_real_ct_volume_is_within_the_limits() -> None:
+    # 600 slices of 512 x 512 (157 Mpx) is an ordinary thin-slice CT: it must be readable.
+    limits.check_size("volume.nii", (512, 512, 600), frames=600)
+    with pytest.raises(ImageTooLargeError, match="MAX_PIXELS"):
+        limits.check_size("volume.nii", (1024, 1024, 600), frames=600)
 
 
 def test_limit_is_overridable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
