@@ -189,14 +189,18 @@ class Classifier:
                 "[-1, 1] first (MedicalImage.to_model_input)"
             )
 
-    def check_target(self, target: int | None) -> int:
-        """The class index to use, checked against the number of classes."""
+    def check_target(self, target: int | None, n_classes: int | None = None) -> int:
+        """The class index to use, checked against the number of classes.
+
+        ``n_classes`` is the width of the model's output when known; otherwise the number
+        of ``target_names`` (at least 2) is used.
+        """
         t = self.target if target is None else target
-        n = max(len(self.target_names), 2)
+        n = n_classes if n_classes is not None else max(len(self.target_names), 2)
         if isinstance(t, bool) or not isinstance(t, int) or not 0 <= t < n:
+            names = f" ({', '.join(self.target_names)})" if len(self.target_names) == n else ""
             raise ShapeError(
-                f"target {t!r} is not a class of classifier {self.name}: valid indices 0..{n - 1} "
-                f"({', '.join(self.target_names)})"
+                f"target {t!r} is not a class of classifier {self.name}: valid indices 0..{n - 1}{names}"
             )
         return int(t)
 
@@ -253,8 +257,8 @@ class Classifier:
 
     def probability(self, x: torch.Tensor, target: int | None = None) -> torch.Tensor:
         """Probability of ``target`` (default: ``self.target``), shape ``(N,)``."""
-        t = self.check_target(target)
-        return self.probabilities(x)[:, t]
+        p = self.probabilities(x)
+        return p[:, self.check_target(target, n_classes=p.shape[1])]
 
     def score(self, x: torch.Tensor, target: int | None = None) -> torch.Tensor:
         """The scalar function attribution methods explain: the target probability.

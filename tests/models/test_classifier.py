@@ -114,3 +114,12 @@ def test_captum_head_still_takes_perturbed_inputs(zoo_classifier) -> None:
     x[0, 0, 0, 0] = 20.0
     out = zoo_classifier.as_module("probability")(x)
     assert out.shape == (2, 2) and torch.isfinite(out).all()
+
+
+def test_multi_class_target_is_checked_against_the_output_width() -> None:
+    # Default target_names has two entries; a 5-class softmax model takes targets 0..4.
+    clf = Classifier(_net(5), activation="softmax", device="cpu")
+    x = torch.zeros(2, 1, 12, 12)
+    assert clf.probability(x, target=4).shape == (2,)
+    with pytest.raises(ShapeError, match=r"0\.\.4"):
+        clf.probability(x, target=5)
