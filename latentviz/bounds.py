@@ -7,7 +7,6 @@ declares. Views build their widget ranges from the same declarations.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from numbers import Integral
 
@@ -22,8 +21,6 @@ __all__ = [
     "NOISE_SAMPLES",
     "PERTURBATION_STEPS",
     "Bound",
-    "check_choice",
-    "check_int",
 ]
 
 
@@ -52,17 +49,6 @@ class Bound:
         if (self.low is not None and v < self.low) or (self.high is not None and v > self.high):
             raise OptionError(option, value, self.describe())
         return v
-
-
-def check_int(option: str, value: object, bound: Bound) -> int:
-    """Shorthand for ``bound.check(option, value)``."""
-    return bound.check(option, value)
-
-
-def check_choice(option: str, value: object, choices: Sequence[object]) -> None:
-    """Raise :class:`~latentviz.errors.OptionError` unless ``value`` is one of ``choices``."""
-    if value not in choices:
-        raise OptionError(option, value, "one of " + ", ".join(repr(c) for c in choices))
 
 
 # Library-wide caps: generous for research use, small enough that one call cannot take

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Literal
 
@@ -178,14 +179,14 @@ class Classifier:
                 f"classifier {self.name} was trained on {size}x{size} images, got "
                 f"{x.shape[-2]}x{x.shape[-1]}; resize first (MedicalImage.to_model_input(size={size}))"
             )
-        # One fused reduction (a single host sync): NaN/inf and range together.
-        peak = x.detach().abs().amax()
-        if not bool(torch.isfinite(peak)):
+        # One reduction and one host sync: NaN/inf propagate into the peak.
+        peak = float(x.detach().abs().amax())
+        if not math.isfinite(peak):
             raise ImageValueError(f"classifier {self.name} got an image with NaN or infinite pixels")
-        if float(peak) > self.MAX_ABS_INPUT:
+        if peak > self.MAX_ABS_INPUT:
             raise ImageValueError(
                 f"classifier {self.name} expects images in [-1, 1] (latentviz's model range), got "
-                f"values up to {float(peak):.4g} in magnitude; map 0..255 or modality units to "
+                f"values up to {peak:.4g} in magnitude; map 0..255 or modality units to "
                 "[-1, 1] first (MedicalImage.to_model_input)"
             )
 
