@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from latentviz.models.architectures import PhantomCNN, ResNetClassifier
-from latentviz.models.training.loop import Trainer
+from latentviz.models.training.base import Trainer
 
 __all__ = ["ClassifierTrainer"]
 

@@ -10,8 +10,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from latentviz.models.architectures import DCGANDiscriminator, DCGANGenerator
+from latentviz.models.training.base import Trainer
 from latentviz.models.training.common import ema_update
-from latentviz.models.training.loop import Trainer
 
 __all__ = ["GANTrainer", "ema_decay"]
 

@@ -1,4 +1,8 @@
-"""The one training loop all recipes share; each kind supplies a :class:`Trainer`."""
+"""The one training loop all recipes share; each kind supplies a :class:`Trainer`.
+
+The loop knows no trainer: :func:`fit` looks ``cfg.kind`` up in the registry of
+:mod:`latentviz.models.training.base`. ``Trainer`` is re-exported here for older imports.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +11,16 @@ import time
 from pathlib import Path
 
 import torch
-from torch import nn
 from tqdm.auto import tqdm
 
 from latentviz import __version__
 from latentviz.models.device import pick_device
 from latentviz.models.io import save_model
+from latentviz.models.training.base import Trainer, trainer_for
 from latentviz.models.training.common import (
     BatchSampler,
     LossLog,
     TrainConfig,
-    TrainingData,
     describe_device,
     load_checkpoint,
     load_training_data,
@@ -27,77 +30,12 @@ from latentviz.models.training.common import (
 from latentviz.models.training.distributed import (
     World,
     barrier,
-    current_world,
     mean_over_ranks,
     setup_world,
     teardown_world,
-    wrap_for_training,
 )
 
 __all__ = ["Trainer", "fit"]
-
-
-class Trainer:
-    """One kind of training: builds its modules and optimizers, and takes one step.
-
-    Subclasses set ``kind``, ``architecture``, ``loss_names`` and ``default_lr`` and
-    implement :meth:`step`, :meth:`samples` and :meth:`export`; :meth:`stateful` lists
-    what a checkpoint holds.
-    """
-
-    kind: str = ""
-    architecture: str = ""
-    loss_names: tuple[str, ...] = ()
-    default_lr: float = 2e-4
-    needs_labels: bool = False
-    grid_columns: int = 8
-
-    def __init__(self, cfg: TrainConfig, data: TrainingData, device: torch.device) -> None:
-        self.cfg = cfg
-        self.data = data
-        self.device = device
-        self.lr = cfg.lr if cfg.lr is not None else self.default_lr
-        self.step_index = 0
-        self.world = current_world()
-        self.shard = self.world.shard(cfg.batch_size)
-        if self.needs_labels and not data.has_labels:
-            raise ValueError(f"a {self.kind} run needs labelled data; {data.source} has no labels")
-
-    def parallel(self, module: nn.Module) -> nn.Module:
-        """What :meth:`step` calls to train ``module``: itself, or its DDP wrapper when several
-        processes train (it shares the parameters; checkpoint and export ``module``)."""
-        return wrap_for_training(module, self.world, self.device)
-
-    def noise(self, draw, *shape: int) -> torch.Tensor:
-        """Per-image random numbers ``draw(batch_size, *shape)`` for this process's slice of the
-        global batch. They are drawn for the whole global batch (every rank keeps the same RNG
-        stream) and sliced, so N processes use exactly the numbers one process would."""
-        return draw(self.cfg.batch_size, *shape, device=self.device)[self.shard]
-
-    def stateful(self) -> dict[str, nn.Module | torch.optim.Optimizer]:
-        """Modules and optimizers to checkpoint, by name."""
-        raise NotImplementedError
-
-    def step(self, images: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
-        """One optimisation step on a batch; returns the losses named in ``loss_names``."""
-        raise NotImplementedError
-
-    def samples(self) -> torch.Tensor:
-        """A fixed batch of images ``(N, 1, S, S)`` to tile into the PNG grid."""
-        raise NotImplementedError
-
-    def export(self) -> tuple[nn.Module, dict]:
-        """The model to ship and its config (``architecture``, ``kwargs``, …)."""
-        raise NotImplementedError
-
-
-def _trainers() -> dict[str, type[Trainer]]:
-    from latentviz.models.training.classifier import ClassifierTrainer
-    from latentviz.models.training.gan import GANTrainer
-    from latentviz.models.training.medxgan import MedXGANTrainer
-    from latentviz.models.training.vae import VAETrainer
-
-    return {t.kind: t for t in (ClassifierTrainer, GANTrainer, VAETrainer, MedXGANTrainer)}
 
 
 def fit(cfg: TrainConfig) -> dict:
@@ -114,12 +52,10 @@ def fit(cfg: TrainConfig) -> dict:
         ``steps``, ``train_seconds`` (over all resumed parts), ``model`` (the weights path)
         and ``last_losses`` (means over the global batch).
     """
-    trainers = _trainers()
-    if cfg.kind not in trainers:
-        raise ValueError(f"unknown training kind {cfg.kind!r}; choose from {sorted(trainers)}")
+    trainer_class = trainer_for(cfg.kind)
     world, device, own_group = setup_world(pick_device(cfg.device))
     try:
-        return _train(cfg, trainers[cfg.kind], world, device)
+        return _train(cfg, trainer_class, world, device)
     finally:
         if own_group:
             teardown_world()

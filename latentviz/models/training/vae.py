@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from latentviz.models.architectures import ConvVAE
-from latentviz.models.training.loop import Trainer
+from latentviz.models.training.base import Trainer
 
 __all__ = ["NegativeELBO", "VAETrainer"]
 
