@@ -20,6 +20,7 @@ __all__ = [
     "OptionError",
     "ShapeError",
     "StoreIntegrityError",
+    "UnknownColormapError",
     "UploadTooLargeError",
 ]
 
@@ -120,3 +121,25 @@ class OptionError(LatentvizError, ValueError):
     def __init__(self, option: str, value: object, allowed: str) -> None:
         self.option, self.value, self.allowed = option, value, allowed
         super().__init__(f"{option}={value!r} is not allowed; {option} must be {allowed}")
+
+
+class UnknownColormapError(OptionError):
+    """A colormap name matplotlib does not know (an :class:`OptionError` on ``colormap``).
+
+    Parameters
+    ----------
+    name
+        The refused name.
+    known
+        The names that are accepted (shown in the message, shortened).
+    """
+
+    def __init__(self, name: object, known: list[str]) -> None:
+        self.name, self.known = name, list(known)
+        common = [n for n in ("viridis", "magma", "inferno", "gray", "RdBu_r", "jet") if n in self.known]
+        super().__init__(
+            "colormap",
+            name,
+            f"a matplotlib colormap name (unknown colormap; e.g. {', '.join(common)}; "
+            f"{len(self.known)} known, see latentviz.core.render.colormap_names())",
+        )

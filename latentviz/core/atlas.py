@@ -207,7 +207,9 @@ class Atlas:
         scale = scale or max(1, -(-96 // side))
         tiles = [
             render.label_image(
-                render.apply_colormap(render.signed_to_uint8(m), "diverging"), f"{name} {caption}", scale
+                render.apply_colormap(render.signed_to_uint8(m), render.SIGNED_COLORMAP),
+                f"{name} {caption}",
+                scale,
             )
             for name, m in point.maps.items()
         ]

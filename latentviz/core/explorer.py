@@ -66,7 +66,7 @@ class ExplorerFrame:
     probability
         The classifier's target probability of ``image`` (None without a classifier).
     difference_png
-        The signed difference to the start image (sliders at 0), diverging colours on
+        The signed difference to the start image (sliders at 0), ``difference_colormap`` on
         ``±difference_scale``; None unless ``state.difference``.
     """
 
@@ -104,6 +104,9 @@ class ExplorerSession:
         Frames kept in the LRU cache.
     difference_scale
         Model-unit magnitude at the ends of the difference colour scale.
+    difference_colormap
+        Matplotlib colormap of the difference view and its colorbar (default
+        :data:`~latentviz.core.render.SIGNED_COLORMAP`, white at 0).
 
     Examples
     --------
@@ -124,8 +127,10 @@ class ExplorerSession:
         slider_range: float = 5.0,
         cache_size: int = 256,
         difference_scale: float = 1.0,
+        difference_colormap: str = render.SIGNED_COLORMAP,
     ) -> None:
         self.generator = generator
+        self.difference_colormap = render.check_colormap(difference_colormap)
         self.classifier = classifier
         self.directions: BoundDirections = bind_directions(generator, directions, names)
         if model_window is not None:
@@ -350,7 +355,9 @@ class ExplorerSession:
         if st.difference:
             diff = image - self.start_image(st)
             diff_png = render.png_bytes(
-                render.apply_colormap(render.signed_to_uint8(diff, self.difference_scale), "diverging")
+                render.apply_colormap(
+                    render.signed_to_uint8(diff, self.difference_scale), self.difference_colormap
+                )
             )
         return ExplorerFrame(state=st, png=png, image=image, probability=prob, difference_png=diff_png)
 
@@ -369,7 +376,9 @@ class ExplorerSession:
     def difference_colorbar(self, length: int = 256) -> bytes:
         """PNG colorbar of the difference view's colour scale (``length`` px of colour ramp)."""
         s = self.difference_scale
-        return render.colorbar_png("diverging", -s, s, "difference to start (model units)", length=length)
+        return render.colorbar_png(
+            self.difference_colormap, -s, s, "difference to start (model units)", length=length
+        )
 
     # -- exports -------------------------------------------------------------------------
     def walk(

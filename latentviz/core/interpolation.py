@@ -53,6 +53,11 @@ class InterpolationSession:
         Frames along the path (α from 0 to 1 inclusive).
     target
         Class whose probability is reported.
+    step_colormap, cumulative_colormap
+        Matplotlib colormaps of the signed per-frame difference (default
+        :data:`~latentviz.core.render.SIGNED_COLORMAP`) and of the accumulated
+        ``|difference|`` (default :data:`~latentviz.core.render.MAGNITUDE_COLORMAP`;
+        ``"jet"`` for medXGAN's look); the colorbars use the same maps.
     """
 
     def __init__(
@@ -63,7 +68,11 @@ class InterpolationSession:
         classifier: Classifier | None = None,
         n_frames: int = 32,
         target: int | None = None,
+        step_colormap: str = render.SIGNED_COLORMAP,
+        cumulative_colormap: str = render.MAGNITUDE_COLORMAP,
     ) -> None:
+        self.step_colormap = render.check_colormap(step_colormap)
+        self.cumulative_colormap = render.check_colormap(cumulative_colormap)
         if not 2 <= int(n_frames) <= 512:
             raise LatentvizError(f"an interpolation needs 2..512 frames, got {n_frames}")
         self.generator = generator
@@ -215,10 +224,12 @@ class InterpolationSession:
         if f is None:
             p = self.path
             step = render.apply_colormap(
-                render.signed_to_uint8(p.step_difference[i], self.step_scale), "diverging"
+                render.signed_to_uint8(p.step_difference[i], self.step_scale), self.step_colormap
             )
             cum = p.cumulative_difference[i].mean(0)
-            heat = render.apply_colormap(render.to_uint8(cum, (0.0, self.cumulative_scale)), "jet")
+            heat = render.apply_colormap(
+                render.to_uint8(cum, (0.0, self.cumulative_scale)), self.cumulative_colormap
+            )
             f = InterpolationFrame(
                 index=i,
                 alpha=float(p.alphas[i]),
@@ -238,10 +249,14 @@ class InterpolationSession:
         """PNG colorbars of the per-frame and the accumulating difference (``length`` px ramps)."""
         return {
             "step": render.colorbar_png(
-                "diverging", -self.step_scale, self.step_scale, "frame − previous frame", length=length
+                self.step_colormap, -self.step_scale, self.step_scale, "frame − previous frame", length=length
             ),
             "cumulative": render.colorbar_png(
-                "jet", 0.0, self.cumulative_scale, "accumulated |difference|", length=length
+                self.cumulative_colormap,
+                0.0,
+                self.cumulative_scale,
+                "accumulated |difference|",
+                length=length,
             ),
         }
 

@@ -1,8 +1,9 @@
 """Arrays to pictures: colormaps as lookup tables, overlays, windows, PNG/GIF bytes.
 
 Everything here is UI-free and fast enough for the slider hot path: a frame is
-mapped to ``uint8`` once, coloured through a precomputed 256-entry LUT (a single
-fancy index) and encoded by Pillow at a low compression level.
+mapped to ``uint8`` once, coloured through a 256-entry LUT sampled once per name from
+matplotlib's colormap (a single fancy index) and encoded by Pillow at a low
+compression level.
 
 Images handled here are model images in ``[-1, 1]`` (``(H, W)``, ``(1, H, W)`` or
 ``(3, H, W)``) or signed maps (differences, attributions) with an explicit scale.
@@ -12,21 +13,26 @@ from __future__ import annotations
 
 import io
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from latentviz.errors import LatentvizError, ShapeError
+from latentviz.errors import LatentvizError, ShapeError, UnknownColormapError
 
 __all__ = [
     "COLORMAPS",
+    "MAGNITUDE_COLORMAP",
+    "SIGNED_COLORMAP",
     "WINDOW_PRESETS",
     "DisplayWindow",
     "apply_colormap",
+    "check_colormap",
     "colorbar_png",
+    "colormap_lut",
+    "colormap_names",
     "contour",
     "draw_contour",
     "gif_bytes",
@@ -43,47 +49,103 @@ __all__ = [
 
 
 # -- colormaps ---------------------------------------------------------------------------
-def _lut_from_stops(stops: Sequence[tuple[float, tuple[int, int, int]]]) -> np.ndarray:
-    """A (256, 3) uint8 table interpolated linearly between colour stops."""
-    xs = np.array([s[0] for s in stops], dtype=np.float64)
-    cols = np.array([s[1] for s in stops], dtype=np.float64)
-    t = np.linspace(0.0, 1.0, 256)
-    lut = np.stack([np.interp(t, xs, cols[:, c]) for c in range(3)], axis=1)
-    return np.round(lut).astype(np.uint8)
+#: Default colormap of non-negative magnitudes (heat maps, accumulated differences):
+#: perceptually uniform, so equal steps in value look like equal steps in colour
+#: (jet's bright cyan/yellow bands invent edges; Borland & Taylor 2007). ``"jet"``
+#: stays available by name for figures that must match medXGAN's.
+MAGNITUDE_COLORMAP = "magma"
+#: Default colormap of signed maps (differences, attributions): blue below 0, white at
+#: 0 (LUT index 128), red above.
+SIGNED_COLORMAP = "RdBu_r"
+
+# Names latentviz used before its colour maps came from matplotlib.
+_ALIASES = {"grey": "gray", "diverging": SIGNED_COLORMAP}
+_LUTS: dict[str, np.ndarray] = {}
 
 
-#: Precomputed (256, 3) uint8 lookup tables.
-COLORMAPS: dict[str, np.ndarray] = {
-    "grey": np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, axis=1),
-    # Diverging blue-white-red for signed differences (0 maps to white, index 128).
-    "diverging": _lut_from_stops(
-        [
-            (0.0, (5, 48, 97)),
-            (0.25, (67, 147, 195)),
-            (0.5, (247, 247, 247)),
-            (0.75, (214, 96, 77)),
-            (1.0, (103, 0, 31)),
-        ]
-    ),
-    # A JET-like heat map (the colour scheme medXGAN's colorized maps use).
-    "jet": _lut_from_stops(
-        [
-            (0.0, (0, 0, 131)),
-            (0.125, (0, 0, 255)),
-            (0.375, (0, 255, 255)),
-            (0.625, (255, 255, 0)),
-            (0.875, (255, 0, 0)),
-            (1.0, (128, 0, 0)),
-        ]
-    ),
-}
+def _matplotlib_colormaps():  # -> matplotlib.cm.ColormapRegistry
+    # Imported on first use: loading matplotlib's colour module costs ~0.1 s.
+    import matplotlib
+
+    return matplotlib.colormaps
+
+
+def colormap_names() -> list[str]:
+    """Every colormap name :func:`colormap_lut` accepts: matplotlib's registered maps
+    (``viridis``, ``magma``, ``RdBu_r``, ``jet``, their ``_r`` reverses, …) and the aliases
+    ``grey`` and ``diverging``."""
+    return sorted({*_matplotlib_colormaps(), *_ALIASES})
+
+
+def colormap_lut(name: str) -> np.ndarray:
+    """The ``(256, 3)`` uint8 lookup table of matplotlib's colormap ``name``.
+
+    Parameters
+    ----------
+    name
+        A matplotlib colormap name (see :func:`colormap_names`); ``"grey"`` and
+        ``"diverging"`` (= ``"RdBu_r"``) are accepted as aliases.
+
+    Returns
+    -------
+    numpy.ndarray
+        Read-only ``(256, 3)`` uint8 table, computed once per name and process.
+
+    Raises
+    ------
+    UnknownColormapError
+        For a name matplotlib does not know (a :class:`~latentviz.errors.OptionError`).
+
+    Examples
+    --------
+    >>> colormap_lut("viridis").shape
+    (256, 3)
+    """
+    lut = _LUTS.get(name)
+    if lut is not None:
+        return lut
+    registry = _matplotlib_colormaps()
+    resolved = _ALIASES.get(name, name) if isinstance(name, str) else name
+    if not isinstance(resolved, str) or resolved not in registry:
+        raise UnknownColormapError(name, sorted({*registry, *_ALIASES}))
+    rgba = registry[resolved].resampled(256)(np.linspace(0.0, 1.0, 256))
+    lut = np.round(rgba[:, :3] * 255.0).astype(np.uint8)
+    lut.flags.writeable = False
+    _LUTS[name] = lut  # idempotent: a race computes the same table twice
+    return lut
+
+
+def check_colormap(name: str) -> str:
+    """Return ``name`` if it is a known colormap, else raise :class:`UnknownColormapError`."""
+    colormap_lut(name)
+    return name
+
+
+class _ColormapTables(Mapping[str, np.ndarray]):
+    """Read-only ``name -> (256, 3) uint8 LUT`` view over matplotlib's colormaps."""
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        try:
+            return colormap_lut(name)
+        except UnknownColormapError:
+            raise KeyError(name) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(colormap_names())
+
+    def __len__(self) -> int:
+        return len(colormap_names())
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name in set(colormap_names())
+
+
+#: Every colormap by name, as ``(256, 3)`` uint8 lookup tables (built on first lookup).
+COLORMAPS: Mapping[str, np.ndarray] = _ColormapTables()
 
 
 def _lut(name: str) -> np.ndarray:
-    try:
-        return COLORMAPS[name]
-    except KeyError:
-        raise LatentvizError(f"unknown colormap {name!r}; choose one of {sorted(COLORMAPS)}") from None
+    return colormap_lut(name)
 
 
 # -- display windows ---------------------------------------------------------------------
@@ -211,7 +273,13 @@ def signed_to_uint8(values: np.ndarray | torch.Tensor, scale: float | None = Non
 
 
 def apply_colormap(u8: np.ndarray, name: str = "grey") -> np.ndarray:
-    """Colour a ``(H, W)`` uint8 image through a LUT → ``(H, W, 3)`` uint8."""
+    """Colour a ``(H, W)`` uint8 image through the LUT of colormap ``name`` → ``(H, W, 3)`` uint8.
+
+    Raises
+    ------
+    UnknownColormapError
+        For a name matplotlib does not know.
+    """
     if u8.dtype != np.uint8 or u8.ndim != 2:
         raise ShapeError(f"apply_colormap takes a (H, W) uint8 image, got {u8.dtype} {u8.shape}")
     return _lut(name)[u8]
@@ -222,7 +290,7 @@ def heat_overlay(
     heat: np.ndarray | torch.Tensor,
     alpha: float = 0.5,
     scale: float | None = None,
-    colormap: str = "jet",
+    colormap: str = MAGNITUDE_COLORMAP,
 ) -> np.ndarray:
     """Blend a non-negative heat map (coloured by ``colormap``) over a grey image.
 
@@ -236,6 +304,9 @@ def heat_overlay(
         Opacity of the heat map.
     scale
         Value mapped to the top of the colormap (default: the map's maximum).
+    colormap
+        Matplotlib colormap name (default :data:`MAGNITUDE_COLORMAP`; ``"jet"`` for
+        medXGAN's look).
     """
     h = np.abs(to_numpy(heat))
     if h.ndim == 3:
@@ -320,7 +391,8 @@ def colorbar_png(
     length: int = 256,
     thickness: int = 12,
 ) -> bytes:
-    """A horizontal colorbar with end and middle ticks and a label, as PNG bytes."""
+    """A horizontal colorbar of ``colormap`` from ``low`` to ``high`` with end and middle
+    ticks and a label, as PNG bytes (the labelled scale shared by the panels it describes)."""
     ramp = np.linspace(0, 255, length).astype(np.uint8)
     bar = _lut(colormap)[np.repeat(ramp[None, :], thickness, axis=0)]
     pad = 24

@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from latentviz.core import render
-from latentviz.errors import LatentvizError, ShapeError
+from latentviz.errors import LatentvizError, OptionError, ShapeError, UnknownColormapError
 
 
 def _decode(data: bytes) -> Image.Image:
@@ -30,7 +30,8 @@ def test_to_numpy_rejects_bad_shapes() -> None:
 
 
 def test_colormaps_are_256_entry_luts() -> None:
-    for name, lut in render.COLORMAPS.items():
+    for name in ("grey", "diverging", "jet", "viridis", "magma", "RdBu_r", render.MAGNITUDE_COLORMAP):
+        lut = render.COLORMAPS[name]
         assert lut.shape == (256, 3) and lut.dtype == np.uint8, name
     # the diverging map is white at zero, blue below, red above
     div = render.COLORMAPS["diverging"]
@@ -38,6 +39,63 @@ def test_colormaps_are_256_entry_luts() -> None:
     assert div[0, 2] > div[0, 0] and div[255, 0] > div[255, 2]
     with pytest.raises(LatentvizError, match="unknown colormap"):
         render.apply_colormap(np.zeros((2, 2), np.uint8), "viridis-nope")
+
+
+@pytest.mark.parametrize("name", ["viridis", "magma", "RdBu_r", "jet", "gray", "inferno_r"])
+def test_colormap_tables_equal_matplotlib(name: str) -> None:
+    import matplotlib
+
+    expected = np.round(matplotlib.colormaps[name].resampled(256)(np.linspace(0, 1, 256))[:, :3] * 255)
+    np.testing.assert_array_equal(render.colormap_lut(name), expected.astype(np.uint8))
+    ramp = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    np.testing.assert_array_equal(render.apply_colormap(ramp, name), expected[ramp].astype(np.uint8))
+
+
+def test_aliases_keep_the_old_names() -> None:
+    np.testing.assert_array_equal(render.colormap_lut("grey"), render.colormap_lut("gray"))
+    np.testing.assert_array_equal(
+        render.colormap_lut("diverging"), render.colormap_lut(render.SIGNED_COLORMAP)
+    )
+    assert render.colormap_lut("grey")[:, 0].tolist() == list(range(256))
+    assert {"grey", "diverging", "viridis", "jet"} <= set(render.colormap_names())
+    assert "jet" in render.COLORMAPS and "nope" not in render.COLORMAPS
+
+
+def test_unknown_colormap_is_a_typed_option_error() -> None:
+    for bad in ("nope", "", None, 3):
+        with pytest.raises(UnknownColormapError) as exc:
+            render.colormap_lut(bad)  # type: ignore[arg-type]
+        assert isinstance(exc.value, OptionError) and isinstance(exc.value, ValueError)
+        assert exc.value.option == "colormap" and "viridis" in str(exc.value)
+    with pytest.raises(UnknownColormapError):
+        render.heat_overlay(np.zeros((4, 4), np.uint8), np.ones((4, 4)), colormap="nope")
+    with pytest.raises(UnknownColormapError):
+        render.colorbar_png("nope", 0, 1, "x")
+    with pytest.raises(KeyError):
+        render.COLORMAPS["nope"]
+
+
+def test_luts_are_cached_and_read_only() -> None:
+    lut = render.colormap_lut("cividis")
+    assert render.colormap_lut("cividis") is lut
+    with pytest.raises(ValueError):
+        lut[0, 0] = 1
+
+
+def test_magnitude_default_is_perceptually_uniform_and_jet_stays_an_option() -> None:
+    # viridis, magma, inferno, plasma and cividis are matplotlib's perceptually uniform maps.
+    assert render.MAGNITUDE_COLORMAP in {"viridis", "magma", "inferno", "plasma", "cividis"}
+    heat = np.linspace(0, 1, 16, dtype=np.float32).reshape(4, 4)
+    base = np.zeros((4, 4), np.uint8)
+    default = render.heat_overlay(base, heat, alpha=1.0)
+    jet = render.heat_overlay(base, heat, alpha=1.0, colormap="jet")
+    np.testing.assert_array_equal(
+        default, render.apply_colormap(render.to_uint8(heat, (0, 1)), render.MAGNITUDE_COLORMAP)
+    )
+    assert not np.array_equal(default, jet)
+    # lightness of the default rises monotonically with the value (it does not for jet)
+    luma = render.colormap_lut(render.MAGNITUDE_COLORMAP) @ np.array([0.299, 0.587, 0.114])
+    assert np.all(np.diff(luma) > -1.0)
 
 
 def test_signed_to_uint8_centres_zero() -> None:

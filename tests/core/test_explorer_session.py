@@ -180,3 +180,16 @@ def test_relative_window_stretches_each_frame(session: ExplorerSession) -> None:
     assert ((stretched == 0).mean() > 0.03) and ((stretched == 255).mean() > 0.03)
     strip = session.export_strip(n_frames=3)  # the export uses the same window
     assert strip.startswith(b"\x89PNG")
+
+
+def test_difference_colormap_is_an_option(generator) -> None:
+    from latentviz.core import render
+    from latentviz.errors import UnknownColormapError
+
+    ds = sefa(generator, k=2)
+    default = ExplorerSession(generator, ds, seed=1)
+    other = ExplorerSession(generator, ds, seed=1, difference_colormap="PuOr")
+    assert default.difference_colormap == render.SIGNED_COLORMAP
+    assert default.difference_colorbar() != other.difference_colorbar()
+    with pytest.raises(UnknownColormapError):
+        ExplorerSession(generator, ds, difference_colormap="nope")

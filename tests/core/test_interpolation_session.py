@@ -78,3 +78,22 @@ def test_from_zoo_needs_a_conditional_model_for_an_image(generator) -> None:
         InterpolationSession.from_zoo(generator, image=np.zeros((32, 32), np.float32))
     s = InterpolationSession.from_zoo(generator, n_frames=3, seed=7)
     assert s.classifier is None and torch.allclose(s.start, generator.sample_latents(1, seed=7)[0])
+
+
+def test_colormaps_are_options_and_the_colorbars_follow_them(cond) -> None:
+    from latentviz.core import render
+    from latentviz.errors import UnknownColormapError
+
+    a, b = cond.sample_latents(2, seed=4).chunk(2)
+    default = InterpolationSession(cond, a, b, n_frames=4)
+    jet = InterpolationSession(cond, a, b, n_frames=4, cumulative_colormap="jet", step_colormap="PuOr")
+    assert default.cumulative_colormap == render.MAGNITUDE_COLORMAP
+    assert default.step_colormap == render.SIGNED_COLORMAP
+    assert default.frame(3).cumulative_png != jet.frame(3).cumulative_png
+    assert default.frame(3).step_png != jet.frame(3).step_png
+    assert default.colorbars()["cumulative"] != jet.colorbars()["cumulative"]
+    assert default.colorbars()["cumulative"] == render.colorbar_png(
+        render.MAGNITUDE_COLORMAP, 0.0, default.cumulative_scale, "accumulated |difference|"
+    )
+    with pytest.raises(UnknownColormapError):
+        InterpolationSession(cond, a, b, n_frames=4, cumulative_colormap="jet-ish")
