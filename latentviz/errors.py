@@ -21,6 +21,7 @@ __all__ = [
     "ShapeError",
     "StoreIntegrityError",
     "UnknownColormapError",
+    "UnknownMethodError",
     "UploadTooLargeError",
 ]
 
@@ -143,3 +144,25 @@ class UnknownColormapError(OptionError):
             f"a matplotlib colormap name (unknown colormap; e.g. {', '.join(common)}; "
             f"{len(self.known)} known, see latentviz.core.render.colormap_names())",
         )
+
+
+class UnknownMethodError(OptionError):
+    """A method name no registry holds (an :class:`OptionError` on ``method``).
+
+    Parameters
+    ----------
+    registry
+        What kind of method was asked for (``"direction method"``).
+    name
+        The refused name.
+    known
+        The registered names.
+    """
+
+    def __init__(self, registry: str, name: object, known: list[str]) -> None:
+        super().__init__("method", name, "one of " + ", ".join(repr(k) for k in known))
+        self.registry, self.known = registry, list(known)
+        self.args = (f"unknown {registry} {name!r}; choose one of {self.known}",)
+
+    def __str__(self) -> str:
+        return str(self.args[0])

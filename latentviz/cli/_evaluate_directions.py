@@ -10,17 +10,20 @@ from latentviz.cli import print_json
 __all__ = ["HELP", "add_arguments", "run"]
 
 HELP = "score direction-discovery methods against phantom factors (slope, R², Spearman, leakage)"
-METHODS = ("sefa", "ganspace", "voynov", "probe", "centroid")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    # The methods come from the registry (latentviz.directions.registry).
+    from latentviz.directions.registry import method_names
+
+    default = list(method_names(evaluated_by_default=True))
     p.add_argument("--model", required=True, help="zoo generator name (e.g. ct-dcgan, ct-vae)")
     p.add_argument(
         "--methods",
         nargs="+",
-        choices=METHODS,
-        default=["sefa", "ganspace", "voynov", "probe"],
-        help="methods to run (default: sefa ganspace voynov probe)",
+        choices=method_names(),
+        default=default,
+        help=f"methods to run (default: {' '.join(default)})",
     )
     p.add_argument("--k", type=int, default=10, help="directions per method (default 10)")
     p.add_argument("--voynov-steps", type=int, default=3000, help="Voynov–Babenko steps (default 3000)")
@@ -55,10 +58,14 @@ def run(args: argparse.Namespace) -> int:
         args.methods,
         k=args.k,
         regressor=args.regressor,
-        voynov_steps=args.voynov_steps,
-        voynov_batch=args.voynov_batch,
-        voynov_baseline_steps=args.voynov_baseline_steps,
-        ganspace_samples=args.ganspace_samples,
+        method_options={
+            "voynov": {
+                "steps": args.voynov_steps,
+                "batch_size": args.voynov_batch,
+                "baseline_steps": args.voynov_baseline_steps,
+            },
+            "ganspace": {"n_samples": args.ganspace_samples},
+        },
         n_starts=args.starts,
         strips_dir=args.strips,
         seed=args.seed,

@@ -10,35 +10,22 @@ from latentviz.errors import ModelFileError
 __all__ = ["HELP", "add_arguments", "run"]
 
 HELP = "discover latent directions (sefa, ganspace, voynov, probe, centroid) and draw them"
-METHODS = ("sefa", "ganspace", "voynov", "probe", "centroid")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    # Methods and their option flags come from the registry (latentviz.directions.registry).
+    from latentviz.directions.registry import add_option_arguments, method_names
+
     p.add_argument("--model", required=True, help="zoo generator name (e.g. ct-dcgan)")
-    p.add_argument("--method", required=True, choices=METHODS)
+    p.add_argument("--method", required=True, choices=method_names())
     p.add_argument("--out", required=True, help="direction-set path: writes OUT.npz, OUT.json and OUT.png")
-    p.add_argument("--k", type=int, default=None, help="number of directions (default: method's)")
-    p.add_argument("--samples", type=int, default=None, help="ganspace/probe samples, centroid images")
-    p.add_argument("--layer", default=None, help="ganspace: layer name for activation PCA")
-    p.add_argument("--steps", type=int, default=3000, help="voynov: training steps (default 3000)")
-    p.add_argument("--variant", choices=["linear", "proj", "ortho"], default="proj", help="voynov matrix")
-    p.add_argument("--reconstructor", choices=["lenet", "resnet"], default="lenet")
-    p.add_argument("--batch-size", type=int, default=128, help="voynov batch (default 128)")
-    p.add_argument("--lr", type=float, default=1e-4, help="voynov Adam lr (default 1e-4)")
-    p.add_argument("--no-baselines", action="store_true", help="voynov: skip the random/axes RCA baselines")
-    p.add_argument("--checkpoint", default=None, help="voynov: resumable safetensors checkpoint")
-    p.add_argument(
-        "--precision",
-        choices=["auto", "fp32", "bf16"],
-        default="auto",
-        help="voynov: bf16 mixed precision where native (auto, the default), or fp32",
+    methods = p.add_argument_group(
+        "method options", "each flag applies to the methods it names; unset: the method's default"
     )
-    p.add_argument("--factors", nargs="+", default=None, help="probe factors / centroid stratifying factor")
-    p.add_argument("--strata", type=int, default=5, help="centroid strata (default 5)")
+    add_option_arguments(methods)
     p.add_argument("--strip-rows", type=int, default=8, help="directions shown in the strip (default 8)")
     p.add_argument("--seeds", type=int, default=3, help="seeds per direction in the strip (default 3)")
     p.add_argument("--no-strip", action="store_true", help="do not draw the PNG strip grid")
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default=None, help="cpu, cuda, mps")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
@@ -46,31 +33,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from latentviz import zoo
-    from latentviz.directions.discover import discover
+    from latentviz.directions.registry import DiscoveryInputs, get_method, options_from_arguments
     from latentviz.directions.strips import strip_grid
 
+    method = get_method(args.method)
+    options = method.options(**options_from_arguments(method, args))  # refuse bad flags before loading
     generator = zoo.load(args.model, device=args.device)
     if not hasattr(generator, "sample_latents"):
         raise ModelFileError(f"{args.model} is a classifier, not a generator")
-    ds = discover(
-        generator,
-        args.method,
-        args.k,
-        factors=args.factors,
-        n_samples=args.samples,
-        layer=args.layer,
-        steps=args.steps,
-        variant=args.variant,
-        reconstructor=args.reconstructor,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        baselines=not args.no_baselines,
-        checkpoint=args.checkpoint,
-        precision=args.precision,
-        n_strata=args.strata,
-        seed=args.seed,
-        progress=not args.quiet,
-    )
+    ds = method(generator, DiscoveryInputs(progress=not args.quiet), **options.to_dict())
     npz, sidecar = ds.save(args.out)
     png = None
     if not args.no_strip:

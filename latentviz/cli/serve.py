@@ -53,6 +53,8 @@ _OAUTH_ENV = ("PANEL_OAUTH_KEY", "PANEL_OAUTH_SECRET")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from latentviz.directions.registry import method_names
+
     p.epilog = EPILOG
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.add_argument("--model", default=None, help="generator: zoo name or model file (default ct-medxgan)")
@@ -70,7 +72,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--method",
         default="sefa",
-        choices=["sefa", "ganspace", "voynov"],
+        choices=method_names(interactive=True),  # those quick enough to run at start-up
         help="discovery method without --directions (default sefa: fast)",
     )
     p.add_argument("--k", type=int, default=6, help="directions to discover (default 6)")

@@ -19,10 +19,10 @@ from latentviz.models.classifier import Classifier
 from latentviz.models.generator import Generator
 
 __all__ = [
-    "DISCOVERY_METHODS",
     "as_model_image",
     "default_classifier",
     "discover",
+    "discovery_methods",
     "load_classifier",
     "load_generator",
     "load_model",
@@ -30,12 +30,20 @@ __all__ = [
     "phantom_kind",
 ]
 
-#: Direction-discovery methods a one-liner can name, and their quick default options.
-DISCOVERY_METHODS: dict[str, dict[str, Any]] = {
-    "sefa": {},
-    "ganspace": {"n_samples": 20_000},
-    "voynov": {"steps": 300, "baselines": False},
-}
+
+def discovery_methods() -> dict[str, dict[str, Any]]:
+    """Direction-discovery methods a one-liner runs quickly (those the registry marks
+    ``interactive``), with their quick options (:attr:`DirectionMethod.quick`)."""
+    from latentviz.directions.registry import methods
+
+    return {m.name: dict(m.quick) for m in methods(interactive=True)}
+
+
+def __getattr__(name: str) -> Any:
+    # DISCOVERY_METHODS, read from the registry when asked for.
+    if name == "DISCOVERY_METHODS":
+        return discovery_methods()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def load_model(name_or_path: str | Path, device: str | None = None) -> Generator | Classifier:
@@ -79,13 +87,21 @@ def load_classifier(classifier: str | Path | Classifier | None) -> Classifier | 
 
 
 def discover(generator: Generator, method: str = "sefa", k: int = 6, **options: Any) -> DirectionSet:
-    """Directions of ``generator`` by ``method`` through :func:`latentviz.directions.discover`,
-    with the quick defaults of :data:`DISCOVERY_METHODS` unless ``options`` override them."""
-    from latentviz.directions.discover import discover as run_discovery
+    """Directions of ``generator`` by any registered ``method`` through
+    :func:`latentviz.directions.discover`, with the method's quick options
+    (:attr:`~latentviz.directions.registry.DirectionMethod.quick`) unless ``options``
+    override them.
 
-    if method not in DISCOVERY_METHODS:
-        raise LatentvizError(f"unknown direction method {method!r}; choose one of {list(DISCOVERY_METHODS)}")
-    return run_discovery(generator, method, k, **{**DISCOVERY_METHODS[method], **options})
+    Raises
+    ------
+    UnknownMethodError
+        For a name no method registered (a :class:`LatentvizError`).
+    """
+    from latentviz.directions.discover import discover as run_discovery
+    from latentviz.directions.registry import get_method
+
+    quick = dict(get_method(method).quick)
+    return run_discovery(generator, method, k, **{**quick, **options})
 
 
 def phantom_kind(generator: Generator) -> str | None:

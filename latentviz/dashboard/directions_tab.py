@@ -18,6 +18,7 @@ from latentviz.core.explorer import ExplorerFrame, ExplorerSession, ExplorerStat
 from latentviz.dashboard.dispatch import UiThread
 from latentviz.dashboard.resources import Resources
 from latentviz.dashboard.style import IMAGE_CSS, error_html, image_pane, label, primary
+from latentviz.directions.registry import method_label
 from latentviz.errors import LatentvizError
 
 __all__ = ["DirectionsTab"]
@@ -114,8 +115,9 @@ class DirectionsTab:
         g = resources.generator
         about = (
             f"**{html.escape(g.name)}**: {len(d)} directions found by "
-            f"**{html.escape(d.set.method)}**; sliders move the latent in σ units (one standard "
-            "deviation of the latent along each direction). The label shows each direction's score."
+            f"**{html.escape(method_label(d.set.method))}**; sliders move the latent in σ units "
+            "(one standard deviation of the latent along each direction). The label shows each "
+            "direction's score."
         )
         controls = pn.Column(
             pn.pane.Markdown(about, width=380),

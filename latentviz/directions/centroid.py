@@ -10,14 +10,29 @@ edges and counts are kept in ``params`` so the exact path can be replayed
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from latentviz.bounds import Bound
 from latentviz.directions.direction_set import DirectionSet
+from latentviz.directions.registry import (
+    ENCODER,
+    LABELS,
+    SEED,
+    DirectionMethod,
+    DiscoveryInputs,
+    MethodOptions,
+    option,
+    phantom_kind,
+    register_method,
+)
 from latentviz.errors import LatentError, ShapeError
 
-__all__ = ["centroid_path", "centroid_walk", "encode_images", "invert_images"]
+__all__ = ["CentroidPath", "centroid_path", "centroid_walk", "encode_images", "invert_images"]
 
 
 def invert_images(
@@ -140,3 +155,47 @@ def centroid_walk(directions: DirectionSet, frames_per_step: int = 4) -> torch.T
     t = torch.linspace(0, 1, frames_per_step + 1)[:-1, None]
     path = [c[i] + t * (c[i + 1] - c[i]) for i in range(len(c) - 1)]
     return torch.cat([*path, c[-1:]])
+
+
+@register_method
+class CentroidPath(DirectionMethod):
+    """Centroid paths: directions through the mean latents of strata of a known factor."""
+
+    name = "centroid"
+    label = "centroid path (phantom strata)"
+    order = 50
+    summary = "supervised: phantom images encoded (VAE) or inverted (GAN), latents averaged per stratum"
+    needs = frozenset({LABELS})
+    uses = frozenset({ENCODER})
+    evaluated_by_default = False  # a GAN inverts every phantom image: slow
+
+    @dataclass
+    class Options(MethodOptions):
+        factors: tuple[str, ...] | None = option(
+            None, "factor", "stratifying factor (the first one given; None: z_position)", many=True
+        )
+        n_samples: int = option(2000, "images", "phantom images", bound=Bound(2, 1_000_000), flag="--samples")
+        n_strata: int = option(5, "strata", "strata of the factor", bound=Bound(2, 1000), flag="--strata")
+        seed: int = option(0, "seed", "seed of the phantom images and of the inversion", bound=SEED)
+
+    def run(self, generator: Any, options: Options, inputs: DiscoveryInputs) -> DirectionSet:
+        from latentviz.data.phantoms import generate
+
+        kind = inputs.kind or phantom_kind(generator)
+        feature = (list(options.factors) if options.factors else ["z_position"])[0]
+        size = int(generator.image_shape[-1])
+        batch = generate(kind, options.n_samples, size=size, seed=options.seed + 7)
+        images = torch.as_tensor(batch.images)
+        if getattr(generator, "has_encoder", False):
+            latents, source = encode_images(generator, images), "encoder (posterior mean) of phantom images"
+        else:
+            latents = invert_images(generator, images, seed=options.seed, progress=inputs.progress)
+            source = "MSE inversion of phantom images"
+        return centroid_path(
+            generator,
+            latents,
+            batch.factors[feature],
+            options.n_strata,
+            feature=feature,
+            latent_source=source,
+        )

@@ -1,4 +1,9 @@
-"""One entry point over every method: ``discover(generator, method, ...) -> DirectionSet``.
+"""One entry point over every registered method: ``discover(generator, method, ...) -> DirectionSet``.
+
+A thin, backward-compatible wrapper over :mod:`latentviz.directions.registry`: the keyword
+arguments of the older one-function API are handed to the chosen method as its options
+(those it does not declare are dropped, as before); new code can call the method itself,
+``get_method("voynov")(generator, steps=300)``.
 
 The supervised methods need labels. For a zoo model trained on a phantom they come from
 the phantom's ground truth: ``probe`` labels prior samples with a factor regressor
@@ -9,127 +14,94 @@ inverts (GAN) fresh phantom images whose factors are known exactly.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-import torch
-
-from latentviz.directions.centroid import centroid_path, encode_images, invert_images
 from latentviz.directions.direction_set import DirectionSet
-from latentviz.directions.factor_regressor import FactorRegressor, anatomy_factors
-from latentviz.directions.ganspace import ganspace
-from latentviz.directions.probes import probe_directions
-from latentviz.directions.sefa import sefa
-from latentviz.directions.voynov import voynov
-from latentviz.errors import ModelFileError
+from latentviz.directions.registry import DiscoveryInputs, get_method, method_names, phantom_kind
 
-__all__ = ["METHODS", "discover", "phantom_kind"]
+__all__ = ["discover", "phantom_kind"]  # and METHODS, the registered names (module __getattr__)
 
-METHODS = ("sefa", "ganspace", "voynov", "probe", "centroid")
+# Keywords of the one-function API before the registry; each method takes those it declares.
+_LEGACY_OPTIONS = frozenset(
+    {
+        "factors",
+        "n_samples",
+        "layer",
+        "steps",
+        "variant",
+        "reconstructor",
+        "batch_size",
+        "lr",
+        "baselines",
+        "baseline_steps",
+        "checkpoint",
+        "precision",
+        "n_strata",
+        "seed",
+    }
+)
 
 
-def phantom_kind(generator: object) -> str:
-    """The phantom a zoo generator was trained on (its config's ``data``, or its name prefix)."""
-    from latentviz.data.phantoms import KINDS
-
-    config = getattr(generator, "config", {}) or {}
-    for cand in (str(config.get("data", "")), str(getattr(generator, "name", "")).split("-")[0]):
-        if cand in KINDS:
-            return cand
-    raise ModelFileError(
-        f"cannot tell which phantom {getattr(generator, 'name', 'the model')} was trained on; "
-        "supervised methods need phantom labels (pass kind=)"
-    )
+def __getattr__(name: str) -> Any:
+    # METHODS is read from the registry when asked for (a method may register later).
+    if name == "METHODS":
+        return method_names()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def discover(
-    generator,
+    generator: Any,
     method: str,
     k: int | None = None,
     *,
-    factors: Sequence[str] | None = None,
-    regressor: FactorRegressor | None = None,
+    regressor: Any = None,
     kind: str | None = None,
-    n_samples: int | None = None,
-    layer: str | None = None,
-    steps: int = 3000,
-    variant: str = "proj",
-    reconstructor: str = "lenet",
-    batch_size: int = 128,
-    lr: float = 1e-4,
-    baselines: bool = True,
-    baseline_steps: int | None = None,
-    checkpoint: str | None = None,
-    precision: str = "auto",
-    n_strata: int = 5,
-    seed: int = 0,
+    classifier: Any = None,
     progress: bool = True,
+    factors: Sequence[str] | None = None,
+    **options: Any,
 ) -> DirectionSet:
-    """Run one discovery method.
+    """Run one registered discovery method.
 
     Parameters
     ----------
+    generator
+        A :class:`latentviz.models.Generator`.
     method
-        ``"sefa"``, ``"ganspace"``, ``"voynov"``, ``"probe"`` or ``"centroid"``.
+        A registered method name (:func:`~latentviz.directions.registry.method_names`:
+        ``"sefa"``, ``"ganspace"``, ``"voynov"``, ``"probe"``, ``"centroid"``, …).
     k
-        Number of directions (sefa, ganspace, voynov).
-    factors
-        Factors to probe / the stratifying factor for ``centroid`` (first one used).
-        Default: the phantom's anatomical factors (probe) or ``z_position`` (centroid).
-    regressor
-        Factor regressor for ``probe`` labels (trained on the phantom when ``None``).
-    n_samples
-        Prior samples (ganspace: 100 000; probe: 3000) or phantom images (centroid: 2000).
-    layer, steps, variant, reconstructor, batch_size, lr, baselines, baseline_steps, checkpoint, precision
-        Method options (see :func:`ganspace` and :func:`voynov`).
-    """
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    if method == "sefa":
-        return sefa(generator, k)
-    if method == "ganspace":
-        return ganspace(generator, k or 10, n_samples or 100_000, layer=layer, seed=seed, progress=progress)
-    if method == "voynov":
-        return voynov(
-            generator,
-            k,
-            variant,
-            steps=steps,
-            baselines=baselines,
-            baseline_steps=baseline_steps,
-            checkpoint=checkpoint,
-            reconstructor=reconstructor,
-            batch_size=batch_size,
-            lr=lr,
-            seed=seed,
-            precision=precision,
-            progress=progress,
-        )
-    kind = kind or phantom_kind(generator)
-    size = int(generator.image_shape[-1])
-    if method == "probe":
-        names = list(factors or anatomy_factors(kind))
-        if regressor is None:
-            regressor = FactorRegressor.for_phantom(
-                kind, size=size, names=names, seed=seed, progress=progress
-            )
-        z = generator.sample_latents(n_samples or 3000, seed=seed)
-        values = {}
-        for i in range(0, len(z), 512):
-            part = regressor(generator.generate(z[i : i + 512]))
-            for n in names:
-                values.setdefault(n, []).append(torch.as_tensor(part[n]))
-        targets = {n: torch.cat(v).numpy() for n, v in values.items()}
-        r2 = {n: round(regressor.r2.get(n, float("nan")), 3) for n in names}
-        return probe_directions(generator, z, targets, label_source=f"factor regressor on {kind} (R² {r2})")
-    from latentviz.data.phantoms import generate
+        Number of directions, for methods that take ``k`` (None: the method's default).
+    regressor, kind, classifier, progress
+        Inputs (:class:`~latentviz.directions.registry.DiscoveryInputs`): a trained factor
+        regressor (``probe`` labels), the phantom giving the labels, a classifier, and
+        progress bars.
+    factors, **options
+        The method's options (see its ``Options``); ``None`` means the method's default.
+        The keywords of the older API (``n_samples``, ``steps``, ``variant``, ``n_strata``,
+        …) are dropped for methods that do not declare them.
 
-    feature = (list(factors) if factors else ["z_position"])[0]
-    batch = generate(kind, n_samples or 2000, size=size, seed=seed + 7)
-    images = torch.as_tensor(batch.images)
-    if getattr(generator, "has_encoder", False):
-        latents, source = encode_images(generator, images), "encoder (posterior mean) of phantom images"
-    else:
-        latents = invert_images(generator, images, seed=seed, progress=progress)
-        source = "MSE inversion of phantom images"
-    return centroid_path(
-        generator, latents, batch.factors[feature], n_strata, feature=feature, latent_source=source
-    )
+    Raises
+    ------
+    UnknownMethodError
+        For a method no module registered (an ``OptionError``, also a ``ValueError``).
+    OptionError
+        For an option outside its declared bound, or one no method of the old API knew.
+
+    Examples
+    --------
+    >>> ds = discover(zoo.load("ct-dcgan"), "sefa", k=6)  # doctest: +SKIP
+    """
+    m = get_method(method)
+    declared = m.Options.specs()
+    given = {"k": k, "factors": factors, **options}
+    chosen: dict[str, Any] = {}
+    for name, value in given.items():
+        if value is None:
+            continue  # None = the method's default, as in the older API
+        if name in declared:
+            chosen[name] = value
+        elif name not in _LEGACY_OPTIONS and name != "k":
+            m.options(**{name: value})  # raises the OptionError naming the method's options
+    inputs = DiscoveryInputs(classifier=classifier, regressor=regressor, kind=kind, progress=progress)
+    return m(generator, inputs, **chosen)

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from latentviz.directions.direction_set import DirectionSet
-from latentviz.directions.discover import discover, phantom_kind
 from latentviz.directions.factor_regressor import FactorRegressor, anatomy_factors
+from latentviz.directions.registry import DiscoveryInputs, get_method, method_names, phantom_kind
 from latentviz.directions.scoring import DirectionScores, score_directions
 from latentviz.directions.strips import strip_grid
 
@@ -76,13 +77,14 @@ def _small(params: dict) -> dict:
 
 def evaluate_directions(
     generator,
-    methods: Sequence[str] = ("sefa", "ganspace", "voynov", "probe"),
+    methods: Sequence[str] | None = None,
     k: int = 10,
     regressor: FactorRegressor | str | Path | None = None,
-    voynov_steps: int = 3000,
-    voynov_batch: int = 128,
+    voynov_steps: int | None = None,
+    voynov_batch: int | None = None,
     voynov_baseline_steps: int | None = None,
-    ganspace_samples: int = 100_000,
+    ganspace_samples: int | None = None,
+    method_options: Mapping[str, Mapping[str, Any]] | None = None,
     n_starts: int = 8,
     shifts: np.ndarray | None = None,
     strips_dir: str | Path | None = None,
@@ -92,10 +94,44 @@ def evaluate_directions(
 ) -> DirectionEvaluation:
     """Discover with each method, score every set, optionally write a strip grid per method.
 
-    ``regressor`` may be a trained :class:`FactorRegressor`, a path (loaded if it exists,
-    else trained on the phantom and saved there) or ``None`` (trained, not saved). The probe
-    set, when among ``methods``, also serves as the reference for the probe cosines.
+    Parameters
+    ----------
+    methods
+        Registered method names (default: those declaring ``evaluated_by_default``).
+    k
+        Directions per method, for methods whose :meth:`~DirectionMethod.evaluation_options`
+        take it (Voynov–Babenko keeps K = D).
+    regressor
+        A trained :class:`FactorRegressor`, a path (loaded if it exists, else trained on the
+        phantom and saved there) or ``None`` (trained, not saved).
+    method_options
+        ``{method: {option: value}}`` on top of each method's evaluation options.
+    voynov_steps, voynov_batch, voynov_baseline_steps, ganspace_samples
+        Shorthands (older API) for ``method_options`` of ``voynov`` and ``ganspace``.
+
+    The set of a ``reference`` method (the probes), when among ``methods``, runs first and
+    serves as the reference for the probe cosines of the others.
     """
+    names = list(method_names(evaluated_by_default=True) if methods is None else methods)
+    chosen = [get_method(m) for m in names]  # unknown names fail before any training
+    extra: dict[str, dict[str, Any]] = {m: dict(o) for m, o in (method_options or {}).items()}
+    for method, opt, value in (
+        ("voynov", "steps", voynov_steps),
+        ("voynov", "batch_size", voynov_batch),
+        ("voynov", "baseline_steps", voynov_baseline_steps),
+        ("ganspace", "n_samples", ganspace_samples),
+    ):
+        if value is not None:
+            extra.setdefault(method, {}).setdefault(opt, value)
+    runs = {}
+    for m in chosen:
+        opts = {
+            **m.evaluation_options(generator, k),
+            **{o: v for o, v in extra.get(m.name, {}).items() if v is not None},
+        }
+        if "seed" in m.Options.specs():
+            opts.setdefault("seed", seed)
+        runs[m.name] = (m, m.options(**opts))  # every option checked before any training
     kind = phantom_kind(generator)
     size = int(generator.image_shape[-1])
     if not isinstance(regressor, FactorRegressor):
@@ -109,31 +145,24 @@ def evaluate_directions(
             if path is not None:
                 regressor.save(path)
     ev = DirectionEvaluation(str(getattr(generator, "name", "model")), kind, dict(regressor.r2))
-    order = ["probe", *[m for m in methods if m != "probe"]] if "probe" in methods else list(methods)
+    inputs = DiscoveryInputs(regressor=regressor, kind=kind, progress=progress)
+    reference: DirectionSet | None = None
+    order = sorted(runs, key=lambda name: not runs[name][0].reference)  # reference methods first
     for m in order:
+        method, opts = runs[m]
         t0 = time.perf_counter()
-        ev.sets[m] = discover(
-            generator,
-            m,
-            None if m in ("sefa", "voynov") else k,
-            regressor=regressor,
-            n_samples=ganspace_samples if m == "ganspace" else None,
-            steps=voynov_steps,
-            batch_size=voynov_batch,
-            baseline_steps=voynov_baseline_steps,
-            seed=seed,
-            progress=progress,
-        )
-        if m == "sefa" and len(ev.sets[m]) > k:
-            ev.sets[m] = ev.sets[m].subset(range(k))
+        method.check_needs(generator, inputs)
+        ev.sets[m] = method.run(generator, opts, inputs)
         ev.seconds[m] = time.perf_counter() - t0
+        if method.reference and reference is None:
+            reference = ev.sets[m]
         ev.scores[m] = score_directions(
             generator,
             ev.sets[m],
             regressor,
             n_starts=n_starts,
             shifts=shifts,
-            probes=ev.sets.get("probe"),
+            probes=reference,
             seed=seed,
             progress=progress,
         )

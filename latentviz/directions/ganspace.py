@@ -18,16 +18,26 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import numpy as np
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from latentviz.bounds import Bound
 from latentviz.directions.direction_set import DirectionSet
+from latentviz.directions.registry import (
+    SEED,
+    DirectionMethod,
+    DiscoveryInputs,
+    MethodOptions,
+    option,
+    register_method,
+)
 from latentviz.errors import LatentError, ShapeError
 
-__all__ = ["PCAFit", "activation_batches", "fit_pca", "ganspace"]
+__all__ = ["GANSpace", "PCAFit", "activation_batches", "fit_pca", "ganspace"]
 
 SOLVERS = ("auto", "covariance", "incremental", "randomized")
 
@@ -323,3 +333,34 @@ def ganspace(
         str(getattr(generator, "latent_space", "z")),
         sigmas,
     )
+
+
+@register_method
+class GANSpace(DirectionMethod):
+    """GANSpace (Härkönen et al. 2020): principal components of prior samples or activations."""
+
+    name = "ganspace"
+    label = "GANSpace (Härkönen et al. 2020)"
+    order = 20
+    summary = "PCA of latents (or of one layer's activations) of prior samples"
+    interactive = True
+    quick = MappingProxyType({"n_samples": 20_000})
+
+    @dataclass
+    class Options(MethodOptions):
+        k: int = option(10, "directions", "principal directions kept", bound=Bound(1, 4096))
+        n_samples: int = option(
+            100_000, "samples", "prior samples for the PCA", bound=Bound(2, 10_000_000), flag="--samples"
+        )
+        layer: str | None = option(None, "layer", "layer name for activation PCA (None: the latent)")
+        seed: int = option(0, "seed", "seed of the prior samples", bound=SEED)
+
+    def run(self, generator: object, options: Options, inputs: DiscoveryInputs) -> DirectionSet:
+        return ganspace(
+            generator,
+            options.k,
+            options.n_samples,
+            layer=options.layer,
+            seed=options.seed,
+            progress=inputs.progress,
+        )

@@ -11,14 +11,27 @@ along other attributes' directions: ``n − (n·c)c`` for one, Gram–Schmidt fo
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 
+from latentviz.bounds import Bound
 from latentviz.directions.direction_set import DirectionSet
+from latentviz.directions.registry import (
+    LABELS,
+    SEED,
+    DirectionMethod,
+    DiscoveryInputs,
+    MethodOptions,
+    option,
+    phantom_kind,
+    register_method,
+)
 from latentviz.errors import LatentError, ShapeError
 
-__all__ = ["ProbeFit", "conditional_direction", "fit_probe", "probe_directions"]
+__all__ = ["Probe", "ProbeFit", "conditional_direction", "fit_probe", "probe_directions"]
 
 MODELS = ("svm", "logistic")
 
@@ -185,3 +198,46 @@ def probe_directions(
         str(getattr(generator, "sha256", "")),
         str(getattr(generator, "latent_space", "z")),
     )
+
+
+@register_method
+class Probe(DirectionMethod):
+    """Linear probes: one direction per labelled factor (the normal of a fitted linear model)."""
+
+    name = "probe"
+    label = "linear probes (factor regressor labels)"
+    order = 40
+    summary = "supervised: prior samples labelled by a factor regressor, one linear probe per factor"
+    needs = frozenset({LABELS})
+    reference = True  # the evaluation compares every other set with the probe directions
+
+    @dataclass
+    class Options(MethodOptions):
+        factors: tuple[str, ...] | None = option(
+            None, "factors", "factors to probe (None: the phantom's anatomical factors)", many=True
+        )
+        n_samples: int = option(
+            3000, "samples", "labelled prior samples", bound=Bound(2, 1_000_000), flag="--samples"
+        )
+        seed: int = option(0, "seed", "seed of the samples (and of the regressor's training)", bound=SEED)
+
+    def run(self, generator: Any, options: Options, inputs: DiscoveryInputs) -> DirectionSet:
+        from latentviz.directions.factor_regressor import FactorRegressor, anatomy_factors
+
+        kind = inputs.kind or phantom_kind(generator)
+        names = list(options.factors or anatomy_factors(kind))
+        regressor = inputs.regressor
+        if regressor is None:
+            size = int(generator.image_shape[-1])
+            regressor = FactorRegressor.for_phantom(
+                kind, size=size, names=names, seed=options.seed, progress=inputs.progress
+            )
+        z = generator.sample_latents(options.n_samples, seed=options.seed)
+        values: dict[str, list[torch.Tensor]] = {}
+        for i in range(0, len(z), 512):
+            part = regressor(generator.generate(z[i : i + 512]))
+            for n in names:
+                values.setdefault(n, []).append(torch.as_tensor(part[n]))
+        targets = {n: torch.cat(v).numpy() for n, v in values.items()}
+        r2 = {n: round(regressor.r2.get(n, float("nan")), 3) for n in names}
+        return probe_directions(generator, z, targets, label_source=f"factor regressor on {kind} (R² {r2})")

@@ -10,13 +10,25 @@ symmetric) and sort descending.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 import torch
 
+from latentviz.bounds import Bound
 from latentviz.directions.direction_set import DirectionSet
 from latentviz.directions.latent_layer import find_latent_layer, latent_weight
+from latentviz.directions.registry import (
+    LATENT_LAYER,
+    DirectionMethod,
+    DiscoveryInputs,
+    MethodOptions,
+    option,
+    register_method,
+)
 
-__all__ = ["sefa", "sefa_eigen"]
+__all__ = ["SeFa", "sefa", "sefa_eigen"]
 
 
 def sefa_eigen(weight: torch.Tensor | np.ndarray, normalize: bool = True) -> tuple[np.ndarray, np.ndarray]:
@@ -77,3 +89,26 @@ def sefa(generator: object, k: int | None = None, normalize: bool = True) -> Dir
         str(getattr(generator, "sha256", "")),
         str(getattr(generator, "latent_space", "z")),
     )
+
+
+@register_method
+class SeFa(DirectionMethod):
+    """SeFa (Shen & Zhou 2021): eigenvectors of ``AᵀA`` for the first layer's weight ``A``."""
+
+    name = "sefa"
+    label = "SeFa (Shen & Zhou 2021)"
+    order = 10
+    summary = "closed form: top eigenvectors of the latent layer's weight (no sampling, no training)"
+    needs = frozenset({LATENT_LAYER})
+    interactive = True
+
+    @dataclass
+    class Options(MethodOptions):
+        k: int | None = option(None, "directions", "eigenvectors kept (None: all D)", bound=Bound(1, None))
+        normalize: bool = option(True, "normalise", "normalise each output unit's weights first")
+
+    def evaluation_options(self, generator: Any, k: int) -> dict[str, Any]:
+        return {"k": min(int(k), int(generator.latent_dim))}  # at most D eigenvectors exist
+
+    def run(self, generator: object, options: Options, inputs: DiscoveryInputs) -> DirectionSet:
+        return sefa(generator, options.k, normalize=options.normalize)

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 import torch
@@ -31,11 +32,20 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
+from latentviz.bounds import Bound
 from latentviz.directions.direction_set import DirectionSet
 from latentviz.directions.reconstructors import make_reconstructor
+from latentviz.directions.registry import (
+    SEED,
+    DirectionMethod,
+    DiscoveryInputs,
+    MethodOptions,
+    option,
+    register_method,
+)
 from latentviz.errors import ModelFileError
 
-__all__ = ["DirectionMatrix", "VoynovResult", "resolve_precision", "train_voynov", "voynov"]
+__all__ = ["DirectionMatrix", "Voynov", "VoynovResult", "resolve_precision", "train_voynov", "voynov"]
 
 VARIANTS = ("linear", "proj", "ortho")
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -439,3 +449,56 @@ def voynov(
         str(generator.latent_space),
         sigmas,
     )
+
+
+@register_method
+class Voynov(DirectionMethod):
+    """Voynov & Babenko (2020): a direction matrix and a reconstructor trained jointly."""
+
+    name = "voynov"
+    label = "Voynov–Babenko (2020)"
+    order = 30
+    summary = "unsupervised: train K directions so a reconstructor can tell which one moved an image"
+    interactive = True
+    quick = MappingProxyType({"steps": 300, "baselines": False})
+
+    @dataclass
+    class Options(MethodOptions):
+        k: int | None = option(
+            None, "directions", "directions K (None: the latent size D)", bound=Bound(1, 4096)
+        )
+        variant: str = option("proj", "matrix", "direction matrix", choices=("linear", "proj", "ortho"))
+        steps: int = option(3000, "steps", "training steps", bound=Bound(1, 1_000_000))
+        baselines: bool = option(True, "baselines", "also train the random/axes RCA baselines")
+        baseline_steps: int | None = option(
+            None, "baseline steps", "steps of the RCA baselines (None: steps)", bound=Bound(1, 1_000_000)
+        )
+        checkpoint: str | None = option(None, "checkpoint", "resumable safetensors checkpoint file")
+        reconstructor: str = option("lenet", "reconstructor", "reconstructor", choices=("lenet", "resnet"))
+        batch_size: int = option(128, "batch", "batch size", bound=Bound(1, 65_536))
+        lr: float = option(1e-4, "lr", "Adam learning rate", interval=(1e-8, 1.0))
+        precision: str = option(
+            "auto", "precision", "bf16 mixed precision where native (auto), or fp32", choices=PRECISIONS
+        )
+        seed: int = option(0, "seed", "seed of the training", bound=SEED)
+
+    def evaluation_options(self, generator: object, k: int) -> dict:
+        # The RCA of Voynov & Babenko is reported for K = D (chance 1/K): keep every direction.
+        return {}
+
+    def run(self, generator: object, options: Options, inputs: DiscoveryInputs) -> DirectionSet:
+        return voynov(
+            generator,
+            options.k,
+            options.variant,
+            steps=options.steps,
+            baselines=options.baselines,
+            baseline_steps=options.baseline_steps,
+            checkpoint=options.checkpoint,
+            reconstructor=options.reconstructor,
+            batch_size=options.batch_size,
+            lr=options.lr,
+            seed=options.seed,
+            precision=options.precision,
+            progress=inputs.progress,
+        )
