@@ -1,14 +1,14 @@
 """Latent direction discovery (SeFa, GANSpace, Voynov–Babenko, probes, centroid paths) and scoring.
 
 Every method is a registered :class:`DirectionMethod` (see :mod:`latentviz.directions.registry`);
-:func:`discover` runs one by name.
+:func:`latentviz.directions.discover.discover` runs one by name (the module is not
+re-exported here, so ``latentviz.directions.discover`` stays the module).
 """
 
 from __future__ import annotations
 
 from latentviz.directions.centroid import centroid_path, centroid_walk, encode_images, invert_images
 from latentviz.directions.direction_set import DirectionSet
-from latentviz.directions.discover import discover
 from latentviz.directions.factor_regressor import FactorRegressor, anatomy_factors
 from latentviz.directions.ganspace import PCAFit, fit_pca, ganspace
 from latentviz.directions.latent_layer import find_latent_layer, latent_weight
@@ -48,7 +48,6 @@ __all__ = [
     "centroid_path",
     "centroid_walk",
     "conditional_direction",
-    "discover",
     "encode_images",
     "find_latent_layer",
     "fit_pca",

@@ -545,8 +545,8 @@ def get_method(name: str) -> DirectionMethod:
     _load()
     with _LOCK:
         found = _REGISTRY.get(name) if isinstance(name, str) else None
-        if found is None:
-            raise UnknownMethodError("direction method", name, list(_REGISTRY))
+    if found is None:
+        raise UnknownMethodError("direction method", name, list(method_names()))
     return found
 
 
