@@ -37,6 +37,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="steps of the random-A and axes-A RCA baselines (default: --voynov-steps)",
     )
     p.add_argument("--ganspace-samples", type=int, default=100_000, help="GANSpace samples (default 1e5)")
+    p.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="METHOD.OPTION=VALUE",
+        help="any declared option of a method, e.g. voynov.lr=3e-4 or ganspace.layer=main.1 (repeatable)",
+    )
     p.add_argument("--starts", type=int, default=8, help="starting latents per direction (default 8)")
     p.add_argument("--regressor", default=None, help="factor-regressor file: loaded if present, else saved")
     p.add_argument("--strips", default=None, metavar="DIR", help="write a labelled strip grid per method")
@@ -51,21 +58,26 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from latentviz import zoo
     from latentviz.directions.evaluation import evaluate_directions
+    from latentviz.directions.registry import parse_assignment
 
+    options: dict[str, dict] = {
+        "voynov": {
+            "steps": args.voynov_steps,
+            "batch_size": args.voynov_batch,
+            "baseline_steps": args.voynov_baseline_steps,
+        },
+        "ganspace": {"n_samples": args.ganspace_samples},
+    }
+    for text in args.option:  # read before loading the model: a typo fails at once
+        method, name, value = parse_assignment(text)
+        options.setdefault(method, {})[name] = value
     generator = zoo.load(args.model, device=args.device)
     ev = evaluate_directions(
         generator,
         args.methods,
         k=args.k,
         regressor=args.regressor,
-        method_options={
-            "voynov": {
-                "steps": args.voynov_steps,
-                "batch_size": args.voynov_batch,
-                "baseline_steps": args.voynov_baseline_steps,
-            },
-            "ganspace": {"n_samples": args.ganspace_samples},
-        },
+        method_options=options,
         n_starts=args.starts,
         strips_dir=args.strips,
         seed=args.seed,

@@ -70,6 +70,7 @@ __all__ = [
     "methods",
     "option",
     "options_from_arguments",
+    "parse_assignment",
     "phantom_kind",
     "register_method",
     "unregister_method",
@@ -386,9 +387,7 @@ class DirectionMethod:
         specs = self.Options.specs()
         unknown = sorted(set(values) - set(specs))
         if unknown:
-            raise OptionError(
-                unknown[0], values[unknown[0]], f"not an option of {self.name} (its options: {sorted(specs)})"
-            )
+            raise OptionError(unknown[0], values[unknown[0]], _declared_by(self.name, specs))
         return self.Options(**values).check()
 
     def evaluation_options(self, generator: Any, k: int) -> dict[str, Any]:
@@ -426,6 +425,11 @@ class DirectionMethod:
 
     def __repr__(self) -> str:
         return f"<direction method {self.name!r}: {self.label}>"
+
+
+def _declared_by(method: str, specs: Mapping[str, OptionSpec]) -> str:
+    # OptionError says "<option> must be <this>".
+    return f"one that {method} declares ({', '.join(specs) or 'it declares none'})"
 
 
 def _require(need: str, generator: object, inputs: DiscoveryInputs) -> None:
@@ -617,7 +621,53 @@ def options_from_arguments(method: DirectionMethod, args: Any) -> dict[str, Any]
                 raise OptionError(
                     _flag(name, spec, m.Options),
                     value,
-                    f"not an option of {method.name} (its options: {sorted(specs) or 'none'})",
+                    _declared_by(method.name, specs),
                 )
             given[name] = value
     return given
+
+
+_TRUE, _FALSE = {"true", "yes", "on", "1"}, {"false", "no", "off", "0"}
+
+
+def parse_assignment(text: str) -> tuple[str, str, Any]:
+    """``"METHOD.OPTION=VALUE"`` → ``(method, option, value)`` with ``VALUE`` read as the
+    option's declared type (``none`` for an optional option; commas separate ``many``
+    members). Used by ``latentviz evaluate directions --option``.
+
+    Raises
+    ------
+    OptionError
+        For a malformed assignment, an unknown method or option, or an unreadable value.
+
+    Examples
+    --------
+    >>> parse_assignment("voynov.steps=300")
+    ('voynov', 'steps', 300)
+    """
+    head, sep, raw = text.partition("=")
+    method, dot, name = head.strip().partition(".")
+    if not (sep and dot and method and name):
+        raise OptionError("option", text, "METHOD.OPTION=VALUE, e.g. voynov.steps=300")
+    m = get_method(method)
+    specs = m.Options.specs()
+    if name not in specs:
+        raise OptionError(name, raw, _declared_by(method, specs))
+    spec = specs[name]
+    raw = raw.strip()
+    if spec.optional and raw.lower() == "none":
+        return method, name, None
+    parts = [p.strip() for p in raw.split(",")] if spec.many else [raw]
+    try:
+        values = [_read(spec.type, p) for p in parts]
+    except ValueError:
+        raise OptionError(name, raw, spec.describe()) from None
+    return method, name, tuple(values) if spec.many else values[0]
+
+
+def _read(kind: type, text: str) -> Any:
+    if kind is bool:
+        if text.lower() in _TRUE | _FALSE:
+            return text.lower() in _TRUE
+        raise ValueError(text)
+    return kind(text)

@@ -96,3 +96,25 @@ def test_supervised_method_needs_a_phantom_model(tmp_path, toy_zoo, capsys):
 def test_bad_method_is_rejected_by_argparse(tmp_path):
     with pytest.raises(SystemExit):
         main(["discover", "--model", "toy", "--method", "pca", "--out", str(tmp_path / "x")])
+
+
+def test_a_flag_the_method_does_not_take_is_a_one_line_error(tmp_path, toy_zoo, capsys):
+    rc = main(
+        ["discover", "--model", "toy", "--method", "sefa", "--steps", "5", "--out", str(tmp_path / "s")]
+    )
+    assert rc == 2
+    assert "one that sefa declares" in capsys.readouterr().err
+
+
+def test_a_bound_is_checked_before_the_model_loads(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(zoo, "load", lambda *a, **k: pytest.fail("loaded the model"))
+    rc = main(
+        ["discover", "--model", "toy", "--method", "ganspace", "--k", "0", "--out", str(tmp_path / "g")]
+    )
+    assert rc == 2 and "k=0" in capsys.readouterr().err
+
+
+def test_evaluate_directions_reads_any_declared_option(monkeypatch, capsys):
+    monkeypatch.setattr(zoo, "load", lambda *a, **k: pytest.fail("loaded the model"))
+    assert main(["evaluate", "directions", "--model", "toy", "--option", "pca.k=3"]) == 2
+    assert "unknown direction method 'pca'" in capsys.readouterr().err
