@@ -566,28 +566,34 @@ def add_option_arguments(parser: Any, chosen: Callable[[], Iterable[DirectionMet
     """Add one command-line flag per option declared by any method (``latentviz discover``).
 
     Every flag defaults to ``None`` (= the method's own default); a flag shared by several
-    methods appears once and its help names them.
+    methods appears once and its help names each method with its own doc and default.
     """
-    seen: dict[str, tuple[str, OptionSpec, list[str]]] = {}
+    seen: dict[str, list[tuple[str, OptionSpec, DirectionMethod]]] = {}
     for m in chosen():
         for name, spec in m.Options.specs().items():
-            key = _flag(name, spec, m.Options)
-            if key in seen:
-                seen[key][2].append(m.name)
-            else:
-                seen[key] = (name, spec, [m.name])
-    for flag, (name, spec, owners) in seen.items():
-        help_text = f"{', '.join(owners)}: {spec.doc} ({spec.describe()})"
+            seen.setdefault(_flag(name, spec, m.Options), []).append((name, spec, m))
+    for flag, owners in seen.items():
+        name, spec, _ = owners[0]
+        plain = spec.type in (bool, str) and spec.choices is None  # nothing to say beyond the doc
+        shared = len({o.describe() for _, o, _ in owners}) == 1  # the same bound for every method
+        parts = []
+        for _, own_spec, m in owners:
+            text = f"{m.name}: {own_spec.doc} (default {m.Options.defaults()[name]}"
+            parts.append(text + ("" if plain or shared else f"; {own_spec.describe()}") + ")")
+        allowed = f"; {spec.describe()}" if shared and not plain else ""
+        help_text = ("; ".join(parts) + allowed).replace("%", "%%")
         if spec.type is bool:
-            default = get_method(owners[0]).Options.defaults()[name]
-            action = "store_false" if default else "store_true"
+            on = owners[0][2].Options.defaults()[name]
+            action = "store_false" if on else "store_true"
             parser.add_argument(flag, dest=name, action=action, default=None, help=help_text)
             continue
         kwargs: dict[str, Any] = {"dest": name, "default": None, "help": help_text}
+        kwargs["metavar"] = flag.lstrip("-").replace("-", "_").upper()
         if spec.type in (int, float):
             kwargs["type"] = spec.type
         if spec.choices is not None:
             kwargs["choices"] = spec.choices
+            del kwargs["metavar"]  # argparse lists the choices
         if spec.many:
             kwargs["nargs"] = "+"
         parser.add_argument(flag, **kwargs)
