@@ -95,9 +95,13 @@ def _trainers() -> dict[str, type[Trainer]]:
     from latentviz.models.training.classifier import ClassifierTrainer
     from latentviz.models.training.gan import GANTrainer
     from latentviz.models.training.medxgan import MedXGANTrainer
+    from latentviz.models.training.stylegan import GAANTrainer, StyleGANTrainer
     from latentviz.models.training.vae import VAETrainer
 
-    return {t.kind: t for t in (ClassifierTrainer, GANTrainer, VAETrainer, MedXGANTrainer)}
+    return {
+        t.kind: t
+        for t in (ClassifierTrainer, GANTrainer, VAETrainer, MedXGANTrainer, StyleGANTrainer, GAANTrainer)
+    }
 
 
 def fit(cfg: TrainConfig) -> dict:
