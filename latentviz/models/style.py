@@ -11,7 +11,10 @@ in one of its latent spaces:
     one w per style layer. Its ``latent_shape`` is flat, ``(num_ws · w_dim,)``, so every
     latentviz routine that treats a latent as a vector (sliders, interpolation, inversion,
     direction sets, the batch store) works unchanged; :meth:`StyleGenerator.as_wplus`
-    gives the ``(N, num_ws, w_dim)`` view, and ``(N, num_ws, w_dim)`` batches are accepted.
+    gives the ``(N, num_ws, w_dim)`` view, and ``(N, num_ws, w_dim)`` batches are accepted;
+``"s"``
+    StyleSpace (Wu et al. 2021): the outputs of every layer's affine map, concatenated,
+    ``(Σ channels,)``. Directions here move single style channels (StylEx's AttFind).
 
 :meth:`StyleGenerator.in_space` gives the same model in another space (the weights are
 shared, not copied). No-grad calls reuse the activations of unchanged early stages
@@ -32,7 +35,7 @@ from latentviz.models.generator import Generator
 
 __all__ = ["LAYER_GROUPS", "SPACES", "StyleGenerator", "layer_range", "lift_direction"]
 
-SPACES = ("z", "w", "w+")
+SPACES = ("z", "w", "w+", "s")
 # GANSpace's coarse / middle / fine split, as fractions of the style layers.
 LAYER_GROUPS = {"coarse": (0.0, 0.4), "middle": (0.4, 0.7), "fine": (0.7, 1.0), "all": (0.0, 1.0)}
 
@@ -117,8 +120,14 @@ class StyleGenerator(Generator):
             raise LatentError(f"latent space must be one of {SPACES}, not {latent_space!r}")
         if not isinstance(module, StyleGAN2Generator):
             raise ShapeError(f"StyleGenerator wraps a StyleGAN2Generator, not {type(module).__name__}")
-        shape = {"z": (module.z_dim,), "w": (module.w_dim,), "w+": (module.num_ws * module.w_dim,)}
+        shape = {
+            "z": (module.z_dim,),
+            "w": (module.w_dim,),
+            "w+": (module.num_ws * module.w_dim,),
+            "s": (sum(module.style_dims()),),
+        }
         encoder = self._encode_into_space if module.encoder_space and latent_space != "z" else None
+        self._style_dims = module.style_dims()
         super().__init__(
             module,
             shape[latent_space],
@@ -150,7 +159,7 @@ class StyleGenerator(Generator):
     @property
     def style_dims(self) -> list[int]:
         """Channels of each StyleSpace block."""
-        return self.module.style_dims()
+        return list(self._style_dims)
 
     def in_space(self, latent_space: str) -> StyleGenerator:
         """The same model (shared weights) in another latent space."""
@@ -184,6 +193,8 @@ class StyleGenerator(Generator):
             return z
         with torch.no_grad():
             w = self.module.mapping(z, psi)
+            if self.latent_space == "s":
+                return torch.cat(self.module.styles(w), 1)
         return w if self.latent_space == "w" else self.module.broadcast(w).flatten(1).contiguous()
 
     @property
@@ -192,6 +203,8 @@ class StyleGenerator(Generator):
         if self.latent_space == "z":
             raise LatentError("Z has no w_avg; use in_space('w')")
         w = self.module.w_avg[None]
+        if self.latent_space == "s":
+            return torch.cat(self.module.styles(w), 1)[0]
         return w[0] if self.latent_space == "w" else self.module.broadcast(w).flatten(1)[0]
 
     def check_latents(self, z: torch.Tensor) -> torch.Tensor:
@@ -206,6 +219,8 @@ class StyleGenerator(Generator):
 
     def as_wplus(self, latent: torch.Tensor) -> torch.Tensor:
         """This space's latents as W+ ``(N, num_ws, w_dim)`` (Z goes through the mapping)."""
+        if self.latent_space == "s":
+            raise LatentError("StyleSpace codes have no W+ form; use split_styles")
         latent = self.check_latents(latent)
         if self.latent_space == "z":
             latent = self.module.mapping(latent)
@@ -215,7 +230,19 @@ class StyleGenerator(Generator):
 
     def styles(self, latent: torch.Tensor) -> list[torch.Tensor]:
         """StyleSpace coordinates (one ``(N, channels)`` per block) of this space's latents."""
+        if self.latent_space == "s":
+            return self.split_styles(latent)
         return self.module.styles(self.as_wplus(latent))
+
+    def split_styles(self, s: torch.Tensor) -> list[torch.Tensor]:
+        """A flat StyleSpace batch ``(N, Σ channels)`` as one ``(N, channels)`` per block."""
+        s = s if s.ndim == 2 else s[None]
+        return list(torch.split(s.to(self._device, torch.float32), self.style_dims, dim=1))
+
+    def style_channel_names(self) -> list[str]:
+        """``"block j (R px) ch c"`` for every StyleSpace coordinate, in flat order."""
+        res = self.module.style_block_resolutions()
+        return [f"block {j} ({res[j]} px) ch {c}" for j, n in enumerate(self.style_dims) for c in range(n)]
 
     def render_styles(self, styles: list[torch.Tensor]) -> torch.Tensor:
         """Images from StyleSpace coordinates (fixed noise)."""
@@ -247,6 +274,8 @@ class StyleGenerator(Generator):
         calls reuse cached early stages when only later styles changed."""
         z = self.check_latents(z)
         m = self.module
+        if self.latent_space == "s":
+            return m.synthesis_styles(self.split_styles(z))
         if self.latent_space == "z":
             w = m.mapping(z)
         elif self.latent_space == "w":
@@ -260,6 +289,8 @@ class StyleGenerator(Generator):
 
     def _encode_into_space(self, x: torch.Tensor) -> torch.Tensor:
         code = self.module.encode(x)
+        if self.latent_space == "s":
+            return torch.cat(self.module.styles(code), 1)
         if self.latent_space == "w+":
             return self.module.broadcast(code).flatten(1) if code.ndim == 2 else code.flatten(1)
         # A W+ encoder read in W: the mean over layers (its shared part plus mean offsets).

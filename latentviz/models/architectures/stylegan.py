@@ -422,6 +422,14 @@ class StyleGAN2Generator(nn.Module):
             ]
         return uses
 
+    def style_block_resolutions(self) -> list[int]:
+        """Resolution of the layer each StyleSpace block modulates."""
+        out = [4, 4]
+        for b in range(len(self.to_rgbs)):
+            r = 2 ** (b + 3)
+            out += [r, r, r]
+        return out
+
     def style_dims(self) -> list[int]:
         """Channels of each StyleSpace block."""
         return [m.cin for m in self.style_layers()]
