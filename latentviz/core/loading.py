@@ -82,7 +82,12 @@ def discover(generator: Generator, method: str = "sefa", k: int = 6, **options: 
     """Directions of ``generator`` by ``method`` through :func:`latentviz.directions.discover`,
     with the quick defaults of :data:`DISCOVERY_METHODS` unless ``options`` override them."""
     from latentviz.directions.discover import discover as run_discovery
+    from latentviz.models.style import StyleGenerator
 
+    if isinstance(generator, StyleGenerator) and method != "voynov":
+        from latentviz.directions.style import discover_style
+
+        return discover_style(generator, method, k, **options)
     if method not in DISCOVERY_METHODS:
         raise LatentvizError(f"unknown direction method {method!r}; choose one of {list(DISCOVERY_METHODS)}")
     return run_discovery(generator, method, k, **{**DISCOVERY_METHODS[method], **options})

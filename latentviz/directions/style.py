@@ -27,7 +27,7 @@ from latentviz.directions.sefa import sefa_eigen
 from latentviz.errors import LatentError
 from latentviz.models.style import StyleGenerator, layer_range, lift_direction
 
-__all__ = ["attfind", "ganspace_w", "lift_set", "sefa_style"]
+__all__ = ["STYLE_METHODS", "attfind", "discover_style", "ganspace_w", "lift_set", "sefa_style"]
 
 
 def _check_style(generator: object) -> StyleGenerator:
@@ -276,3 +276,42 @@ def attfind(
         "s",
         sigmas=np.asarray(sigmas),
     )
+
+
+#: Names :func:`discover_style` takes (the flat-latent names map to their style form).
+STYLE_METHODS = {
+    "sefa": "sefa-style",
+    "sefa-style": "sefa-style",
+    "ganspace": "ganspace-w",
+    "ganspace-w": "ganspace-w",
+    "attfind": "attfind",
+}
+
+
+def discover_style(
+    generator: StyleGenerator,
+    method: str = "sefa",
+    k: int = 6,
+    layers: str | Sequence[int] | None = None,
+    classifier: object | None = None,
+    **options: object,
+) -> DirectionSet:
+    """Run a style-based discovery method by name (``sefa``, ``ganspace``, ``attfind``).
+
+    Raises
+    ------
+    LatentError
+        For a name this family has no method for, or AttFind without a classifier.
+    """
+    g = _check_style(generator)
+    name = STYLE_METHODS.get(method)
+    if name is None:
+        raise LatentError(f"no style-based method {method!r}; choose one of {sorted(set(STYLE_METHODS))}")
+    if name == "sefa-style":
+        return sefa_style(g, k=k, layers=layers)
+    if name == "ganspace-w":
+        n = int(options.get("n_samples", 20_000))
+        return ganspace_w(g, k=k, n_samples=n, layers=layers)
+    if classifier is None:
+        raise LatentError("attfind ranks StyleSpace channels by a classifier's output; pass classifier=")
+    return attfind(g, classifier, k=k, progress=bool(options.get("progress", False)))
