@@ -8,9 +8,7 @@ import shlex
 
 from latentviz.models.training import KINDS, TrainConfig, fit
 
-HELP = (
-    "train a classifier, DCGAN, VAE, medXGAN, StyleGAN2 or style-based autoencoder (phantoms or your images)"
-)
+HELP = "train a classifier, DCGAN, VAE, medXGAN, StyleGAN2 or style-based autoencoder"
 DESCRIPTION = (
     "Train a model with a progress bar; losses go to OUT/losses.csv, sample grids to "
     "OUT/samples/, checkpoints to OUT/checkpoint.pt (resume with --resume), and the final "

@@ -500,8 +500,16 @@ class StyleGAN2Generator(nn.Module):
         start = 0
         if cache.ws is not None and cache.ws.shape == ws.shape and cache.ws.device == ws.device:
             changed = (cache.ws != ws).any(dim=2).any(dim=0).nonzero()
-            start = self.num_stages if len(changed) == 0 else int(changed[0]) // 2
-            start = min(start, len(cache.stages))
+            first = int(changed[0]) if len(changed) else self.num_ws
+            if first == self.num_ws - 1 and len(cache.stages) == self.num_stages > 1:
+                # Only the last style changed: it drives the final toRGB alone.
+                x, _ = cache.stages[-1]
+                skip = self.to_rgbs[-1](x, self.to_rgbs[-1].conv.style(ws[:, -1]), cache.stages[-2][1])
+                cache.hits += self.num_stages - 1
+                cache.misses += 1
+                cache.ws, cache.stages = ws.clone(), [*cache.stages[:-1], (x, skip)]
+                return skip
+            start = min(self.num_stages if first >= self.num_ws else first // 2, len(cache.stages))
         uses = self._style_uses()
         s = [m.style(ws[:, i]) if i >= 2 * start - 1 else None for m, i in uses]
         x, skip = cache.stages[start - 1] if start > 0 else (None, None)
