@@ -37,6 +37,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -371,9 +372,30 @@ _ALLOWED: dict[tuple[str, str], Callable | type] = {
 }
 
 
-class RestrictedUnpickler(pickle.Unpickler):
+class RestrictedUnpickler(pickle._Unpickler):
     """An unpickler that resolves only the globals of :data:`_ALLOWED`, each to a safe
-    function, and refuses every other one (and persistent ids) with :class:`ModelFileError`."""
+    function, and refuses every other one (and persistent ids) with :class:`ModelFileError`.
+
+    It is the pure-Python unpickler, so that ``BUILD`` (set an object's state) can be
+    limited to the objects that legitimately carry state in these files (numpy dtypes,
+    ``EasyDict`` instances): otherwise a file could ``BUILD`` onto an allowed global itself
+    (e.g. replace a safe function's ``__defaults__``) and change it for later loads.
+    """
+
+    dispatch: ClassVar[dict] = dict(pickle._Unpickler.dispatch)
+
+    def _load_build(self) -> None:
+        target = self.stack[-2] if len(self.stack) >= 2 else None
+        state = self.stack[-1] if self.stack else None
+        if not isinstance(target, np.dtype | _EasyDict) or (
+            isinstance(target, _EasyDict) and not isinstance(state, dict | type(None))
+        ):
+            raise ModelFileError(
+                f"refusing to set the state of a {type(target).__name__} in a network pickle"
+            )
+        pickle._Unpickler.load_build(self)
+
+    dispatch[pickle.BUILD[0]] = _load_build
 
     def find_class(self, module: str, name: str) -> object:
         target = _ALLOWED.get((module, name))

@@ -613,6 +613,19 @@ def test_payload_pickles_are_refused_and_never_run(tmp_path: Path) -> None:
     assert not marker.exists()
 
 
+def test_state_cannot_be_set_on_the_allowed_globals_themselves(tmp_path: Path) -> None:
+    """BUILD onto an allowed global (here: replace the tensor rebuilder's defaults) is refused,
+    so one file cannot change how later files are read."""
+    from latentviz.models import stylegan_import
+
+    before = stylegan_import._safe_rebuild_tensor.__defaults__
+    path = tmp_path / "build.pkl"
+    path.write_bytes(b"ctorch._utils\n_rebuild_tensor_v2\n(N}S'__defaults__'\n)stb.")
+    with pytest.raises(ModelFileError, match="refusing to set the state of a function"):
+        load_nvidia_pickle(path)
+    assert stylegan_import._safe_rebuild_tensor.__defaults__ == before
+
+
 def test_a_pt_with_a_foreign_class_is_refused_by_weights_only(tmp_path: Path) -> None:
     marker = tmp_path / "pwned.txt"
     ckpt = {
