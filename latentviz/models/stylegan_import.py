@@ -340,12 +340,15 @@ def _safe_dtype(spec: object, align: object = False, copy: object = False) -> np
     are numpy float64 scalars)."""
     if not isinstance(spec, str) or spec not in _NUMERIC_DTYPES:
         raise ModelFileError(f"refusing numpy dtype {spec!r} (only plain numeric dtypes are read)")
-    return np.dtype(spec)
+    # copy=True as numpy pickles it: BUILD then sets the state of this copy, never of
+    # numpy's shared built-in descriptor.
+    return np.dtype(spec, copy=True)
 
 
 def _safe_scalar(dtype: object, data: object = None) -> object:
     """``numpy.core.multiarray.scalar``: a numeric scalar as a Python number."""
-    if not isinstance(dtype, np.dtype) or dtype.kind not in "biufc" or not isinstance(data, bytes):
+    plain = isinstance(dtype, np.dtype) and dtype.kind in "biufc" and not dtype.hasobject
+    if not plain or dtype.fields is not None or dtype.subdtype is not None or not isinstance(data, bytes):
         raise ModelFileError("refusing a numpy scalar that is not a plain number")
     if len(data) != dtype.itemsize:
         raise ModelFileError("a numpy scalar has the wrong number of bytes")

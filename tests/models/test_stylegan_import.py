@@ -624,6 +624,11 @@ def test_state_cannot_be_set_on_the_allowed_globals_themselves(tmp_path: Path) -
     with pytest.raises(ModelFileError, match="refusing to set the state of a function"):
         load_nvidia_pickle(path)
     assert stylegan_import._safe_rebuild_tensor.__defaults__ == before
+    # A dtype's state is set on a copy: a big-endian state leaves numpy's float64 alone.
+    evil = pickle.dumps(np.float64(1.5)).replace(b"\x8c\x01<", b"\x8c\x01>")
+    path.write_bytes(evil)
+    load_nvidia_pickle(path)
+    assert np.dtype("f8").isnative and np.array([1.5]).tobytes() == np.float64(1.5).tobytes()
 
 
 def test_a_pt_with_a_foreign_class_is_refused_by_weights_only(tmp_path: Path) -> None:
