@@ -64,6 +64,9 @@ FORMATS = {
 }
 W_AVG_SAMPLES = 10_000
 W_AVG_SEED = 0
+# Sanity limits before allocating a generator described by a file (published ones: ≤ 1024 px, 512 wide).
+MAX_IMAGE_SIZE = 4096
+MAX_WIDTH = 8192
 _SQRT2 = math.sqrt(2.0)
 
 
@@ -87,6 +90,12 @@ def _estimate_w_avg(module: StyleGAN2Generator) -> torch.Tensor:
 
 def _build(kwargs: dict, state: dict[str, torch.Tensor], path: Path) -> StyleGAN2Generator:
     """Our generator from ``kwargs`` with ``state`` loaded strictly (typed errors)."""
+    sizes = [kwargs["w_dim"], kwargs["z_dim"], *kwargs["channels"].values()]
+    if kwargs["image_size"] > MAX_IMAGE_SIZE or max(sizes) > MAX_WIDTH or kwargs["n_mlp"] > 32:
+        raise ModelFileError(
+            f"{path}: implausible generator ({kwargs['image_size']} px, widths up to {max(sizes)}, "
+            f"{kwargs['n_mlp']} mapping layers); refusing to allocate it"
+        )
     try:
         module = StyleGAN2Generator(**kwargs)
     except (ValueError, KeyError, TypeError) as exc:
@@ -138,7 +147,7 @@ def _load_torch(path: Path) -> object:
             f"{path}: refused by torch.load(weights_only=True) — only tensors, containers and "
             f"argparse.Namespace are read ({reason.strip()[:300]})"
         ) from None
-    except (RuntimeError, EOFError, OSError, ValueError, AttributeError, KeyError) as exc:
+    except Exception as exc:  # truncated or not a torch file: zip, EOF, runtime, … errors
         raise ModelFileError(
             f"{path}: not a readable PyTorch checkpoint ({type(exc).__name__}: "
             f"{str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ''})"
@@ -213,6 +222,8 @@ def _rosinality_kwargs(src: dict[str, torch.Tensor], args: dict, path: Path) -> 
     n_mlp = len({k.split(".")[1] for k in src if re.fullmatch(r"style\.\d+\.weight", k)})
     w_dim, z_dim = src["style.1.weight"].shape
     image_size = 2 ** (n_rgbs + 2)
+    if image_size > MAX_IMAGE_SIZE:
+        raise ModelFileError(f"{path}: implausible generator ({n_rgbs} toRGB layers, {image_size} px)")
     channels = {4: int(src["input.input"].shape[1])}
     for b in range(n_rgbs):
         key = f"convs.{2 * b}.conv.weight"
@@ -427,18 +438,7 @@ def load_nvidia_pickle(path: str | Path) -> object:
             return RestrictedUnpickler(f).load()
         except ModelFileError as exc:
             raise ModelFileError(f"{p}: {exc}") from None
-        except (
-            pickle.UnpicklingError,
-            EOFError,
-            ValueError,
-            TypeError,
-            AttributeError,
-            IndexError,
-            KeyError,
-            MemoryError,
-            OverflowError,
-            RecursionError,
-        ) as exc:
+        except Exception as exc:  # truncated or malformed: struct, EOF, type, value, … errors
             raise ModelFileError(
                 f"{p}: not a readable network pickle ({type(exc).__name__}: {str(exc)[:200]})"
             ) from None

@@ -651,12 +651,23 @@ def test_wrong_and_truncated_files_give_typed_errors(tmp_path: Path) -> None:
         (tmp_path / f"cut_{name}").write_bytes(b[: len(b) // 2])
         with pytest.raises(ModelFileError):
             import_checkpoint(tmp_path / f"cut_{name}", tmp_path / "out")
+    for name in ("ok.pt", "ok.pkl"):  # cut anywhere: always a typed error
+        b = (tmp_path / name).read_bytes()
+        for cut in np.linspace(1, len(b) - 1, 25).astype(int):
+            (tmp_path / f"cut_{name}").write_bytes(b[:cut])
+            with pytest.raises(ModelFileError):
+                import_checkpoint(tmp_path / f"cut_{name}", tmp_path / "out")
     torch.save({"g": {}}, tmp_path / "no_ema.pt")
     with pytest.raises(ModelFileError, match="g_ema"):
         import_rosinality(tmp_path / "no_ema.pt")
     torch.save({"g_ema": {"style.1.weight": torch.zeros(2, 2)}}, tmp_path / "partial.pt")
     with pytest.raises(ModelFileError, match="lacks"):
         import_rosinality(tmp_path / "partial.pt")
+    huge = _rosinality_state(**ROS)
+    huge.update({f"to_rgbs.{i}.bias": torch.zeros(1) for i in range(4, 20)})  # claims 2^22 px
+    torch.save({"g_ema": huge}, tmp_path / "huge.pt")
+    with pytest.raises(ModelFileError, match="implausible"):
+        import_rosinality(tmp_path / "huge.pt")
     (tmp_path / "text.pkl").write_text("not a pickle at all")
     with pytest.raises(ModelFileError, match="network pickle"):
         import_nvidia_pickle(tmp_path / "text.pkl")
