@@ -41,6 +41,7 @@ SUBCOMMANDS: dict[str, str] = {
     "bench": "run the benchmarks and print a table of medians and ratios",
     "serve": "serve the dashboard (directions, explanations, interpolation) in a browser",
     "batch": "encode / explain / evaluate a cohort in batches on dask (a local cluster or yours)",
+    "import": "import a StyleGAN2 checkpoint (rosinality .pt, NVIDIA .pkl) as safetensors; runs no code",
 }
 
 

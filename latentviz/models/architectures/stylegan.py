@@ -242,24 +242,29 @@ class NoiseInjection(nn.Module):
 
 
 class BiasLeakyReLU(nn.Module):
-    """Per-channel bias, leaky ReLU (0.2), gain √2."""
+    """Per-channel bias, leaky ReLU (0.2), gain √2, then an optional clamp to ±``clamp``
+    (NVIDIA's ``conv_clamp``; no state, so it changes no weights file)."""
 
-    def __init__(self, channels: int) -> None:
+    def __init__(self, channels: int, clamp: float | None = None) -> None:
         super().__init__()
         self.bias = nn.Parameter(torch.zeros(channels))
+        self.clamp = clamp
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.leaky_relu(x + self.bias[None, :, None, None], 0.2) * SQRT2
+        out = F.leaky_relu(x + self.bias[None, :, None, None], 0.2) * SQRT2
+        return out if self.clamp is None else out.clamp(-self.clamp, self.clamp)
 
 
 class StyledConv(nn.Module):
     """Modulated conv → noise → bias → leaky ReLU."""
 
-    def __init__(self, cin: int, cout: int, w_dim: int, upsample: bool = False) -> None:
+    def __init__(
+        self, cin: int, cout: int, w_dim: int, upsample: bool = False, clamp: float | None = None
+    ) -> None:
         super().__init__()
         self.conv = ModulatedConv2d(cin, cout, 3, w_dim, upsample=upsample)
         self.noise = NoiseInjection()
-        self.activate = BiasLeakyReLU(cout)
+        self.activate = BiasLeakyReLU(cout, clamp=clamp)
 
     def forward(self, x: torch.Tensor, s: torch.Tensor, noise: torch.Tensor | None) -> torch.Tensor:
         return self.activate(self.noise(self.conv(x, s), noise))
@@ -268,15 +273,20 @@ class StyledConv(nn.Module):
 class ToRGB(nn.Module):
     """1×1 modulated conv (no demodulation) to image channels, added to the upsampled skip."""
 
-    def __init__(self, cin: int, w_dim: int, out_channels: int, upsample: bool = True) -> None:
+    def __init__(
+        self, cin: int, w_dim: int, out_channels: int, upsample: bool = True, clamp: float | None = None
+    ) -> None:
         super().__init__()
         self.conv = ModulatedConv2d(cin, out_channels, 1, w_dim, demodulate=False)
         self.bias = nn.Parameter(torch.zeros(1, out_channels, 1, 1))
+        self.clamp = clamp
         if upsample:
             self.upsample = Upsample([1, 3, 3, 1])
 
     def forward(self, x: torch.Tensor, s: torch.Tensor, skip: torch.Tensor | None = None) -> torch.Tensor:
         out = self.conv(x, s) + self.bias
+        if self.clamp is not None:  # NVIDIA clamps this layer's own output, before the skip sum
+            out = out.clamp(-self.clamp, self.clamp)
         if skip is not None:
             out = out + self.upsample(skip)
         return out
@@ -322,6 +332,10 @@ class StyleGAN2Generator(nn.Module):
         ``None`` (a plain generator), ``"w"`` or ``"w+"``: also hold a
         :class:`StyleEncoder` into that space (the style-based autoencoder), saved and
         loaded with the generator as one file.
+    conv_clamp
+        Clamp every convolution's activated output to ±``conv_clamp`` and every toRGB
+        output to ±``conv_clamp`` (NVIDIA's option, often 256; ``None``: no clamp). Adds no
+        weights, so files saved without it load unchanged.
 
     Examples
     --------
@@ -342,6 +356,7 @@ class StyleGAN2Generator(nn.Module):
         lr_mlp: float = 0.01,
         channels: dict[int, int] | dict[str, int] | None = None,
         encoder: str | None = None,
+        conv_clamp: float | None = None,
     ) -> None:
         super().__init__()
         log = _check_size(image_size)
@@ -355,6 +370,8 @@ class StyleGAN2Generator(nn.Module):
             else style_channels(image_size, channel_base, channel_max)
         )
         self.channels = ch
+        clamp = None if conv_clamp is None else float(conv_clamp)
+        self.conv_clamp = clamp
         layers: list[nn.Module] = [nn.Identity()]  # index 0 is the pixel norm (kept for key layout)
         layers += [
             EqualLinear(z_dim if i == 0 else w_dim, w_dim, lr_mul=lr_mlp, activation=True)
@@ -363,15 +380,15 @@ class StyleGAN2Generator(nn.Module):
         self.style = nn.Sequential(*layers)
         self.register_buffer("w_avg", torch.zeros(w_dim))
         self.input = nn.Parameter(torch.randn(1, ch[4], 4, 4))
-        self.conv1 = StyledConv(ch[4], ch[4], w_dim)
-        self.to_rgb1 = ToRGB(ch[4], w_dim, image_channels, upsample=False)
+        self.conv1 = StyledConv(ch[4], ch[4], w_dim, clamp=clamp)
+        self.to_rgb1 = ToRGB(ch[4], w_dim, image_channels, upsample=False, clamp=clamp)
         self.convs, self.to_rgbs = nn.ModuleList(), nn.ModuleList()
         cin = ch[4]
         for r in range(3, log + 1):
             cout = ch[2**r]
-            self.convs.append(StyledConv(cin, cout, w_dim, upsample=True))
-            self.convs.append(StyledConv(cout, cout, w_dim))
-            self.to_rgbs.append(ToRGB(cout, w_dim, image_channels))
+            self.convs.append(StyledConv(cin, cout, w_dim, upsample=True, clamp=clamp))
+            self.convs.append(StyledConv(cout, cout, w_dim, clamp=clamp))
+            self.to_rgbs.append(ToRGB(cout, w_dim, image_channels, clamp=clamp))
             cin = cout
         self.num_layers = (log - 2) * 2 + 1
         for i in range(self.num_layers):
