@@ -12,8 +12,8 @@ import torch
 from latentviz import zoo
 from latentviz.errors import ChecksumError, ModelFileError
 from latentviz.models import Classifier, Generator, quality
-from latentviz.models.style import StyleGenerator
 from latentviz.models.io import load_model
+from latentviz.models.style import StyleGenerator
 
 REQUIRED = [
     "cxr-classifier",
