@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 __all__ = ["AREAS", "Row", "format_table", "measure", "run_areas"]
 
 # Areas in the order the table shows them; a module ``latentviz.bench.<area>`` each.
-AREAS = ("phantoms", "data", "models", "explain", "directions", "core", "dashboard", "batch", "cli")
+AREAS = ("phantoms", "data", "models", "style", "explain", "directions", "core", "dashboard", "batch", "cli")
 
 
 @dataclass

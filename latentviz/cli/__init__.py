@@ -33,7 +33,7 @@ __all__ = ["SUBCOMMANDS", "build_parser", "main", "print_json"]
 SUBCOMMANDS: dict[str, str] = {
     "info": "describe a medical image (DICOM file or folder, NIfTI, PNG/JPEG/TIFF, NPZ); no identifiers",
     "phantom": "render a phantom dataset (cxr, ct, brain) with labels, masks and factors",
-    "train": "train a classifier, DCGAN, VAE or medXGAN (phantoms or your images)",
+    "train": "train a classifier, DCGAN, VAE, medXGAN, StyleGAN2 or style-based autoencoder",
     "zoo": "list the bundled models (name, kind, size, recipe, training time, quality)",
     "discover": "discover latent directions (sefa, ganspace, voynov, probe, centroid) and draw them",
     "explain": "explain a classifier's decision on one image (medXGAN counterfactual, Grad-CAM, IG, LIG)",
@@ -41,6 +41,7 @@ SUBCOMMANDS: dict[str, str] = {
     "bench": "run the benchmarks and print a table of medians and ratios",
     "serve": "serve the dashboard (directions, explanations, interpolation) in a browser",
     "batch": "encode / explain / evaluate a cohort in batches on dask (a local cluster or yours)",
+    "import": "import a StyleGAN2 checkpoint (rosinality .pt, NVIDIA .pkl) as safetensors; runs no code",
 }
 
 

@@ -8,7 +8,7 @@ import shlex
 
 from latentviz.models.training import KINDS, TrainConfig, fit
 
-HELP = "train a classifier, DCGAN, VAE or medXGAN (phantoms or your images)"
+HELP = "train a classifier, DCGAN, VAE, medXGAN, StyleGAN2 or style-based autoencoder"
 DESCRIPTION = (
     "Train a model with a progress bar; losses go to OUT/losses.csv, sample grids to "
     "OUT/samples/, checkpoints to OUT/checkpoint.pt (resume with --resume), and the final "
@@ -39,6 +39,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--width", type=int, default=None, help="channel width of the architecture")
     p.add_argument(
         "--architecture", default=None, help="classifier: cnn-classifier (default) or resnet18-classifier"
+    )
+    p.add_argument("--encoder", choices=("w", "w+"), default=None, help="gaan: encode into W (default) or W+")
+    p.add_argument(
+        "--r1-gamma", type=float, default=None, help="stylegan/gaan: R1 weight (default 0.0002·size²/batch)"
     )
     p.add_argument("--n-train", type=_positive, default=4096, help="phantom images to generate for training")
     p.add_argument("--checkpoint-every", type=_positive, default=500, help="steps between checkpoints")
@@ -79,6 +83,10 @@ def recipe_command(args: argparse.Namespace) -> str:
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     extra: dict = {"recipe": recipe_command(args)}
+    if getattr(args, "encoder", None):
+        extra["encoder_space"] = args.encoder
+    if getattr(args, "r1_gamma", None) is not None:
+        extra["r1_gamma"] = args.r1_gamma
     if args.architecture:
         extra["architecture"] = args.architecture
     return TrainConfig(

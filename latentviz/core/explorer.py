@@ -28,6 +28,7 @@ from latentviz.directions import DirectionSet
 from latentviz.errors import LatentvizError, ShapeError
 from latentviz.models.classifier import Classifier
 from latentviz.models.generator import Generator
+from latentviz.models.style import LAYER_GROUPS, StyleGenerator
 
 __all__ = ["RELATIVE_WINDOWS", "ExplorerFrame", "ExplorerSession", "ExplorerState"]
 
@@ -49,6 +50,7 @@ class ExplorerState:
     window: str = "full"
     grid: int = 0  # 0: one image; n > 0: an n × n sample grid
     difference: bool = False
+    layers: str = "all"  # style-based models: the style layers the directions move
 
 
 @dataclass
@@ -129,8 +131,15 @@ class ExplorerSession:
         difference_scale: float = 1.0,
         difference_colormap: str = render.SIGNED_COLORMAP,
     ) -> None:
+        self._w_set: DirectionSet | None = None
+        self.style_layers = "all"
+        if isinstance(generator, StyleGenerator) and isinstance(directions, DirectionSet):
+            generator, directions = self._style_view(generator, directions)
         self.generator = generator
         self.difference_colormap = render.check_colormap(difference_colormap)
+        self._truncation_centre = None
+        if isinstance(generator, StyleGenerator) and generator.latent_space != "z":
+            self._truncation_centre = generator.w_avg.detach().reshape(1, -1)
         self.classifier = classifier
         self.directions: BoundDirections = bind_directions(generator, directions, names)
         if model_window is not None:
@@ -152,6 +161,45 @@ class ExplorerSession:
         self._worker: LatestWinsWorker[ExplorerState, ExplorerFrame] | None = None
         self._lock = threading.RLock()  # the worker and the caller's thread share caches
         self.resolve_window("full")
+
+    def _style_view(
+        self, generator: StyleGenerator, directions: DirectionSet
+    ) -> tuple[StyleGenerator, DirectionSet]:
+        """Run a style-based model in the space of its set; W sets run in W+ so that a
+        layer range (:meth:`set_layers`) can be chosen without changing the latent."""
+        from latentviz.directions.style import lift_set
+
+        if directions.latent_space == "w":
+            self._w_set = directions
+            plus = generator.in_space("w+")
+            return plus, lift_set(directions, plus, "all")
+        return generator.in_space(directions.latent_space), directions
+
+    def layer_choices(self) -> list[str]:
+        """Style-layer ranges the sliders can act on (empty unless a W set drives a style model)."""
+        return list(LAYER_GROUPS) if self._w_set is not None else []
+
+    def layer_resolutions(self, layers: str) -> list[int]:
+        """The resolutions the style layers of ``layers`` drive (for the control's label)."""
+        from latentviz.models.style import layer_range
+
+        res = self.generator.layer_resolutions
+        return sorted({res[i] for i in layer_range(layers, self.generator.num_ws)})
+
+    def set_layers(self, layers: str) -> ExplorerState:
+        """Apply the W directions to the style layers ``layers`` only (``"all"``, ``"coarse"``,
+        ``"middle"``, ``"fine"``, ``"a:b"``); slider values are kept."""
+        from latentviz.directions.style import lift_set
+
+        if self._w_set is None:
+            raise LatentvizError("layer ranges apply to W direction sets of a style-based model")
+        lifted = lift_set(self._w_set, self.generator, layers)
+        with self._lock:
+            self.directions = bind_directions(self.generator, lifted)
+            self.style_layers = layers
+            self._cache.clear()
+            self.state = replace(self.state, layers=layers)
+        return self.state
 
     # -- state changes -------------------------------------------------------------------
     @property
@@ -313,6 +361,9 @@ class ExplorerSession:
         z = self._base_latents(st.seed, n)
         v = torch.tensor(st.values, dtype=torch.float32, device=z.device)
         shift = (v * self.directions.sigmas) @ self.directions.matrix
+        if self._truncation_centre is not None:  # style-based: truncate towards the mean w
+            c = self._truncation_centre
+            return c + (z - c) * st.truncation + shift
         return z * st.truncation + shift
 
     def _forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -407,7 +458,9 @@ class ExplorerSession:
             steps = np.linspace(-float(span), float(span), int(n_frames))
             vals = np.repeat(np.asarray(st.values)[None, :], len(steps), axis=0)
             vals[:, k] = steps
-        z0 = self._base_latents(st.seed, 1) * st.truncation
+        z0 = self._base_latents(st.seed, 1)
+        c = self._truncation_centre
+        z0 = c + (z0 - c) * st.truncation if c is not None else z0 * st.truncation
         v = torch.as_tensor(vals, dtype=torch.float32, device=z0.device)
         z = z0 + (v * self.directions.sigmas) @ self.directions.matrix
         x, p = self._forward(z)

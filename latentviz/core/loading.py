@@ -99,7 +99,12 @@ def discover(generator: Generator, method: str = "sefa", k: int = 6, **options: 
     """
     from latentviz.directions.discover import discover as run_discovery
     from latentviz.directions.registry import get_method
+    from latentviz.models.style import StyleGenerator
 
+    if isinstance(generator, StyleGenerator) and method != "voynov":
+        from latentviz.directions.style import discover_style
+
+        return discover_style(generator, method, k, **options)
     quick = dict(get_method(method).quick)
     return run_discovery(generator, method, k, **{**quick, **options})
 

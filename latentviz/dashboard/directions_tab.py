@@ -83,6 +83,19 @@ class DirectionsTab:
         self.window = pn.widgets.Select(
             **label("display window"), options=s.window_presets(), value="full", width=150
         )
+        # Style-based models: which style layers the W directions move (GANSpace's ranges).
+        layer_opts = {
+            f"{name} ({', '.join(map(str, s.layer_resolutions(name)))} px)": name
+            for name in s.layer_choices()
+        }
+        self.layers = pn.widgets.Select(
+            **label("style layers"),
+            options=layer_opts,
+            value="all" if layer_opts else None,
+            visible=bool(layer_opts),
+            css_classes=["lv-style-layers"],
+            width=300,
+        )
         self.show_difference = pn.widgets.Checkbox(
             **label("difference to start (sliders at 0)"), css_classes=["lv-difference-toggle"]
         )
@@ -109,12 +122,15 @@ class DirectionsTab:
         self.grid.param.watch(lambda ev: self._apply(s.set_grid, ev.new), "value")
         self.window.param.watch(lambda ev: self._apply(s.set_window, ev.new), "value")
         self.show_difference.param.watch(self._on_difference, "value")
+        if layer_opts:
+            self.layers.param.watch(lambda ev: self._apply(s.set_layers, ev.new), "value")
 
         self._worker = s.worker(self._frame_ready, self._frame_failed)
         self._show(s.render())
         g = resources.generator
         about = (
-            f"**{html.escape(g.name)}**: {len(d)} directions found by "
+            f"**{html.escape(g.name)}** (latent space {html.escape(s.generator.latent_space)}): "
+            f"{len(d)} directions found by "
             f"**{html.escape(method_label(d.set.method))}**; sliders move the latent in σ units "
             "(one standard deviation of the latent along each direction). The label shows each "
             "direction's score."
@@ -125,6 +141,7 @@ class DirectionsTab:
             pn.Row(self.seed, self.grid),
             pn.Row(self.truncation, self.window),
             self.show_difference,
+            self.layers,
             *self.sliders,
             self.gif,
             self.strip,

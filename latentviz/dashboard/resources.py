@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from latentviz.core import loading
 from latentviz.core.atlas import Atlas
@@ -134,7 +135,7 @@ def _load(config: DashboardConfig) -> Resources:
             f"classifier {c.name} was trained on {size} px images; {g.name} makes {g.image_shape[-1]} px"
         )
     if config.directions is not None:
-        ds = DirectionSet.load(config.directions, generator=g)
+        ds = _load_directions(config.directions, g)
     else:
         ds = loading.discover(g, config.method, config.k)
     atlas = None
@@ -143,3 +144,14 @@ def _load(config: DashboardConfig) -> Resources:
 
         atlas = Atlas(ResultStore(config.store))
     return Resources(config=config, generator=g, classifier=c, directions=ds, atlas=atlas)
+
+
+def _load_directions(path: str | Path, generator: Generator) -> DirectionSet:
+    """A saved set, checked against the generator (a style-based one in the set's space)."""
+    from latentviz.models.style import StyleGenerator
+
+    if isinstance(generator, StyleGenerator):
+        ds = DirectionSet.load(path)
+        ds.check_compatible(generator.in_space(ds.latent_space))
+        return ds
+    return DirectionSet.load(path, generator=generator)

@@ -164,13 +164,16 @@ class DirectionSet:
         space = getattr(generator, "latent_space", None)
         dim = getattr(generator, "latent_dim", None)
         name = getattr(generator, "name", type(generator).__name__)
+        if space is not None and space != self.latent_space:
+            hint = ""
+            if hasattr(generator, "in_space"):
+                hint = f"; use generator.in_space({self.latent_space!r})"
+            raise DirectionSetMismatchError(
+                f"direction set was built in latent space {self.latent_space!r}; {name} uses {space!r}{hint}"
+            )
         if dim is not None and dim != self.latent_dim:
             raise DirectionSetMismatchError(
                 f"direction set has latent size {self.latent_dim}; {name} has {dim}"
-            )
-        if space is not None and space != self.latent_space:
-            raise DirectionSetMismatchError(
-                f"direction set was built in latent space {self.latent_space!r}; {name} uses {space!r}"
             )
         if self.model_sha256 and sha is not None and sha != self.model_sha256:
             raise DirectionSetMismatchError(

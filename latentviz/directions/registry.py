@@ -84,8 +84,10 @@ ENCODER = "encoder"
 CLASSIFIER = "classifier"
 #: Ground-truth labels: a phantom the model was trained on (or an explicit ``kind``).
 LABELS = "labels"
+#: A style-based generator (:class:`~latentviz.models.style.StyleGenerator`).
+STYLE = "style-based generator"
 #: Every requirement a method may declare.
-NEEDS = (LATENT_LAYER, ENCODER, CLASSIFIER, LABELS)
+NEEDS = (LATENT_LAYER, ENCODER, CLASSIFIER, LABELS, STYLE)
 
 #: Entry-point group through which another package registers direction methods.
 ENTRY_POINT_GROUP = "latentviz.direction_methods"
@@ -447,6 +449,11 @@ def _require(need: str, generator: object, inputs: DiscoveryInputs) -> None:
     elif need == LABELS:
         if inputs.kind is None:
             phantom_kind(generator)
+    elif need == STYLE:
+        from latentviz.models.style import StyleGenerator
+
+        if not isinstance(generator, StyleGenerator):
+            raise LatentvizError(f"{name} is not a style-based generator (W, W+ and StyleSpace methods)")
     else:
         raise LatentvizError(f"unknown requirement {need!r}; declare needs from {NEEDS}")
 

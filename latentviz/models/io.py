@@ -34,6 +34,8 @@ __all__ = [
 ]
 
 FORMAT_VERSION = 1
+# Architectures wrapped as a StyleGenerator (latent spaces z / w / w+).
+STYLE_ARCHITECTURES = ("stylegan2", "style-gaan")
 
 
 def model_paths(path: str | Path) -> tuple[Path, Path]:
@@ -244,6 +246,18 @@ def wrap_module(
     if role != "generator":
         raise ModelFileError(f"a {arch!r} ({role}) cannot be wrapped as a generator or classifier")
     size = int(cfg["kwargs"].get("image_size", 64))
+    if arch in STYLE_ARCHITECTURES:
+        from latentviz.models.style import StyleGenerator
+
+        chans = int(cfg["kwargs"].get("image_channels", 1))
+        return StyleGenerator(
+            module,
+            cfg.get("latent_space", "w"),
+            truncation=float(cfg.get("truncation", 1.0)),
+            name=name,
+            device=device,
+            config={**cfg, "image_shape": (chans, size, size)},
+        )
     extra: dict = {"config": {**cfg, "image_shape": (int(cfg["kwargs"].get("channels", 1)), size, size)}}
     if arch == "vae":
         extra["encoder"] = module.encode

@@ -256,3 +256,55 @@ def vae_reconstruction(generator: Generator, kind: str, n: int = 1000, seed: int
     mse = ((recon - x) ** 2).mean().item()
     mean_mse = ((x - x.mean(0, keepdim=True)) ** 2).mean().item()
     return {"mse": float(mse), "mse_mean_image": float(mean_mse), "n": int(n)}
+
+
+def encoder_reconstruction(
+    generator: Generator,
+    kind: str,
+    n: int = 200,
+    seed: int = HELDOUT_SEED,
+    classifier: Classifier | None = None,
+    refine_steps: int = 0,
+) -> dict:
+    """PSNR / SSIM (images in [-1, 1]) of ``G(E(x))`` on ``n`` fresh phantoms, and, with a
+    ``classifier`` and ``refine_steps > 0``, after :func:`latentviz.explain.invert` from the
+    encoder's code (median and quartiles; seconds per image)."""
+    import time
+
+    from latentviz.explain.fidelity import psnr, ssim
+
+    if not generator.has_encoder:
+        raise ShapeError(f"{generator.name} has no encoder")
+    size = generator.image_shape[-1]
+    x = torch.as_tensor(_phantoms(kind, n, size, seed).images).to(generator.device)
+
+    def stats(recon: torch.Tensor, seconds: float) -> dict:
+        p = psnr(recon, x).cpu().numpy()
+        s = ssim(recon, x).cpu().numpy()
+        return {
+            "psnr_median": float(np.median(p)),
+            "psnr_quartiles": [float(np.quantile(p, 0.25)), float(np.quantile(p, 0.75))],
+            "ssim_median": float(np.median(s)),
+            "seconds_per_image": seconds / n,
+        }
+
+    t0 = time.perf_counter()
+    recon = _batched(lambda b: generator(generator.encode(b)), x)
+    out = {"encoder": stats(recon, time.perf_counter() - t0), "n": int(n), "space": generator.latent_space}
+    if classifier is not None and refine_steps > 0:
+        from latentviz.explain.inversion import invert
+
+        t0 = time.perf_counter()
+        res = invert(
+            generator,
+            classifier,
+            x,
+            restarts=1,
+            steps=int(refine_steps),
+            init="encoder",
+            refine=None,
+            progress=False,
+        )
+        out["refined"] = stats(res.reconstruction.to(x.device), time.perf_counter() - t0)
+        out["refined"]["steps"] = int(refine_steps)
+    return out

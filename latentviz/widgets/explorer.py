@@ -121,6 +121,18 @@ class DirectionExplorer(w.VBox):
             options=s.window_presets(), value="full", description="window", layout=w.Layout(width="220px")
         )
         self.show_difference = w.Checkbox(value=False, description="difference to start")
+        # Style-based models: the style layers the W directions move (GANSpace's ranges).
+        layer_opts = [
+            (f"{n} ({', '.join(map(str, s.layer_resolutions(n)))} px)", n) for n in s.layer_choices()
+        ]
+        self.layers = w.Dropdown(
+            options=layer_opts or [("all", "all")],
+            value="all",
+            description="style layers",
+            layout=w.Layout(width="300px", display=None if layer_opts else "none"),
+        )
+        if layer_opts:
+            self.layers.observe(lambda ch: self._apply(s.set_layers, ch["new"]), names="value")
 
         self.which = w.Dropdown(options=[(n, k) for k, n in enumerate(d.names)], description="direction")
         self.new_name = w.Text(placeholder="new name", layout=w.Layout(width="160px"))
@@ -150,6 +162,7 @@ class DirectionExplorer(w.VBox):
                 w.HBox([self.reset_button, self.random_button, self.seed]),
                 w.HBox([self.truncation, self.grid]),
                 w.HBox([self.window, self.show_difference]),
+                self.layers,
                 *self.sliders,
             ]
         )

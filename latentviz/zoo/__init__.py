@@ -64,6 +64,8 @@ def card(name: str) -> ModelCard:
     cfg = json.loads(model_paths(path_of(name))[1].read_text())
     kw = cfg.get("kwargs", {})
     latent = kw.get("latent_dim")
+    if latent is None and "w_dim" in kw:  # style-based: the size of one w
+        latent = int(kw["w_dim"])
     if latent is None and "anatomy_dim" in kw:
         latent = int(kw["anatomy_dim"]) + int(kw["pathology_dim"])
     return ModelCard(

@@ -103,6 +103,20 @@ def check_centroids(nb, text: str, out: Path) -> None:
     assert "mean p of the images in each stratum" in text and _widgets(nb) >= 1
 
 
+def check_style(nb, text: str, out: Path) -> None:
+    for name in ("reconstruction", "layer_ranges", "attfind", "centroid_path"):
+        assert (out / f"style_{name}.png").is_file(), name
+    psnr = re.search(r"encoder reconstruction: median PSNR ([\d.]+) dB", text)
+    assert psnr is not None and float(psnr.group(1)) > 10
+    z = re.search(r"Z: \[([^\]]+)\]", text)
+    w = re.search(r"W: \[([^\]]+)\]", text)
+    assert z is not None and w is not None
+    # The mapping network shapes W: its first component explains more than Z's (isotropic).
+    assert float(w.group(1).split()[0]) > float(z.group(1).split()[0])
+    assert len(re.findall(r"^attfind block \d+ \(\d+ px\) ch \d+", text, flags=re.M)) == 3
+    assert "last-style edit" in text and "stratum mean p:" in text and _widgets(nb) >= 1
+
+
 CHECKS: dict[str, Callable] = {
     "01_quickstart": check_quickstart,
     "02_discover_directions": check_directions,
@@ -110,6 +124,7 @@ CHECKS: dict[str, Callable] = {
     "04_latent_interpolation": check_interpolation,
     "05_your_own_data": check_own_data,
     "06_clinical_feature_paths": check_centroids,
+    "07_style_based": check_style,
 }
 
 

@@ -13,6 +13,7 @@ from latentviz import zoo
 from latentviz.errors import ChecksumError, ModelFileError
 from latentviz.models import Classifier, Generator, quality
 from latentviz.models.io import load_model
+from latentviz.models.style import StyleGenerator
 
 REQUIRED = [
     "cxr-classifier",
@@ -31,7 +32,9 @@ def test_required_models_are_bundled_and_small() -> None:
     total = sum(c.file_bytes for c in zoo.list_models())
     assert total < 25e6
     for c in zoo.list_models():
-        assert c.recipe.startswith("latentviz train ") and c.train_seconds > 0 and c.quality
+        assert (
+            c.recipe.startswith(("latentviz train ", "python recipes/")) and c.train_seconds > 0 and c.quality
+        )
 
 
 @pytest.mark.parametrize("name", zoo.names())
@@ -41,8 +44,12 @@ def test_each_model_loads_fast_and_works(name: str) -> None:
     assert time.perf_counter() - t0 < 1.0
     if isinstance(obj, Generator):
         x = obj(obj.sample_latents(2, seed=0))
-        assert x.shape == (2, 1, 64, 64) and x.abs().max() <= 1.0
-        assert obj.module.latent_layer.in_features == obj.latent_dim
+        assert x.shape == (2, 1, 64, 64) and x.abs().max() <= 1.5
+        if isinstance(obj, StyleGenerator):  # no tanh: a style model's output may overshoot a little
+            assert obj.latent_space == "w+" and obj.num_ws == 10
+        else:
+            assert x.abs().max() <= 1.0
+            assert obj.module.latent_layer.in_features == obj.latent_dim
         if obj.has_encoder:
             assert obj.encode(x).shape == (2, obj.latent_dim)
         if name.endswith("medxgan"):

@@ -11,6 +11,7 @@ from latentviz.errors import ModelFileError
 from latentviz.models.architectures.cnn import PhantomCNN, ResNetClassifier
 from latentviz.models.architectures.dcgan import DCGANDiscriminator, DCGANGenerator
 from latentviz.models.architectures.medxgan import MedXGANGenerator
+from latentviz.models.architectures.stylegan import StyleDiscriminator, StyleGAN2Generator
 from latentviz.models.architectures.vae import ConvVAE, ResidualBlock
 
 __all__ = [
@@ -22,6 +23,8 @@ __all__ = [
     "PhantomCNN",
     "ResNetClassifier",
     "ResidualBlock",
+    "StyleDiscriminator",
+    "StyleGAN2Generator",
     "build",
 ]
 
@@ -31,6 +34,9 @@ ARCHITECTURES: dict[str, tuple[Callable[..., nn.Module], str]] = {
     "dcgan-discriminator": (DCGANDiscriminator, "discriminator"),
     "vae": (ConvVAE, "generator"),
     "medxgan": (MedXGANGenerator, "generator"),
+    "stylegan2": (StyleGAN2Generator, "generator"),
+    "style-gaan": (StyleGAN2Generator, "generator"),
+    "stylegan2-discriminator": (StyleDiscriminator, "discriminator"),
     "cnn-classifier": (PhantomCNN, "classifier"),
     "resnet18-classifier": (ResNetClassifier, "classifier"),
 }

@@ -7,7 +7,7 @@ kind is one new module and one import line here.
 from __future__ import annotations
 
 # Trainer modules: importing one registers its kind in TRAINERS.
-from latentviz.models.training import classifier, gan, medxgan, vae  # noqa: F401
+from latentviz.models.training import classifier, gan, medxgan, stylegan, vae  # noqa: F401
 from latentviz.models.training.base import TRAINERS, Trainer, trainer_for
 from latentviz.models.training.common import TrainConfig, TrainingData, load_training_data, save_grid
 from latentviz.models.training.loop import fit
