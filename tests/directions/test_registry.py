@@ -31,7 +31,7 @@ from latentviz.directions.registry import (
 )
 from latentviz.errors import LatentvizError, ModelFileError, OptionError, ShapeError, UnknownMethodError
 
-BUILTIN = ("sefa", "ganspace", "voynov", "probe", "centroid")
+BUILTIN = ("sefa", "ganspace", "voynov", "probe", "centroid", "sefa-style", "ganspace-w", "attfind")
 
 
 def _action(parser: argparse.ArgumentParser, dest: str) -> argparse.Action:

@@ -143,7 +143,7 @@ def test_style_generator_spaces_share_weights_and_agree() -> None:
     with pytest.raises(LatentError, match="expects"):
         gp(torch.zeros(1, 5, 8))
     with pytest.raises(LatentError, match="latent space"):
-        StyleGenerator(_tiny(), "s")
+        StyleGenerator(_tiny(), "q")
     # Differentiable in every space (no cache under autograd).
     wq = w.clone().requires_grad_(True)
     gw(wq).sum().backward()
