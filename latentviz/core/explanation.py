@@ -474,7 +474,7 @@ class ExplanationSession:
                 "Difference pos − neg",
                 cf.difference[0],
                 finish,
-                f"Δp={p_pos - p_neg:+.3f}",
+                f"Δp={pt(0.0)}" if r.ood is not None and r.ood.foreign else f"Δp={p_pos - p_neg:+.3f}",
                 p_pos,
             ),
             Panel(

@@ -1,0 +1,25 @@
+"""ExplanationPanel takes what read_image returns, and shows the OOD verdict first."""
+
+from __future__ import annotations
+
+import pytest
+from pydicom.data import get_testdata_file
+
+from latentviz import zoo
+from latentviz.core.explanation import ExplanationOptions
+from latentviz.data import read_image
+from latentviz.widgets import ExplanationPanel
+
+
+def test_panel_takes_a_medical_image_and_shows_its_verdict_first() -> None:
+    path = get_testdata_file("MR_small.dcm", download=False)
+    if path is None:
+        pytest.skip("MR_small.dcm is not installed")
+    g, clf = zoo.load("ct-medxgan", device="cpu"), zoo.load("ct-classifier", device="cpu")
+    p = ExplanationPanel(
+        read_image(path), generator=g, classifier=clf, options=ExplanationOptions(), run=False
+    )
+    assert tuple(p.session.image.shape) == (1, 1, 64, 64)
+    assert "OUT OF DISTRIBUTION" in p.verdict.value and "MR" in p.verdict.value
+    kids = list(p.children)
+    assert kids.index(p.verdict) < kids.index(p.panels)
