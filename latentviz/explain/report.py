@@ -24,7 +24,7 @@ from latentviz.explain.verdict import (
     CounterfactualCheck,
     OODVerdict,
     check_counterfactual,
-    check_image,
+    check_image_batch,
     probability_text,
 )
 from latentviz.models.classifier import Classifier
@@ -175,7 +175,7 @@ def explain_image(
     t = classifier.target if target is None else int(target)
     names = classifier.target_names
     info = {"target": t, "target_name": names[t] if t < len(names) else str(t)}
-    ood = [check_image(classifier, x[i : i + 1], image=source_image) for i in range(len(x))]
+    ood = check_image_batch(classifier, x, image=source_image)
     return ImageExplanation(x.cpu(), p, inv, cf, attrs, path, info, ood)
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from latentviz.models.ood import OODVerdict, check_image
+from latentviz.models.ood import OODVerdict, check_image, check_image_batch
 
 __all__ = [
     "FAILED_COUNTERFACTUAL_PANELS",
@@ -23,6 +23,7 @@ __all__ = [
     "OODVerdict",
     "check_counterfactual",
     "check_image",
+    "check_image_batch",
     "probability_text",
 ]
 

@@ -39,6 +39,7 @@ __all__ = [
     "card_entry",
     "check_acquisition",
     "check_image",
+    "check_image_batch",
     "classifier_features",
     "fit_feature_statistics",
     "load_feature_statistics",
@@ -358,42 +359,68 @@ def check_image(
         Out of distribution when the acquisition differs from the card's or the feature
         distance exceeds the card's threshold.
     """
+    return check_image_batch(classifier, x[:1], modality=modality, photometric=photometric, image=image)[0]
+
+
+def check_image_batch(
+    classifier: Any,
+    x: torch.Tensor,
+    *,
+    modality: str | None = None,
+    photometric: str | None = None,
+    image: Any = None,
+) -> list[OODVerdict]:
+    """:func:`check_image` for each image of a batch ``(N, C, H, W)``, one feature pass.
+
+    The acquisition fields (or ``image``'s) apply to every image of the batch.
+    """
+    from latentviz.errors import LatentvizError
+
     if image is not None:
         modality = modality or getattr(image, "modality", None)
         photometric = photometric or getattr(image, "photometric", None)
     if modality is not None and modality.upper() == "OT":
         photometric = None  # a raster's default, not a recorded field
     reasons, notes = check_acquisition(classifier, modality, photometric)
-    distance = threshold = None
     stats = load_feature_statistics(classifier)
-    feats = classifier_features(classifier, x[:1]) if stats is not None else None
-    if stats is not None and feats is not None:
-        distance, threshold = float(stats.distance(feats)[0]), float(stats.threshold)
-        if distance > threshold:
-            reasons.append(
+    distances: list[float | None] = [None] * len(x)
+    missing = "no feature statistics on the model card"
+    if stats is not None:
+        try:
+            feats = classifier_features(classifier, x)
+        except LatentvizError as exc:  # an input the classifier refuses: say so, do not fail here
+            feats, missing = None, f"feature distance not measured ({exc})"
+        if feats is not None:
+            distances = [float(d) for d in stats.distance(feats)]
+    out = []
+    for distance in distances:
+        why, seen = list(reasons), list(notes)
+        threshold = None if distance is None or stats is None else float(stats.threshold)
+        if distance is None or threshold is None:
+            seen.append(missing)
+        elif distance > threshold:
+            why.append(
                 f"far from the training images (feature distance {distance:.1f} > {threshold:.1f}, "
                 f"the {stats.percentile:g}th percentile of held-out phantoms)"
             )
         else:
-            notes.append(f"feature distance {distance:.1f} ≤ {threshold:.1f}")
-    else:
-        notes.append("no feature statistics on the model card")
-    if reasons:
-        status = "out_of_distribution"
-    elif distance is not None:
-        status = "in_distribution"
-    else:
-        status = "unchecked"
-    return OODVerdict(
-        status,
-        tuple(reasons),
-        tuple(notes),
-        distance,
-        threshold,
-        modality if modality and modality.upper() != "OT" else None,
-        photometric,
-        training_data(classifier),
-    )
+            seen.append(f"feature distance {distance:.1f} ≤ {threshold:.1f}")
+        status = (
+            "out_of_distribution" if why else ("in_distribution" if threshold is not None else "unchecked")
+        )
+        out.append(
+            OODVerdict(
+                status,
+                tuple(why),
+                tuple(seen),
+                distance,
+                threshold,
+                modality if modality and modality.upper() != "OT" else None,
+                photometric,
+                training_data(classifier),
+            )
+        )
+    return out
 
 
 def card_entry(stats: FeatureStatistics, path: Path, **extra: Any) -> dict:
