@@ -357,7 +357,8 @@ class ExplainTab:
         secs = result.inversion.seconds + sum(a.seconds for a in result.attributions.values())
         self._finish(s, message_html(f"done in {secs:.1f} s"))
         self.show_mask.visible = result.mask is not None
-        warning = next((p.warning for p in panels[True] if p.warning), "")
+        # every distinct warning (low fidelity, a failed counterfactual), not only the first
+        warning = " · ".join(dict.fromkeys(p.warning for p in panels[True] if p.warning))
         self.low_fidelity.param.update(object=f"⚠ {warning}", visible=bool(warning))
         self.colorbar.visible = True
         self.bars.param.update(object=self._probability_bars(panels[True]), visible=True)

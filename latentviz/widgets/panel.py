@@ -186,7 +186,8 @@ class ExplanationPanel(w.VBox):
         warn = ""
         for p in self.session.panels(show_mask=self.show_mask.value):
             border = "3px solid #d00" if p.warning else "1px solid #ccc"
-            warn = warn or p.warning
+            if p.warning and p.warning not in warn:  # every distinct warning, once
+                warn = f"{warn} · {p.warning}" if warn else p.warning
             boxes.append(
                 w.VBox(
                     [

@@ -23,3 +23,22 @@ def test_panel_takes_a_medical_image_and_shows_its_verdict_first() -> None:
     assert "OUT OF DISTRIBUTION" in p.verdict.value and "MR" in p.verdict.value
     kids = list(p.children)
     assert kids.index(p.verdict) < kids.index(p.panels)
+
+
+def test_failed_counterfactual_is_flagged_on_screen(classifier) -> None:
+    import dataclasses
+
+    from widget_toys import toy_generator
+
+    from latentviz.explain.verdict import check_counterfactual
+
+    cond = toy_generator(split_sizes=(6, 2))
+    x = cond.generate(cond.sample_latents(1, seed=7))
+    fast = ExplanationOptions(inversion_steps=3, restarts=1, ig_steps=2, lig_steps=2, refine_evals=0)
+    p = ExplanationPanel(x, cond, classifier, options=fast, run=False)
+    r = p.session.run()
+    p.session.result = dataclasses.replace(r, counterfactual_check=check_counterfactual(0.054, 0.952))
+    p._draw()
+    assert "COUNTERFACTUAL FAILED" in p.warning.value
+    titles = [box.children[0].value for box in p.panels.children]
+    assert "<b>Negative (z2 = 0) — FAILED</b>" in titles
