@@ -202,7 +202,8 @@ def explanation_figure(expl: ImageExplanation, index: int = 0, title: str = ""):
     i = index
     p = float(expl.probability[i])
     verdict, cf_check = expl.verdict(i), expl.counterfactual_check(i)
-    pt = lambda v: probability_text(float(v), verdict)  # noqa: E731
+    # short in the panel titles: the suptitle says why
+    pt = lambda v: probability_text(float(v), verdict).replace("out of distribution", "OOD")  # noqa: E731
     names = list(expl.attributions)
     ncols = 5 + len(names)
     fig, axes = plt.subplots(1, ncols, figsize=(2.3 * ncols + 1.8, 3.3), constrained_layout=True)
