@@ -63,7 +63,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     e.set_defaults(_evaluate=_run_explanations)
     if importlib.util.find_spec(_DIRECTIONS) is not None:
         mod = importlib.import_module(_DIRECTIONS)
-        d = sub.add_parser("directions", help=getattr(mod, "HELP", "score latent directions"))
+        d = sub.add_parser(
+            "directions",
+            help=getattr(mod, "HELP", "score latent directions"),
+            description=getattr(mod, "DESCRIPTION", None),
+        )
         mod.add_arguments(d)
         d.set_defaults(_evaluate=mod.run)
 

@@ -44,8 +44,20 @@ def load_models(model: str, classifier: str, device: str | None = None):
     return g, c
 
 
-def load_image(spec: str, size: int, window: str | None = None) -> tuple[torch.Tensor, np.ndarray | None]:
-    """``(1, 1, size, size)`` model input and the lesion mask (phantoms only)."""
+def load_image(
+    spec: str, size: int, window: str | None = None, generator=None
+) -> tuple[torch.Tensor, np.ndarray | None]:
+    """``(1, 1, size, size)`` model input and the lesion mask (phantoms only).
+
+    ``window=None`` with a ``generator`` takes the dashboard's default window
+    (:func:`latentviz.core.loading.default_window`).
+    """
+    x, mask, _ = load_source(spec, size, window, generator)
+    return x, mask
+
+
+def load_source(spec: str, size: int, window: str | None = None, generator=None):
+    """:func:`load_image` plus the :class:`~latentviz.data.MedicalImage` read (None for phantoms)."""
     if spec.startswith("phantom:"):
         from latentviz.data.phantoms import KINDS, generate
 
@@ -53,13 +65,16 @@ def load_image(spec: str, size: int, window: str | None = None) -> tuple[torch.T
         if len(parts) != 3 or parts[1] not in KINDS or not parts[2].lstrip("-").isdigit():
             raise ImageReadError(spec, f"expected phantom:KIND:SEED with KIND in {KINDS} and an integer SEED")
         batch = generate(parts[1], 1, size=size, seed=int(parts[2]), labels=np.array([1]))
-        return torch.from_numpy(batch.images), batch.masks
-    from latentviz.data import read_image
+        return torch.from_numpy(batch.images), batch.masks, None
+    from latentviz.core.loading import default_window, medical_image
 
     path = Path(spec)
     if not path.exists():
         raise ImageReadError(spec, "no such file or folder")
-    return read_image(path).to_model_input(size, window), None
+    image = medical_image(path)
+    if window is None and generator is not None:
+        window = default_window(image, generator)
+    return image.to_model_input(size, window), None, image
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -80,7 +95,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ig-steps", type=int, default=50, help="IG steps (default 50)")
     p.add_argument("--lig-steps", type=int, default=32, help="LIG path steps (default 32)")
     p.add_argument("--frames", type=int, default=16, help="interpolation GIF frames (default 16)")
-    p.add_argument("--window", default=None, help="window preset or C,W for DICOM/NIfTI input")
+    p.add_argument(
+        "--window",
+        default=None,
+        help="window preset or C,W for DICOM/NIfTI input (default: the model's window when its units "
+        "match the image's, as in the dashboard: C -600, W 1500 for the ct models on a CT in HU; "
+        "else the file's own window, else the 0.5-99.5 percentiles)",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the inversion starts")
     p.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -93,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
 
     g, c = load_models(args.model, args.classifier, args.device)
     size = g.image_shape[-1]
-    x, mask = load_image(args.image, size, args.window)
+    x, mask, source = load_source(args.image, size, args.window, g)
     expl = explain_image(
         g,
         c,
@@ -105,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
         lig_steps=args.lig_steps,
         n_frames=args.frames,
         progress=not args.quiet,
+        source_image=source,
     )
     expl.info.update(image=args.image, model=args.model, classifier=args.classifier)
     shown = args.image if args.image.startswith("phantom:") else Path(args.image).name
@@ -127,12 +149,21 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(summary)
     else:
-        p = summary["probability"]
+        from latentviz.explain.verdict import probability_text
+
+        verdict, cf_check = expl.verdict(), expl.counterfactual_check()
+        print(
+            ("warning: " if verdict is not None and verdict.foreign else "")
+            + (verdict.message if verdict else "")
+        )
+        p = {k: probability_text(v, verdict) for k, v in summary["probability"].items()}
         fid = summary["fidelity"]
         print(
-            f"p(original)={p['original']:.3f}  p(reconstruction)={p['reconstruction']:.3f}  "
-            f"p(negative)={p['negative']:.3f}"
+            f"p(original)={p['original']}  p(reconstruction)={p['reconstruction']}  "
+            f"p(negative)={p['negative']}"
         )
+        if cf_check.failed:
+            print(f"warning: {cf_check.reason}")
         print(
             f"inversion: PSNR {fid['psnr']:.1f} dB, SSIM {fid['ssim']:.3f}, "
             f"agrees={fid['agrees']}, low_fidelity={summary['low_fidelity']}"

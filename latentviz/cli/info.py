@@ -21,7 +21,11 @@ _DETAIL_KEYS = ("BodyPartExamined", "ViewPosition", "BitsStored", "format", "ori
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("path", help="a DICOM file or series folder, NIfTI, PNG/JPEG/TIFF file or folder, or .npz")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
-    p.add_argument("--series", default=None, help="SeriesNumber or SeriesInstanceUID in a mixed DICOM folder")
+    p.add_argument(
+        "--series",
+        default=None,
+        help="SeriesNumber, SeriesInstanceUID or its prefix in a mixed DICOM folder (the error names each)",
+    )
     p.add_argument("--key", default=None, help="array name in an .npz holding several (e.g. train_images)")
     p.add_argument("--index", type=int, default=None, help="sample index in a batch array of an .npz")
 

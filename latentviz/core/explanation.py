@@ -33,6 +33,14 @@ from latentviz.explain import (
     counterfactual,
     invert,
 )
+from latentviz.explain.verdict import (
+    FAILED_COUNTERFACTUAL_PANELS,
+    CounterfactualCheck,
+    OODVerdict,
+    check_counterfactual,
+    check_image,
+    probability_text,
+)
 from latentviz.models.classifier import Classifier
 from latentviz.models.generator import Generator
 
@@ -196,6 +204,8 @@ class ExplanationResult:
     counterfactual: Counterfactual
     attributions: dict[str, Any] = field(default_factory=dict)
     mask: np.ndarray | None = None
+    ood: OODVerdict | None = None
+    counterfactual_check: CounterfactualCheck | None = None
 
     @property
     def low_fidelity(self) -> bool:
@@ -208,9 +218,10 @@ class ExplanationSession:
     Parameters
     ----------
     image
-        ``(1, C, H, W)``/``(C, H, W)``/``(H, W)`` tensor or array in ``[-1, 1]``, or a path
-        (DICOM, NIfTI, PNG, …) read with :func:`latentviz.data.read_image` and fitted to the
-        generator's size with ``window``.
+        ``(1, C, H, W)``/``(C, H, W)``/``(H, W)`` tensor or array in ``[-1, 1]``, a
+        :class:`~latentviz.data.MedicalImage` (what :func:`latentviz.data.read_image`
+        returns; a volume gives its middle slice) or a path (DICOM, NIfTI, PNG, …), fitted
+        to the generator's size with ``window``.
     generator
         A conditional (z1, z2) generator (medXGAN-style) for the counterfactual and LIG.
     classifier
@@ -218,14 +229,22 @@ class ExplanationSession:
     mask
         Optional ground-truth lesion mask ``(H, W)`` (phantom samples have one).
     window
-        Display/model window used when ``image`` is a path.
+        Window used for a path or a MedicalImage; default: the model's window when the
+        units match (HU for the CT models), else the file's own, else percentiles — the
+        dashboard's default (:func:`latentviz.core.loading.default_window`).
     options
         :class:`ExplanationOptions`.
+
+    Attributes
+    ----------
+    ood
+        The out-of-distribution verdict of the image (:func:`latentviz.models.ood.check_image`),
+        known before anything runs; views show it before any probability.
     """
 
     def __init__(
         self,
-        image: torch.Tensor | np.ndarray | str | Path,
+        image: Any,
         generator: Generator,
         classifier: Classifier,
         *,
@@ -243,7 +262,8 @@ class ExplanationSession:
         self.options = options or ExplanationOptions()
         self.options.check()
         self.source = str(image) if isinstance(image, (str, Path)) else "array"
-        self.image = self._load(image, window)
+        self.source_image = loading.medical_image(image)  # None for arrays and tensors
+        self.image = self._load(image if self.source_image is None else self.source_image, window)
         c, h, w = generator.image_shape
         if tuple(self.image.shape[1:]) != (c, h, w):
             raise ShapeError(
@@ -252,6 +272,7 @@ class ExplanationSession:
         self.mask = None if mask is None else np.asarray(torch.as_tensor(mask).cpu(), dtype=bool).squeeze()
         if self.mask is not None and self.mask.shape != (h, w):
             raise ShapeError(f"mask has shape {self.mask.shape}; the image is {(h, w)}")
+        self.ood: OODVerdict = check_image(classifier, self.image, image=self.source_image)
         self.result: ExplanationResult | None = None
         self._cancel = threading.Event()
         self._thread: threading.Thread | None = None
@@ -364,7 +385,8 @@ class ExplanationSession:
             )
         with torch.inference_mode():
             p = float(self.classifier.probability(self.image.to(self.classifier.device), o.target)[0])
-        self.result = ExplanationResult(self.image, p, inv, cf, attrs, self.mask)
+        check = check_counterfactual(p, float(cf.probability_negative[0]))
+        self.result = ExplanationResult(self.image, p, inv, cf, attrs, self.mask, self.ood, check)
         return self.result
 
     def start(
@@ -404,7 +426,10 @@ class ExplanationSession:
         """Every panel of the last result, rendered (PNG bytes and captions).
 
         Signed maps (difference, IG, LIG) and Grad-CAM are each divided by their largest
-        ``|value|`` and share the diverging scale of :meth:`colorbar`.
+        ``|value|`` and share the diverging scale of :meth:`colorbar`. On an image foreign to
+        the classifier (:attr:`ood`) every probability reads "n/a (out of distribution)"; a
+        failed counterfactual (the negative does not lower p) is drawn greyed out, with the
+        reason as its warning, instead of as an explanation.
         """
         r = self.result
         if r is None:
@@ -418,6 +443,7 @@ class ExplanationSession:
             img = render.draw_contour(rgb_or_grey, mask) if mask is not None else rgb_or_grey
             return render.png_bytes(img)
 
+        pt = lambda v: probability_text(v, r.ood)  # noqa: E731
         p_rec = float(inv.probability_reconstruction[0])
         p_pos, p_neg = float(cf.probability_positive[0]), float(cf.probability_negative[0])
         fid = f"PSNR {float(inv.psnr[0]):.1f} dB, SSIM {float(inv.ssim[0]):.2f}"
@@ -427,12 +453,12 @@ class ExplanationSession:
             else ""
         )
         out = [
-            Panel("original", "Original", finish(orig_u8), f"p={r.probability:.3f}", r.probability),
+            Panel("original", "Original", finish(orig_u8), f"p={pt(r.probability)}", r.probability),
             Panel(
                 "reconstruction",
                 "Reconstruction",
                 finish(render.to_uint8(inv.reconstruction[0])),
-                f"p={p_rec:.3f} · {fid}",
+                f"p={pt(p_rec)} · {fid}",
                 p_rec,
                 warn,
             ),
@@ -440,7 +466,7 @@ class ExplanationSession:
                 "negative",
                 "Negative (z2 = 0)",
                 finish(render.to_uint8(cf.negative[0])),
-                f"p={p_neg:.3f}",
+                f"p={pt(p_neg)}",
                 p_neg,
             ),
             self._signed_panel(
@@ -448,17 +474,22 @@ class ExplanationSession:
                 "Difference pos − neg",
                 cf.difference[0],
                 finish,
-                f"Δp={p_pos - p_neg:+.3f}",
+                f"Δp={pt(0.0)}" if r.ood is not None and r.ood.foreign else f"Δp={p_pos - p_neg:+.3f}",
                 p_pos,
             ),
             Panel(
                 "colorized",
                 "Colorized",
                 finish(render.heat_overlay(orig_grey, cf.difference[0], alpha=alpha)),
-                f"p={r.probability:.3f} (original)",
+                f"p={pt(r.probability)} (original)",
                 r.probability,
             ),
         ]
+        if r.counterfactual_check is not None and r.counterfactual_check.failed:
+            out = [
+                _failed_panel(p, r.counterfactual_check, pt) if p.key in FAILED_COUNTERFACTUAL_PANELS else p
+                for p in out
+            ]
         titles = {"gradcam": "Grad-CAM", "ig": "Integrated Grad.", "lig": "Latent IG"}
         for key, a in r.attributions.items():
             extra = ""
@@ -470,7 +501,7 @@ class ExplanationSession:
                     titles[key],
                     a.map[0],
                     finish,
-                    f"p={r.probability:.3f}{extra}",
+                    f"p={pt(r.probability)}{extra}",
                     r.probability,
                     warn if key == "lig" else "",
                 )
@@ -508,3 +539,17 @@ class ExplanationSession:
             u8 = np.asarray(Image.open(io.BytesIO(p.png)).convert("RGB"))
             tiles.append(render.label_image(u8, p.title, scale=scale, footer=p.caption.split(" · ")[0]))
         return render.png_bytes(render.strip(tiles), compress_level=6)
+
+
+def _failed_panel(panel: Panel, check: CounterfactualCheck, pt: Callable[[float], str]) -> Panel:
+    """``panel`` greyed out and washed pale, titled as failed, with the reason as its warning."""
+    grey = np.asarray(Image.open(io.BytesIO(panel.png)).convert("L"), dtype=np.float32)
+    pale = (160 + grey * (80 / 255)).astype(np.uint8)  # low contrast: not to be read as a map
+    return Panel(
+        panel.key,
+        f"{panel.title} — FAILED",
+        render.png_bytes(pale),
+        f"not an explanation: p(negative)={pt(check.p_negative)} ≥ p(original)={pt(check.p_original)}",
+        panel.probability,
+        check.reason,
+    )

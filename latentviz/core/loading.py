@@ -21,11 +21,13 @@ from latentviz.models.generator import Generator
 __all__ = [
     "as_model_image",
     "default_classifier",
+    "default_window",
     "discover",
     "discovery_methods",
     "load_classifier",
     "load_generator",
     "load_model",
+    "medical_image",
     "model_intensity",
     "phantom_kind",
 ]
@@ -150,24 +152,54 @@ def default_classifier(generator: Generator) -> Classifier | None:
     return load_classifier(f"{kind}-classifier") if f"{kind}-classifier" in names else None
 
 
-def as_model_image(
-    image: torch.Tensor | np.ndarray | str | Path, generator: Generator, window: Any = None
-) -> torch.Tensor:
+def default_window(image: Any, generator: Generator) -> tuple[float, float] | None:
+    """The window every front end uses for ``image`` unless told otherwise.
+
+    The model's own window (:func:`model_intensity`) when its units match the image's (a
+    CT in HU into ct-medxgan: C -600, W 1500), else None: the file's own window, else the
+    0.5-99.5 percentiles. The dashboard lists it first as "model's window" and the CLI's
+    ``--window`` defaults to it.
+    """
+    window, units = model_intensity(generator)
+    image_units = getattr(image, "units", "")
+    if window is not None and units and image_units and units == image_units:
+        return window
+    return None
+
+
+def medical_image(image: Any) -> Any:
+    """The :class:`~latentviz.data.MedicalImage` behind ``image`` (read when a path), or None.
+
+    A volume gives its middle slice along the first axis (axial for NIfTI), as uploads do.
+    """
+    if isinstance(image, (str, Path)):
+        from latentviz.data import read_image
+
+        image = read_image(image)
+    from latentviz.data import MedicalImage
+
+    if not isinstance(image, MedicalImage):
+        return None
+    return image.slice(0, image.shape[0] // 2) if image.is_volume else image
+
+
+def as_model_image(image: Any, generator: Generator, window: Any = None) -> torch.Tensor:
     """One image as model input ``(1, C, H, W)`` in ``[-1, 1]`` on the CPU.
 
-    ``image`` is a tensor/array already in ``[-1, 1]`` or a path (DICOM, NIfTI, PNG, …)
-    read with :func:`latentviz.data.read_image` and fitted to the generator's size with
-    ``window`` (a ``(center, width)`` pair or a preset name; default: the header window).
+    ``image`` is a tensor/array already in ``[-1, 1]``, a
+    :class:`~latentviz.data.MedicalImage` or a path (DICOM, NIfTI, PNG, …) read with
+    :func:`latentviz.data.read_image`, fitted to the generator's size with ``window`` (a
+    ``(center, width)`` pair or a preset name; default: :func:`default_window`).
 
     Raises
     ------
     ShapeError
         For a batch of several images, NaN/inf values, or values outside ``[-1, 1]``.
     """
-    if isinstance(image, (str, Path)):
-        from latentviz.data import read_image
-
-        return read_image(image).to_model_input(generator.image_shape[-1], window)
+    source = medical_image(image)
+    if source is not None:
+        window = default_window(source, generator) if window is None else window
+        return source.to_model_input(generator.image_shape[-1], window)
     x = torch.as_tensor(np.asarray(image) if not isinstance(image, torch.Tensor) else image)
     x = x.detach().to("cpu", torch.float32)
     while x.ndim < 4:

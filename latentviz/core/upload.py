@@ -133,10 +133,7 @@ def model_window_for(image: MedicalImage, generator: Generator) -> tuple[float, 
     trained on HU-windowed CT); None otherwise (then the image's header window or its
     percentiles are used).
     """
-    window, units = loading.model_intensity(generator)
-    if window is not None and units and image.units and units == image.units:
-        return window
-    return None
+    return loading.default_window(image, generator)
 
 
 def preview_png(image: MedicalImage, window: Any = None) -> bytes:

@@ -121,6 +121,8 @@ class ExplainTab:
         self.low_fidelity = pn.pane.Alert(
             "", alert_type="danger", visible=False, css_classes=["lv-low-fidelity"]
         )
+        # The out-of-distribution verdict: shown as soon as an image is chosen, above every p.
+        self.ood = pn.pane.Alert("", alert_type="secondary", visible=False, css_classes=["lv-ood"])
         self.panels = pn.FlexBox(css_classes=["lv-panels"], stylesheets=[IMAGE_CSS])
         self.colorbar = pn.pane.PNG(ExplanationSession.colorbar(), visible=False)
         self.bars = pn.pane.HoloViews(None, visible=False)
@@ -184,6 +186,7 @@ class ExplainTab:
         )
         self.panel = pn.Column(
             pn.Row(source, shown),
+            self.ood,
             self.low_fidelity,
             self.show_mask,
             self.panels,
@@ -238,8 +241,12 @@ class ExplainTab:
         try:
             shown = upload.upload_slice(self.image, self.slice.value if self.image.is_volume else None)
             window = self.window.value
-            x = shown.to_model_input(self.generator.image_shape[-1], window)
-            self._set_session(ExplanationSession(x, self.generator, self.classifier, options=self._options()))
+            # The session fits the slice itself, so it also knows its modality (the OOD check).
+            self._set_session(
+                ExplanationSession(
+                    shown, self.generator, self.classifier, window=window, options=self._options()
+                )
+            )
             self.preview.object = upload.preview_png(shown, window)
             self.info.object = message_html("uploaded " + upload.describe(shown, window))
             self.message.object = message_html("ready: press Explain")
@@ -262,6 +269,12 @@ class ExplainTab:
         if self.session is not None and self.session.running:
             self.session.cancel()
         self.session = session
+        v = session.ood
+        self.ood.param.update(
+            object=("⚠ " if v.foreign else "") + v.message,
+            alert_type="danger" if v.foreign else ("success" if v.in_distribution else "secondary"),
+            visible=True,
+        )
         self.model_input.object = render.png_bytes(render.to_uint8(session.image[0]))
         self.run_button.disabled = False
 
@@ -344,7 +357,8 @@ class ExplainTab:
         secs = result.inversion.seconds + sum(a.seconds for a in result.attributions.values())
         self._finish(s, message_html(f"done in {secs:.1f} s"))
         self.show_mask.visible = result.mask is not None
-        warning = next((p.warning for p in panels[True] if p.warning), "")
+        # every distinct warning (low fidelity, a failed counterfactual), not only the first
+        warning = " · ".join(dict.fromkeys(p.warning for p in panels[True] if p.warning))
         self.low_fidelity.param.update(object=f"⚠ {warning}", visible=bool(warning))
         self.colorbar.visible = True
         self.bars.param.update(object=self._probability_bars(panels[True]), visible=True)
@@ -375,8 +389,16 @@ class ExplainTab:
         rows = [
             (p.title, p.probability) for p in panels if p.key in ("original", "reconstruction", "negative")
         ]
+        foreign = self.session is not None and self.session.ood.foreign
+        title = "p not applicable: out of distribution" if foreign else "classifier probability"
         return hv.Bars(rows, "image", f"p({name})").opts(
-            ylim=(0, 1), width=380, height=220, title="classifier probability", toolbar=None, color="#4477aa"
+            ylim=(0, 1),
+            width=380,
+            height=220,
+            title=title,
+            toolbar=None,
+            color="#cccccc" if foreign else "#4477aa",
+            alpha=0.5 if foreign else 1.0,
         )
 
     # -- lifecycle ----------------------------------------------------------------------------

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import shlex
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -398,9 +399,28 @@ def dataset_to_image(ds: Dataset, path: str | Path = "dataset") -> MedicalImage:
 # -- series folders ----------------------------------------------------------------------------
 
 
-def _series_label(ds: Dataset, n: int) -> str:
-    number = ds.get("SeriesNumber", "?")
-    return f"series number {number} ({ds.get('Modality', '?')}, {n} files)"
+def _series_keys(groups: dict[str, list]) -> dict[str, str]:
+    """SeriesInstanceUID -> what to pass as ``series`` to pick it: its SeriesNumber where that
+    tells it apart, else the shortest SeriesInstanceUID prefix (at least 12 characters) that does."""
+    numbers = {uid: str(g[0][1].get("SeriesNumber", "")).strip() for uid, g in groups.items()}
+    n = 12
+    while n < max(map(len, groups), default=0) and len({uid[:n] for uid in groups}) < len(groups):
+        n += 1
+    unique = [v for v in numbers.values() if v and list(numbers.values()).count(v) == 1]
+    return {uid: numbers[uid] if numbers[uid] in unique else uid[:n] for uid in groups}
+
+
+def _series_labels(folder: Path, groups: dict[str, list]) -> str:
+    """One entry per series with the exact command that reads it (no identifiers)."""
+    keys = _series_keys(groups)
+    parts = []
+    for uid, g in groups.items():
+        ds = g[0][1]
+        what = f"{ds.get('Modality', '?')}, series number {ds.get('SeriesNumber', '?')}, {len(g)} files"
+        if "Rows" in ds and "Columns" in ds:
+            what += f", {ds.Rows}x{ds.Columns} px"
+        parts.append(f"{what}: latentviz info {shlex.quote(str(folder))} --series {shlex.quote(keys[uid])}")
+    return "; ".join(parts)
 
 
 def _scan_folder(folder: Path, progress: bool = True) -> list[tuple[Path, Dataset]]:
@@ -438,23 +458,25 @@ def _pick_series(folder: Path, found: list[tuple[Path, Dataset]], series: str | 
     for p, ds in found:
         groups.setdefault(str(ds.get("SeriesInstanceUID", "")), []).append((p, ds))
     if series is not None:
-        wanted = str(series)
+        wanted = str(series).strip()
         chosen = [
             g
             for uid, g in groups.items()
             if uid == wanted or str(g[0][1].get("SeriesNumber", "")).strip() == wanted
         ]
+        if not chosen and len(wanted) >= 8:  # a SeriesInstanceUID prefix, as the labels show
+            chosen = [g for uid, g in groups.items() if uid.startswith(wanted)]
         if len(chosen) != 1:
-            labels = "; ".join(_series_label(g[0][1], len(g)) for g in groups.values())
             reason = "matches several series" if chosen else "matches no series"
-            raise ImageReadError(folder, f"series={series!r} {reason}; the folder holds: {labels}")
+            raise ImageReadError(
+                folder, f"series={series!r} {reason}; the folder holds: {_series_labels(folder, groups)}"
+            )
         return chosen[0]
     if len(groups) > 1:
-        labels = "; ".join(_series_label(g[0][1], len(g)) for g in groups.values())
         raise ImageReadError(
             folder,
-            f"mixed series: the folder holds {len(groups)} series ({labels}); "
-            "pass series=<SeriesNumber or SeriesInstanceUID> to choose one",
+            f"mixed series: the folder holds {len(groups)} series ({_series_labels(folder, groups)}); "
+            "choose one with --series as shown (Python: read_image(folder, series=KEY))",
         )
     return next(iter(groups.values()))
 
@@ -474,7 +496,9 @@ def read_dicom_series(
     folder
         The folder (searched recursively; non-DICOM files and DICOM without pixels are skipped).
     series
-        SeriesNumber or SeriesInstanceUID choosing one series when the folder holds several.
+        SeriesNumber, SeriesInstanceUID or a unique UID prefix (8+ characters) choosing one
+        series when the folder holds several; the error of a mixed folder names each series
+        with the exact ``latentviz info FOLDER --series KEY`` command.
     progress
         Show progress bars (for folders of 50 files or more).
 

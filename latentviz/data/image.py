@@ -14,14 +14,15 @@ Conventions
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
-from latentviz.data.transforms import fit_to_size
 from latentviz.data.windowing import Window, WindowSpec, apply_window, invert_window, resolve_window
 from latentviz.errors import ImageReadError, ShapeError
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["MedicalImage", "check_finite"]
 
@@ -166,6 +167,10 @@ class MedicalImage:
             raise ShapeError(
                 f"{self.source or 'image'} is a volume {self.shape}; take a slice first: image.slice(0, k)"
             )
+        import torch  # here, so that reading a file (latentviz info) never imports torch
+
+        from latentviz.data.transforms import fit_to_size
+
         display = torch.from_numpy(self.windowed(window))
         fitted = fit_to_size(display, size, spacing=self.spacing)
         return (fitted * 2.0 - 1.0).reshape(1, 1, size, size)

@@ -8,10 +8,10 @@ integer form by at most ``1/width``.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 
 import numpy as np
-import torch
 
 __all__ = [
     "PRESETS",
@@ -99,6 +99,12 @@ def resolve_window(
     return (center, width)
 
 
+def _is_tensor(value: object) -> bool:
+    """A torch tensor? Without importing torch: when it is not loaded, nothing is a tensor."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(value, torch.Tensor)
+
+
 def apply_window(values, window: Window, invert: bool = False):
     """Map modality values to [0, 1] through ``window``; numpy in, numpy out (torch likewise).
 
@@ -113,7 +119,7 @@ def apply_window(values, window: Window, invert: bool = False):
     """
     center, width = window
     lo = center - width / 2.0
-    if isinstance(values, torch.Tensor):
+    if _is_tensor(values):
         y = ((values - lo) / width).clamp_(0.0, 1.0)
     else:
         # One temporary, then in place: this is on the slider/display hot path.
@@ -133,7 +139,7 @@ def invert_window(display, window: Window, invert: bool = False):
     """
     center, width = window
     lo = center - width / 2.0
-    if isinstance(display, torch.Tensor):
+    if _is_tensor(display):
         y = display.clamp(0.0, 1.0)
     else:
         y = np.clip(np.asarray(display, dtype=np.float32), 0.0, 1.0)

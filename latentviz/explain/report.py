@@ -20,6 +20,13 @@ from latentviz.explain.counterfactual import Counterfactual, counterfactual
 from latentviz.explain.interpolation import Interpolation, interpolate
 from latentviz.explain.inversion import InversionResult, invert
 from latentviz.explain.lig import LatentIntegratedGradients
+from latentviz.explain.verdict import (
+    CounterfactualCheck,
+    OODVerdict,
+    check_counterfactual,
+    check_image_batch,
+    probability_text,
+)
 from latentviz.models.classifier import Classifier
 from latentviz.models.generator import Generator
 
@@ -45,12 +52,29 @@ class ImageExplanation:
     attributions: dict[str, Attribution]
     interpolation: Interpolation
     info: dict = field(default_factory=dict)
+    ood: list[OODVerdict] = field(default_factory=list)
+
+    def verdict(self, index: int = 0) -> OODVerdict | None:
+        """The out-of-distribution verdict of image ``index`` (None when not checked)."""
+        return self.ood[index] if index < len(self.ood) else None
+
+    def counterfactual_check(self, index: int = 0) -> CounterfactualCheck:
+        """:func:`~latentviz.explain.verdict.check_counterfactual` of image ``index``."""
+        return check_counterfactual(
+            float(self.probability[index]), float(self.counterfactual.probability_negative[index])
+        )
 
     def summary(self, index: int = 0) -> dict:
         """JSON-ready probabilities, fidelity and completeness of image ``index``."""
         inv, cf = self.inversion, self.counterfactual
         fid = {k: (v[index] if isinstance(v, list) else v) for k, v in inv.fidelity().items()}
+        verdict = self.verdict(index)
         out = {
+            # The verdicts come first: whether p may be read at all, and whether the
+            # counterfactual lowered it.
+            "ood": verdict.to_dict() if verdict is not None else {"status": "unchecked"},
+            "probability_applicable": verdict is None or not verdict.foreign,
+            "counterfactual": self.counterfactual_check(index).to_dict(),
             "probability": {
                 "original": float(self.probability[index]),
                 "reconstruction": float(inv.probability_reconstruction[index]),
@@ -92,6 +116,7 @@ def explain_image(
     lig_steps: int = 32,
     n_frames: int = 16,
     progress: bool = True,
+    source_image: object = None,
 ) -> ImageExplanation:
     """Invert ``x`` into a conditional generator and compute every explanation.
 
@@ -115,6 +140,9 @@ def explain_image(
         Frames of the negative → positive interpolation.
     progress
         Show the inversion's progress bar.
+    source_image
+        The :class:`~latentviz.data.MedicalImage` ``x`` came from, if any: its modality and
+        photometric join the out-of-distribution check of every image.
     """
     check_images(x)
     unknown = set(methods) - set(REPORT_METHODS)
@@ -147,7 +175,8 @@ def explain_image(
     t = classifier.target if target is None else int(target)
     names = classifier.target_names
     info = {"target": t, "target_name": names[t] if t < len(names) else str(t)}
-    return ImageExplanation(x.cpu(), p, inv, cf, attrs, path, info)
+    ood = check_image_batch(classifier, x, image=source_image)
+    return ImageExplanation(x.cpu(), p, inv, cf, attrs, path, info, ood)
 
 
 def _grey(t: torch.Tensor) -> np.ndarray:
@@ -172,13 +201,16 @@ def explanation_figure(expl: ImageExplanation, index: int = 0, title: str = ""):
     inv, cf = expl.inversion, expl.counterfactual
     i = index
     p = float(expl.probability[i])
+    verdict, cf_check = expl.verdict(i), expl.counterfactual_check(i)
+    # short in the panel titles: the suptitle says why
+    pt = lambda v: probability_text(float(v), verdict).replace("out of distribution", "OOD")  # noqa: E731
     names = list(expl.attributions)
     ncols = 5 + len(names)
     fig, axes = plt.subplots(1, ncols, figsize=(2.3 * ncols + 1.8, 3.3), constrained_layout=True)
     images = [
-        (expl.original[i], f"original\np={p:.3f}"),
-        (inv.reconstruction[i], f"reconstruction\np={float(inv.probability_reconstruction[i]):.3f}"),
-        (cf.negative[i], f"negative G(z1*,0)\np={float(cf.probability_negative[i]):.3f}"),
+        (expl.original[i], f"original\np={pt(p)}"),
+        (inv.reconstruction[i], f"reconstruction\np={pt(inv.probability_reconstruction[i])}"),
+        (cf.negative[i], f"negative G(z1*,0)\np={pt(cf.probability_negative[i])}"),
     ]
     for ax, (img, t) in zip(axes[:3], images):
         im_grey = ax.imshow(_grey(img), cmap="gray", vmin=0, vmax=1)
@@ -187,9 +219,26 @@ def explanation_figure(expl: ImageExplanation, index: int = 0, title: str = ""):
     s = float(np.abs(diff).max()) or 1.0
     im_diff = axes[3].imshow(diff, cmap="RdBu_r", vmin=-s, vmax=s)
     dp = float(cf.probability_positive[i] - cf.probability_negative[i])
-    axes[3].set_title(f"difference G(z*)−G(z1*,0)\nΔp={dp:+.3f}", fontsize=9)
+    dp_text = "n/a" if verdict is not None and verdict.foreign else f"{dp:+.3f}"
+    axes[3].set_title(f"difference G(z*)−G(z1*,0)\nΔp={dp_text}", fontsize=9)
     axes[4].imshow(cf.colorized[i].permute(1, 2, 0).numpy())
-    axes[4].set_title(f"colorized |difference|\np={p:.3f}", fontsize=9)
+    axes[4].set_title(f"colorized |difference|\np={pt(p)}", fontsize=9)
+    if cf_check.failed:  # not drawn as an explanation: greyed out and crossed
+        for ax in axes[2:5]:
+            for im in ax.get_images():
+                im.set_alpha(0.25)
+            ax.set_title("FAILED\ncounterfactual", fontsize=9, color="darkred")
+            ax.text(
+                0.5,
+                0.5,
+                "not an\nexplanation",
+                transform=ax.transAxes,
+                ha="center",
+                va="center",
+                color="darkred",
+                fontsize=10,
+                fontweight="bold",
+            )
     im_attr = None
     for ax, name in zip(axes[5:], names):
         a = expl.attributions[name]
@@ -197,7 +246,7 @@ def explanation_figure(expl: ImageExplanation, index: int = 0, title: str = ""):
         m = m / (float(np.abs(m).max()) or 1.0)
         im_attr = ax.imshow(m, cmap="RdBu_r", vmin=-1, vmax=1)
         extra = f", δ={float(a.delta[i]):+.3f}" if a.delta is not None else ""
-        ax.set_title(f"{_TITLES.get(name, name)}\np={p:.3f}{extra}", fontsize=9)
+        ax.set_title(f"{_TITLES.get(name, name)}\np={pt(p)}{extra}", fontsize=9)
     for ax in axes:
         ax.set_xticks([])
         ax.set_yticks([])
@@ -213,11 +262,15 @@ def explanation_figure(expl: ImageExplanation, index: int = 0, title: str = ""):
     )
     low = bool(inv.low_fidelity[i])
     warn = " — LOW FIDELITY: read the maps with care" if low else ""
-    if p < 0.5:
+    if p < 0.5 and not (verdict is not None and verdict.foreign):
         warn += " — classified NEGATIVE: medXGAN explains positives"
-    fig.suptitle(
-        (title + " — " if title else "") + fid + warn, fontsize=10, color="darkred" if warn else "black"
-    )
+    if cf_check.failed:
+        warn += " — COUNTERFACTUAL FAILED: the negative does not lower p"
+    text = (title + " — " if title else "") + fid + warn
+    foreign = verdict is not None and verdict.foreign
+    if foreign:  # the verdict comes first, above every p
+        text = verdict.message + "\n" + text
+    fig.suptitle(text, fontsize=10, color="darkred" if warn or foreign else "black")
     return fig
 
 

@@ -23,9 +23,7 @@ from latentviz.errors import LatentvizError
 __all__ = ["ExplanationPanel"]
 
 
-def _int_text(
-    options: ExplanationOptions, name: str, description: str | None = None
-) -> w.BoundedIntText:
+def _int_text(options: ExplanationOptions, name: str, description: str | None = None) -> w.BoundedIntText:
     """A bounded integer box for option ``name``, its range from :meth:`ExplanationOptions.spec`."""
     spec = ExplanationOptions.spec(name)
     return w.BoundedIntText(
@@ -38,13 +36,24 @@ def _int_text(
     )
 
 
+def _verdict_html(session: ExplanationSession) -> str:
+    """The session's out-of-distribution verdict as a coloured banner."""
+    v = session.ood
+    colour = ("#fdd", "#900") if v.foreign else (("#dfd", "#060") if v.in_distribution else ("#eee", "#333"))
+    return (
+        f"<div style='background:{colour[0]};color:{colour[1]};padding:4px'>"
+        f"{'⚠ ' if v.foreign else ''}{html.escape(v.message)}</div>"
+    )
+
+
 class ExplanationPanel(w.VBox):
     """Side-by-side explanation of one image with method options, progress and cancel.
 
     Parameters
     ----------
     image_or_path
-        Model-range image (tensor/array) or a file path; see
+        Model-range image (tensor/array), a :class:`~latentviz.data.MedicalImage` (what
+        :func:`~latentviz.data.read_image` returns) or a file path; see
         :class:`~latentviz.core.ExplanationSession`.
     generator, classifier
         A conditional generator and the classifier to explain.
@@ -93,6 +102,8 @@ class ExplanationPanel(w.VBox):
         self.progress = w.IntProgress(value=0, min=0, max=o.inversion_steps, description="inversion")
         self.status = w.HTML()
         self.warning = w.HTML()
+        self.verdict = w.HTML(_verdict_html(s))  # the OOD verdict, above every probability
+        self.verdict.add_class("lv-ood")
         self.show_mask = w.Checkbox(
             value=s.mask is not None, description="ground-truth mask", disabled=s.mask is None
         )
@@ -114,7 +125,7 @@ class ExplanationPanel(w.VBox):
                 w.HBox([self.run_button, self.cancel_button, self.progress]),
             ]
         )
-        super().__init__([options, self.status, self.warning, self.panels, self.colorbar])
+        super().__init__([options, self.verdict, self.status, self.warning, self.panels, self.colorbar])
         if run:
             self.start()
 
@@ -175,7 +186,8 @@ class ExplanationPanel(w.VBox):
         warn = ""
         for p in self.session.panels(show_mask=self.show_mask.value):
             border = "3px solid #d00" if p.warning else "1px solid #ccc"
-            warn = warn or p.warning
+            if p.warning and p.warning not in warn:  # every distinct warning, once
+                warn = f"{warn} · {p.warning}" if warn else p.warning
             boxes.append(
                 w.VBox(
                     [

@@ -1,0 +1,71 @@
+"""The session's out-of-distribution verdict, its MedicalImage input and failed counterfactuals."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+from core_toys import toy_generator
+from pydicom.data import get_testdata_file
+
+from latentviz import zoo
+from latentviz.core import upload
+from latentviz.core.explanation import ExplanationOptions, ExplanationSession
+from latentviz.data import read_image
+from latentviz.explain.verdict import OODVerdict, check_counterfactual
+
+FAST = ExplanationOptions(inversion_steps=3, restarts=1, ig_steps=2, lig_steps=2, refine_evals=0)
+FOREIGN = OODVerdict("out_of_distribution", ("a test reason",))
+
+
+@pytest.fixture(scope="module")
+def ct_models():
+    return zoo.load("ct-medxgan", device="cpu"), zoo.load("ct-classifier", device="cpu")
+
+
+def _dicom(name: str) -> str:
+    path = get_testdata_file(name, download=False)
+    if path is None:
+        pytest.skip(f"{name} is not installed (pydicom-data)")
+    return path
+
+
+@pytest.mark.parametrize("name", ["MR_small.dcm", "RG1_UNCI.dcm"])
+def test_foreign_dicoms_are_out_of_distribution_before_anything_runs(ct_models, name) -> None:
+    g, c = ct_models
+    s = ExplanationSession(read_image(_dicom(name)), g, c, options=FAST)  # a MedicalImage (item 7)
+    assert s.result is None and s.ood.foreign and s.source_image.modality in ("MR", "CR")
+    assert "but the model was trained on CT" in s.ood.message
+
+
+def test_a_ct_phantom_is_in_distribution(ct_models) -> None:
+    g, c = ct_models
+    s = ExplanationSession.from_phantom(g, c, seed=3, options=FAST)
+    assert s.ood.in_distribution and s.ood.distance < s.ood.threshold
+
+
+def test_a_path_a_medical_image_and_the_dashboard_share_the_default_window(ct_models) -> None:
+    g, c = ct_models
+    path = _dicom("CT_small.dcm")
+    image = read_image(path)
+    assert upload.model_window_for(image, g) == (-600.0, 1500.0)  # the dashboard's first option
+    expected = image.to_model_input(64, (-600.0, 1500.0))
+    for source in (path, image):
+        assert torch.equal(ExplanationSession(source, g, c, options=FAST).image, expected)
+
+
+def test_failed_counterfactual_panels_are_greyed_and_flagged(classifier) -> None:
+    cond = toy_generator(split_sizes=(6, 2))
+    s = ExplanationSession(cond.generate(cond.sample_latents(1, seed=7)), cond, classifier, options=FAST)
+    r = s.run()
+    assert r.counterfactual_check is not None and r.ood is s.ood
+    s.result = dataclasses.replace(r, counterfactual_check=check_counterfactual(0.054, 0.952))
+    panels = {p.key: p for p in s.panels()}
+    for key in ("negative", "difference", "colorized"):
+        assert panels[key].title.endswith("FAILED") and "COUNTERFACTUAL FAILED" in panels[key].warning
+        assert panels[key].caption.startswith("not an explanation")
+    assert "FAILED" not in panels["original"].title
+    s.result = dataclasses.replace(r, ood=FOREIGN)
+    captions = [p.caption for p in s.panels()]
+    assert all("n/a (out of distribution)" in t for t in captions)
