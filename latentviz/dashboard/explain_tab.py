@@ -2,7 +2,7 @@
 
 A thin Panel view over :mod:`latentviz.core.upload` (size limit, private temp folder,
 de-identified reading) and :class:`latentviz.core.ExplanationSession` (inversion with
-progress and cancel, counterfactual, Grad-CAM, IG, LIG, rendered panels). Parsing and
+progress and cancel, counterfactual, the registered methods, rendered panels). Parsing and
 the explanation run on worker threads; results reach the page through
 :class:`~latentviz.dashboard.dispatch.UiThread`.
 """
@@ -33,6 +33,7 @@ from latentviz.dashboard.style import IMAGE_CSS, error_html, image_pane, label, 
 from latentviz.data import MedicalImage
 from latentviz.data.windowing import PRESETS
 from latentviz.errors import LatentvizError
+from latentviz.explain import registry
 
 __all__ = ["ExplainTab"]
 
@@ -107,6 +108,15 @@ class ExplainTab:
             value=o.baseline,
             width=110,
         )
+        # One checkbox per registered method these models can run.
+        runnable = registry.available(self.generator)
+        self.methods = pn.widgets.CheckBoxGroup(
+            **label("methods"),
+            options={registry.get(k).label: k for k in runnable},
+            value=[k for k in o.methods if k in runnable],
+            inline=True,
+            css_classes=["lv-methods"],
+        )
         self.run_button = pn.widgets.Button(
             **label("Explain"), **primary(), disabled=True, css_classes=["lv-explain"], width=120
         )
@@ -165,6 +175,7 @@ class ExplainTab:
             pn.Card(
                 pn.Row(self.restarts, self.steps, self.refine),
                 pn.Row(self.ig_steps, self.lig_steps, self.baseline),
+                self.methods,
                 title="options",
                 collapsed=True,
                 width=380,
@@ -274,6 +285,7 @@ class ExplainTab:
             ig_steps=self.ig_steps.value,
             lig_steps=self.lig_steps.value,
             baseline=self.baseline.value,
+            methods=tuple(self.methods.value),
         )
 
     # -- explanation ----------------------------------------------------------------------------

@@ -8,6 +8,7 @@ cancel button stops it. Panels are PNG bytes with captions computed by the core.
 from __future__ import annotations
 
 import html
+from dataclasses import replace
 from typing import Any
 
 import ipywidgets as w
@@ -19,13 +20,12 @@ from latentviz.core.explanation import (
     ExplanationSession,
 )
 from latentviz.errors import LatentvizError
+from latentviz.explain import registry
 
 __all__ = ["ExplanationPanel"]
 
 
-def _int_text(
-    options: ExplanationOptions, name: str, description: str | None = None
-) -> w.BoundedIntText:
+def _int_text(options: ExplanationOptions, name: str, description: str | None = None) -> w.BoundedIntText:
     """A bounded integer box for option ``name``, its range from :meth:`ExplanationOptions.spec`."""
     spec = ExplanationOptions.spec(name)
     return w.BoundedIntText(
@@ -88,6 +88,16 @@ class ExplanationPanel(w.VBox):
         )
         self.steps = _int_text(o, "inversion_steps", description="inversion steps")
         self.restarts = _int_text(o, "restarts")
+        # One checkbox per registered method these models can run.
+        self.methods = {
+            key: w.Checkbox(
+                value=key in o.methods,
+                description=registry.get(key).label,
+                indent=False,
+                layout=w.Layout(width="auto"),
+            )
+            for key in registry.available(s.generator)
+        }
         self.run_button = w.Button(description="Explain", icon="play", button_style="primary")
         self.cancel_button = w.Button(description="Cancel", icon="stop", disabled=True)
         self.progress = w.IntProgress(value=0, min=0, max=o.inversion_steps, description="inversion")
@@ -111,6 +121,7 @@ class ExplanationPanel(w.VBox):
                 w.HBox([self.target, self.baseline, self.show_mask]),
                 w.HBox([self.ig_steps, self.lig_steps]),
                 w.HBox([self.steps, self.restarts]),
+                w.HBox(list(self.methods.values()), layout=w.Layout(flex_flow="row wrap")),
                 w.HBox([self.run_button, self.cancel_button, self.progress]),
             ]
         )
@@ -121,18 +132,8 @@ class ExplanationPanel(w.VBox):
     def start(self) -> None:
         """Read the options and run the explanation off the UI path."""
         s = self.session
-        s.options = ExplanationOptions(
-            target=self.target.value,
-            ig_steps=self.ig_steps.value,
-            lig_steps=self.lig_steps.value,
-            baseline=self.baseline.value,
-            restarts=self.restarts.value,
-            inversion_steps=self.steps.value,
-            methods=s.options.methods,
-            seed=s.options.seed,
-            refine_evals=s.options.refine_evals,
-        )
         try:
+            s.options = self.options()
             s.options.check()
             self.progress.max, self.progress.value = s.options.inversion_steps, 0
             self.progress.description = "inversion"
@@ -142,6 +143,19 @@ class ExplanationPanel(w.VBox):
             return
         self.run_button.disabled, self.cancel_button.disabled = True, False
         self._message("inverting the image into the generator …")
+
+    def options(self) -> ExplanationOptions:
+        """The session's options with the widgets' values (the rest kept as they are)."""
+        return replace(
+            self.session.options,
+            target=self.target.value,
+            ig_steps=self.ig_steps.value,
+            lig_steps=self.lig_steps.value,
+            baseline=self.baseline.value,
+            restarts=self.restarts.value,
+            inversion_steps=self.steps.value,
+            methods=tuple(k for k, box in self.methods.items() if box.value),
+        )
 
     def _step(self, step: int, total: int) -> None:
         if total != self.progress.max:  # the L-BFGS polish extends the run past the Adam steps
