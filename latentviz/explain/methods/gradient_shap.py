@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 from captum.attr import GradientShap as _CaptumGradientShap
 from torch import nn
@@ -20,7 +21,8 @@ __all__ = ["GradientShap"]
 class GradientShap(CaptumExplainer):
     """GradientShap of the target probability from a named baseline.
 
-    ``seed`` fixes the random samples without touching the global RNG.
+    ``seed`` fixes the random samples (captum draws them from torch's AND numpy's global
+    generators) without changing the state of either.
     """
 
     key = "gradient_shap"
@@ -37,13 +39,18 @@ class GradientShap(CaptumExplainer):
 
     def compute(self, x: torch.Tensor, target: int, **options: Any) -> tuple[torch.Tensor, None, dict]:
         devices = [x.device] if x.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(options["seed"])
-            attr = self._captum.attribute(
-                x,
-                baselines=ig_baseline(x, options["baseline"]),
-                n_samples=options["n_samples"],
-                stdevs=options["stdevs"],
-                target=target,
-            )
+        numpy_state = np.random.get_state()  # noqa: NPY002 (captum draws from the legacy global RNG)
+        try:
+            with torch.random.fork_rng(devices=devices):
+                torch.manual_seed(options["seed"])
+                np.random.seed(options["seed"])  # noqa: NPY002 (captum draws from the legacy global RNG)
+                attr = self._captum.attribute(
+                    x,
+                    baselines=ig_baseline(x, options["baseline"]),
+                    n_samples=options["n_samples"],
+                    stdevs=options["stdevs"],
+                    target=target,
+                )
+        finally:
+            np.random.set_state(numpy_state)  # noqa: NPY002 (captum draws from the legacy global RNG)
         return attr, None, {}
