@@ -36,6 +36,7 @@ __all__ = [
     "ExplanationSession",
     "OptionSpec",
     "Panel",
+    "method_option_specs",
 ]
 
 
@@ -64,6 +65,19 @@ def _method_option(key: str, name: str) -> Any:
 
 # Options of registered methods that the views show as their own fields.
 _SHORTHANDS = {"ig_steps": ("ig", "n_steps"), "baseline": ("ig", "baseline"), "lig_steps": ("lig", "n_steps")}
+
+
+def method_option_specs(methods: Any) -> dict[tuple[str, str], tuple[Any, OptionSpec]]:
+    """``{(key, option): (default, spec)}`` of the declared options of ``methods`` that the
+    views build widgets for: all but the :class:`ExplanationOptions` fields and the
+    ``None``-default (automatic) ones, in registry order."""
+    shorthand = set(_SHORTHANDS.values())
+    out: dict[tuple[str, str], tuple[Any, OptionSpec]] = {}
+    for key in methods:
+        for name, o in registry.get(key).options.items():
+            if (key, name) not in shorthand and o.default is not None:
+                out[(key, name)] = (o.default, o.spec)
+    return out
 
 
 @dataclass

@@ -13,11 +13,13 @@ from typing import Any
 
 import ipywidgets as w
 
+from latentviz.bounds import Bound, OptionSpec, RealBound
 from latentviz.core.explanation import (
     ExplanationCancelled,
     ExplanationOptions,
     ExplanationResult,
     ExplanationSession,
+    method_option_specs,
 )
 from latentviz.errors import LatentvizError
 from latentviz.explain import registry
@@ -36,6 +38,26 @@ def _int_text(options: ExplanationOptions, name: str, description: str | None = 
         tooltip=spec.doc,
         style={"description_width": "initial"},
     )
+
+
+def _spec_widget(spec: OptionSpec, value: Any) -> w.Widget:
+    """A widget for one declared method option, its range or choices from ``spec``."""
+    style = {"description_width": "initial"}
+    if spec.choices == (True, False):
+        return w.Checkbox(value=bool(value), description=spec.label, tooltip=spec.doc, indent=False)
+    if spec.choices is not None:
+        return w.Dropdown(options=list(spec.choices), value=value, description=spec.label, style=style)
+    if isinstance(spec.bound, Bound):
+        return w.BoundedIntText(
+            value=value, min=spec.low, max=spec.high, description=spec.label, tooltip=spec.doc, style=style
+        )
+    if isinstance(spec.bound, RealBound):
+        lo = -1e300 if spec.low is None else spec.low
+        hi = 1e300 if spec.high is None else spec.high
+        return w.BoundedFloatText(
+            value=value, min=lo, max=hi, description=spec.label, tooltip=spec.doc, style=style
+        )
+    return w.Text(value=str(value), description=spec.label, tooltip=spec.doc, style=style)
 
 
 class ExplanationPanel(w.VBox):
@@ -98,6 +120,21 @@ class ExplanationPanel(w.VBox):
             )
             for key in registry.available(s.generator)
         }
+        # A widget per other declared option of those methods (the same declarations the
+        # server enforces); shown per method in an accordion.
+        given = o.method_settings()
+        self.method_options = {
+            (key, name): _spec_widget(spec, given.get(key, {}).get(name, default))
+            for (key, name), (default, spec) in method_option_specs(self.methods).items()
+        }
+        per_method: dict[str, list[w.Widget]] = {}
+        for (key, _), widget in self.method_options.items():
+            per_method.setdefault(key, []).append(widget)
+        self.method_accordion = w.Accordion(
+            children=[w.VBox(ws) for ws in per_method.values()],
+            titles=tuple(registry.get(k).label for k in per_method),
+            selected_index=None,
+        )
         self.run_button = w.Button(description="Explain", icon="play", button_style="primary")
         self.cancel_button = w.Button(description="Cancel", icon="stop", disabled=True)
         self.progress = w.IntProgress(value=0, min=0, max=o.inversion_steps, description="inversion")
@@ -122,6 +159,7 @@ class ExplanationPanel(w.VBox):
                 w.HBox([self.ig_steps, self.lig_steps]),
                 w.HBox([self.steps, self.restarts]),
                 w.HBox(list(self.methods.values()), layout=w.Layout(flex_flow="row wrap")),
+                self.method_accordion,
                 w.HBox([self.run_button, self.cancel_button, self.progress]),
             ]
         )
@@ -155,7 +193,14 @@ class ExplanationPanel(w.VBox):
             restarts=self.restarts.value,
             inversion_steps=self.steps.value,
             methods=tuple(k for k, box in self.methods.items() if box.value),
+            method_options=self._method_options(),
         )
+
+    def _method_options(self) -> dict[str, dict[str, Any]]:
+        out = {k: dict(v) for k, v in self.session.options.method_options.items()}
+        for (key, name), widget in self.method_options.items():
+            out.setdefault(key, {})[name] = widget.value
+        return out
 
     def _step(self, step: int, total: int) -> None:
         if total != self.progress.max:  # the L-BFGS polish extends the run past the Adam steps

@@ -148,3 +148,29 @@ def test_every_front_end_lists_the_registry(models):
     tab = ExplainTab(Resources(DashboardConfig(), g, c, directions=None), UiThread())
     assert list(tab.methods.options.values()) == runnable
     assert list(tab.methods.options) == [registry.get(k).label for k in runnable]
+
+
+def test_view_method_options_come_from_the_declarations(models):
+    from latentviz.errors import OptionError
+    from latentviz.widgets import ExplanationPanel
+
+    spec = registry.get("occlusion").options["window"].spec
+    panel = ExplanationPanel(session=_session(models), run=False)
+    box = panel.method_options[("occlusion", "window")]
+    assert (box.min, box.max) == (spec.low, spec.high) and box.value == 8
+    box.value = 4
+    assert panel.options().method_options["occlusion"]["window"] == 4
+    pytest.importorskip("panel")
+    from latentviz.dashboard.dispatch import UiThread
+    from latentviz.dashboard.explain_tab import ExplainTab
+    from latentviz.dashboard.resources import DashboardConfig, Resources
+
+    g, c = models
+    tab = ExplainTab(Resources(DashboardConfig(), g, c, directions=None), UiThread())
+    widget = tab.method_options[("occlusion", "window")]
+    assert (widget.start, widget.end) == (spec.low, spec.high)
+    widget.value = 4
+    assert tab._options().method_options["occlusion"]["window"] == 4
+    # The server enforces the same declaration whatever a view sends.
+    with pytest.raises(OptionError, match=r"occlusion\.window"):
+        ExplanationOptions(methods=("occlusion",), method_options={"occlusion": {"window": 10**6}}).check()
