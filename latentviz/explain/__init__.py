@@ -9,7 +9,7 @@ reads.
 
 from __future__ import annotations
 
-from latentviz.explain import registry
+from latentviz.explain import registry  # noqa: F401 (the method registry, as a submodule)
 from latentviz.explain.attribution import Attribution, check_images
 from latentviz.explain.baselines import GradCam, IntegratedGradients, SmoothGrad, ig_baseline, score_module
 from latentviz.explain.counterfactual import (
@@ -112,7 +112,6 @@ __all__ = [
     "pointing_game",
     "psnr",
     "randomized_classifier",
-    "registry",
     "saliency",
     "save_explanation",
     "score_module",

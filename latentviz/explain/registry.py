@@ -90,8 +90,8 @@ def option(default: Any, label: str, doc: str, bound: Any = None, choices: tuple
 class Explainer:
     """Base class of every explanation method: subclassing with a ``key`` registers it.
 
-    Class attributes
-    ----------------
+    Attributes
+    ----------
     key
         Registry name (``""``: an abstract helper, not registered).
     label
