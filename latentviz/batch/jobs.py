@@ -39,8 +39,8 @@ from latentviz.explain import (
     invert,
     iou_at_mask_percentile,
     pointing_game,
+    registry,
 )
-from latentviz.explain.report import REPORT_METHODS
 from latentviz.models.classifier import Classifier
 from latentviz.models.generator import Generator
 
@@ -59,12 +59,14 @@ class JobOptions:
     command
         One of :data:`COMMANDS`.
     methods
-        Attribution methods of ``explain`` / ``evaluate`` (among
-        :data:`latentviz.explain.REPORT_METHODS`); the medXGAN difference map is always added.
+        Attribution methods of ``explain`` / ``evaluate`` (registry keys, default: the
+        registry's default selection); the medXGAN difference map is always added.
     inversion
         Options of :func:`latentviz.explain.invert` (``steps``, ``restarts``, ``refine``, …).
     ig_steps, lig_steps
-        Path steps of Integrated Gradients and Latent IG.
+        Path steps of Integrated Gradients and Latent IG (default: the methods' declared ones).
+    method_options
+        ``{key: {option: value}}`` over the declared defaults of the other options.
     n_frames
         Frames of the negative → positive path whose probabilities are stored
         (``path_probability``).
@@ -75,20 +77,21 @@ class JobOptions:
     """
 
     command: str = "encode"
-    methods: tuple[str, ...] = ("gradcam", "ig", "lig")
+    methods: tuple[str, ...] = field(default_factory=registry.default_methods)
     inversion: dict = field(default_factory=dict)
-    ig_steps: int = 32
-    lig_steps: int = 16
+    ig_steps: int = field(default_factory=lambda: registry.get("ig").defaults()["n_steps"])
+    lig_steps: int = field(default_factory=lambda: registry.get("lig").defaults()["n_steps"])
     n_frames: int = 8
     deletion_steps: int = 8
     seed: int = 0
+    method_options: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.command not in COMMANDS:
             raise ValueError(f"unknown batch command {self.command!r}; choose from {COMMANDS}")
-        unknown = set(self.methods) - set(REPORT_METHODS)
+        unknown = set(self.methods) - set(registry.keys())
         if unknown:
-            raise ValueError(f"unknown methods {sorted(unknown)}; choose from {REPORT_METHODS}")
+            raise ValueError(f"unknown methods {sorted(unknown)}; choose from {registry.keys()}")
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -129,6 +132,7 @@ def compute_batch(
             x,
             methods=options.methods,
             inversion=inversion,
+            method_options=options.method_options,
             ig_steps=options.ig_steps,
             lig_steps=options.lig_steps,
             n_frames=options.n_frames,

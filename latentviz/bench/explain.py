@@ -6,7 +6,8 @@ Measured side by side in one process:
   code's procedure (:func:`invert_paper`: 5000 Adam steps at lr 0.01, one start; 1000 with
   ``--quick``): time for latentviz to reach the paper procedure's final MSE;
 * per-image time of Grad-CAM, IG (50 steps), LIG (32 steps), SmoothGrad and Latent Shift;
-* wrapper overhead against raw captum calls;
+* wrapper overhead against raw captum calls, for Grad-CAM, IG and every method added through
+  the registry (:func:`registry_pairs`; target ≤ 1.1×);
 * batch throughput of the full explanation (inversion + counterfactual + Grad-CAM + IG + LIG).
 
 Models: the zoo's ``cxr-medxgan``, ``cxr-classifier`` and ``cxr-vae`` (64 px) when bundled;
@@ -24,9 +25,68 @@ from captum.attr import LayerAttribution, LayerGradCam
 
 from latentviz.bench.harness import Row, measure
 
-__all__ = ["AREA", "rows"]
+__all__ = ["AREA", "registry_pairs", "rows"]
 
 AREA = "explain"
+
+
+def registry_pairs(c, x1: torch.Tensor) -> list[tuple[str, object, object]]:
+    """``(row name, wrapper call, raw captum call)`` of the methods added through the registry,
+    with the same module, inputs and options on both sides."""
+    from captum import attr as ca
+
+    from latentviz.explain import methods as m
+    from latentviz.explain.baselines import score_module
+
+    black = -torch.ones_like(x1)
+    prob, logit = score_module(c, "probability"), score_module(c, "logit")
+    sal, occ, gs = m.Saliency(c), m.Occlusion(c), m.GradientShap(c)
+    dl, gb, ggc, lrp = m.DeepLift(c), m.GuidedBackprop(c), m.GuidedGradCam(c), m.LRP(c)
+    raw = {
+        "saliency": ca.Saliency(prob),
+        "occlusion": ca.Occlusion(prob),
+        "gradient_shap": ca.GradientShap(prob),
+        "deeplift": ca.DeepLift(logit),
+        "guided_backprop": ca.GuidedBackprop(logit),
+        "guided_gradcam": ca.GuidedGradCam(logit, c.gradcam_layer),
+        "lrp": ca.LRP(logit),
+    }
+    c1 = x1.shape[1]
+    return [
+        ("Saliency", lambda: sal.attribute(x1, target=1), lambda: raw["saliency"].attribute(x1, 1, abs=True)),
+        (
+            "Occlusion (8 px, stride 4)",
+            lambda: occ.attribute(x1, target=1),
+            lambda: raw["occlusion"].attribute(
+                x1, (c1, 8, 8), target=1, strides=(c1, 4, 4), baselines=black, perturbations_per_eval=16
+            ),
+        ),
+        (
+            "GradientShap (16 samples)",
+            lambda: gs.attribute(x1, target=1),
+            lambda: raw["gradient_shap"].attribute(x1, black, n_samples=16, stdevs=0.1, target=1),
+        ),
+        (
+            "DeepLift",
+            lambda: dl.attribute(x1, target=1),
+            lambda: raw["deeplift"].attribute(x1, black, target=1, return_convergence_delta=True),
+        ),
+        (
+            "Guided Backprop",
+            lambda: gb.attribute(x1, target=1),
+            lambda: raw["guided_backprop"].attribute(x1, 1),
+        ),
+        (
+            "Guided Grad-CAM",
+            lambda: ggc.attribute(x1, target=1),
+            lambda: raw["guided_gradcam"].attribute(x1, 1, interpolate_mode="nearest"),
+        ),
+        (
+            "LRP",
+            lambda: lrp.attribute(x1, target=1),
+            lambda: raw["lrp"].attribute(x1, 1, return_convergence_delta=True),
+        ),
+    ]
 
 
 def _models() -> tuple[object, object, object, str]:
@@ -145,6 +205,7 @@ def rows(quick: bool = False) -> list[Row]:
             ),
         ),
     ]
+    pairs += [(f"{name} wrapper / raw captum", a, b) for name, a, b in registry_pairs(c, x1)]
     for name, ours_fn, raw_fn in pairs:
         # Interleave to share the machine's state (other jobs, caches) fairly.
         a_t, b_t = [], []

@@ -7,7 +7,7 @@ import os
 
 from latentviz.batch.jobs import COMMANDS, JobOptions, summary_table
 from latentviz.batch.runner import prepare_job, run_dask, run_local, start_client
-from latentviz.explain.report import REPORT_METHODS
+from latentviz.explain import registry
 
 HELP = "encode / explain / evaluate a cohort in batches on dask (a local cluster or yours)"
 DESCRIPTION = (
@@ -43,9 +43,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--methods",
         nargs="+",
-        default=["gradcam", "ig", "lig"],
-        choices=REPORT_METHODS,
-        help="attribution methods of explain/evaluate (default: gradcam ig lig)",
+        default=list(registry.default_methods()),
+        choices=list(registry.keys()),
+        help=f"attribution methods of explain/evaluate (default: {' '.join(registry.default_methods())})",
     )
     p.add_argument("--inversion-steps", type=_count, default=100, help="Adam steps of the inversion")
     p.add_argument("--restarts", type=_count, default=2, help="inversion restarts per image")

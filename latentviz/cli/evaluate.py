@@ -18,7 +18,8 @@ __all__ = ["DESCRIPTION", "HELP", "add_arguments", "default_models", "run"]
 
 HELP = "evaluate explanations (or directions) against ground truth on phantoms"
 DESCRIPTION = (
-    "explanations: run medXGAN, LIG, Grad-CAM, IG, SmoothGrad and Latent Shift on N positive "
+    "explanations: run every registered explanation method (medXGAN, LIG, Grad-CAM, IG, "
+    "SmoothGrad, Latent Shift, Saliency, Occlusion, DeepLift, …) on N positive "
     "phantoms and print methods × metrics (means with 95 % CIs). directions: see "
     "`latentviz evaluate directions --help`."
 )
@@ -40,6 +41,8 @@ def default_models(kind: str) -> dict[str, str | None]:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from latentviz.explain import registry
+
     sub = p.add_subparsers(dest="evaluate_target", metavar="TARGET")
     e = sub.add_parser("explanations", help="score explanation methods against phantom lesion masks")
     e.add_argument("--data", choices=["cxr", "ct", "brain"], default="cxr", help="phantom kind (default cxr)")
@@ -48,7 +51,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     e.add_argument("--model", default=None, help="conditional generator (default: zoo KIND-medxgan)")
     e.add_argument("--classifier", default=None, help="classifier (default: zoo KIND-classifier)")
     e.add_argument("--autoencoder", default=None, help="VAE for Latent Shift (default: zoo KIND-vae)")
-    e.add_argument("--methods", nargs="+", default=None, help="subset of methods (default: all available)")
+    e.add_argument(
+        "--methods",
+        nargs="+",
+        default=None,
+        choices=list(registry.keys()),
+        help="subset of the registered methods (default: all that the models allow)",
+    )
     e.add_argument("--restarts", type=int, default=2, help="inversion restarts (default 2)")
     e.add_argument("--steps", type=int, default=100, help="inversion Adam steps before L-BFGS (default 100)")
     e.add_argument("--noise", type=float, default=0.1, help="robustness: Gaussian noise sigma (default 0.1)")

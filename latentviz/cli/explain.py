@@ -12,13 +12,24 @@ import torch
 from latentviz.cli import print_json
 from latentviz.errors import ImageReadError, ModelFileError
 
-__all__ = ["DESCRIPTION", "HELP", "add_arguments", "load_image", "load_models", "resolve_model", "run"]
+__all__ = [
+    "DESCRIPTION",
+    "HELP",
+    "add_arguments",
+    "load_image",
+    "load_models",
+    "options_from_args",
+    "resolve_model",
+    "run",
+]
 
 HELP = "explain a classifier's decision on one image (medXGAN counterfactual, Grad-CAM, IG, LIG)"
 DESCRIPTION = (
     "Invert IMAGE (DICOM, NIfTI slice, PNG/JPEG/TIFF, NPZ, or phantom:KIND:SEED) into a conditional "
     "generator and explain the classifier with the negative realisation, difference and colorized "
-    "maps, Grad-CAM, Integrated Gradients and Latent Integrated Gradients. Writes to DIR: "
+    "maps and every chosen method of the registry (default: Grad-CAM, Integrated Gradients and "
+    "Latent Integrated Gradients). The defaults are those of the notebook panel and the dashboard: "
+    "the same image gives the same maps. Writes to DIR: "
     "explanation.png (side-by-side figure), explanation.npz (raw maps), explanation.json "
     "(probabilities, fidelity, completeness) and explanation_interpolation.gif."
 )
@@ -77,24 +88,69 @@ def load_source(spec: str, size: int, window: str | None = None, generator=None)
     return image.to_model_input(size, window), None, image
 
 
+def options_from_args(args: argparse.Namespace):
+    """The :class:`~latentviz.core.ExplanationOptions` the arguments mean (the session's type,
+    so the CLI and the views run one pipeline with one set of defaults)."""
+    from latentviz.core.explanation import ExplanationOptions
+
+    options = ExplanationOptions(
+        target=args.target,
+        ig_steps=args.ig_steps,
+        lig_steps=args.lig_steps,
+        restarts=args.restarts,
+        inversion_steps=args.steps,
+        refine_evals=args.refine_evals,
+        methods=tuple(args.methods),
+        seed=args.seed,
+        n_frames=args.frames,
+    )
+    options.check()
+    return options
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from latentviz.core.explanation import ExplanationOptions
+    from latentviz.explain import registry
+
+    d = ExplanationOptions()  # the defaults of the notebook panel and the dashboard
     p.add_argument("image", help="DICOM/NIfTI/PNG/NPZ file, or phantom:KIND:SEED (a positive phantom)")
     p.add_argument("--model", required=True, help="conditional generator: zoo name or model file")
     p.add_argument("--classifier", required=True, help="classifier: zoo name or model file")
+    p.add_argument("--autoencoder", default=None, help="VAE for latent_shift: zoo name or model file")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument(
         "--methods",
         nargs="+",
-        default=["gradcam", "ig", "lig"],
-        choices=["gradcam", "ig", "lig", "smoothgrad"],
-        help="attribution maps (default: gradcam ig lig)",
+        default=list(d.methods),
+        choices=list(registry.keys()),
+        help=f"attribution maps (default: {' '.join(d.methods)})",
     )
     p.add_argument("--target", type=int, default=None, help="class to explain (default: the classifier's)")
-    p.add_argument("--restarts", type=int, default=2, help="inversion restarts, one batch (default 2)")
-    p.add_argument("--steps", type=int, default=100, help="inversion Adam steps before L-BFGS (default 100)")
-    p.add_argument("--ig-steps", type=int, default=50, help="IG steps (default 50)")
-    p.add_argument("--lig-steps", type=int, default=32, help="LIG path steps (default 32)")
-    p.add_argument("--frames", type=int, default=16, help="interpolation GIF frames (default 16)")
+    p.add_argument(
+        "--restarts",
+        type=int,
+        default=d.restarts,
+        help=f"inversion restarts, one batch (default {d.restarts})",
+    )
+    p.add_argument(
+        "--steps",
+        type=int,
+        default=d.inversion_steps,
+        help=f"inversion Adam steps (default {d.inversion_steps})",
+    )
+    p.add_argument(
+        "--refine-evals",
+        type=int,
+        default=d.refine_evals,
+        help=f"L-BFGS evaluations after Adam, 0: none (default {d.refine_evals})",
+    )
+    p.add_argument("--ig-steps", type=int, default=d.ig_steps, help=f"IG steps (default {d.ig_steps})")
+    p.add_argument(
+        "--lig-steps", type=int, default=d.lig_steps, help=f"LIG path steps (default {d.lig_steps})"
+    )
+    p.add_argument(
+        "--frames", type=int, default=d.n_frames, help=f"interpolation GIF frames (default {d.n_frames})"
+    )
     p.add_argument(
         "--window",
         default=None,
@@ -102,7 +158,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "match the image's, as in the dashboard: C -600, W 1500 for the ct models on a CT in HU; "
         "else the file's own window, else the 0.5-99.5 percentiles)",
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of the inversion starts")
+    p.add_argument("--seed", type=int, default=d.seed, help="seed of the inversion starts")
     p.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print the JSON summary")
@@ -111,22 +167,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from latentviz.explain.metrics import auprc, iou_at_mask_percentile, pointing_game
     from latentviz.explain.report import explain_image, save_explanation
+    from latentviz.models import Generator
 
+    options = options_from_args(args)
     g, c = load_models(args.model, args.classifier, args.device)
+    ae = resolve_model(args.autoencoder, args.device) if args.autoencoder else None
+    if ae is not None and (not isinstance(ae, Generator) or not ae.has_encoder):
+        raise ModelFileError(f"--autoencoder {args.autoencoder}: a generator with an encoder (VAE) is needed")
     size = g.image_shape[-1]
     x, mask, source = load_source(args.image, size, args.window, g)
     expl = explain_image(
-        g,
-        c,
-        x,
-        methods=args.methods,
-        target=args.target,
-        inversion={"restarts": args.restarts, "steps": args.steps, "seed": args.seed},
-        ig_steps=args.ig_steps,
-        lig_steps=args.lig_steps,
-        n_frames=args.frames,
-        progress=not args.quiet,
-        source_image=source,
+        g, c, x, progress=not args.quiet, autoencoder=ae, source_image=source, **options.pipeline()
     )
     expl.info.update(image=args.image, model=args.model, classifier=args.classifier)
     shown = args.image if args.image.startswith("phantom:") else Path(args.image).name

@@ -1,9 +1,10 @@
 """The UI-free state behind an explanation panel: one image → inversion → every map.
 
-:class:`ExplanationSession` takes an image (tensor, array, file path or phantom sample),
-inverts it into a conditional generator (:func:`latentviz.explain.invert`) with progress
-reports and cancellation, then computes the medXGAN counterfactual, Grad-CAM, Integrated
-Gradients and Latent Integrated Gradients through :mod:`latentviz.explain`, and renders
+:class:`ExplanationSession` takes an image (tensor, array, file path or phantom sample) and
+runs :func:`latentviz.explain.explain_image` on it, the same function and the same
+defaults as ``latentviz explain`` (:meth:`ExplanationOptions.pipeline`): the inversion into
+a conditional generator with progress reports and cancellation, the medXGAN counterfactual
+and every selected method of the registry (:mod:`latentviz.explain.registry`). It renders
 every panel to PNG bytes with a caption that carries the classifier probability. Signed
 maps share one labelled diverging scale (each normalised to its max ``|value|``).
 """
@@ -21,18 +22,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from latentviz.bounds import Bound
+from latentviz.bounds import Bound, OptionSpec
 from latentviz.core import loading, render
-from latentviz.errors import LatentvizError, OptionError, ShapeError
-from latentviz.explain import (
-    Counterfactual,
-    GradCam,
-    IntegratedGradients,
-    InversionResult,
-    LatentIntegratedGradients,
-    counterfactual,
-    invert,
-)
+from latentviz.errors import LatentvizError, ShapeError
+from latentviz.explain import Counterfactual, Interpolation, InversionResult, explain_image, registry
 from latentviz.explain.verdict import (
     FAILED_COUNTERFACTUAL_PANELS,
     CounterfactualCheck,
@@ -51,68 +44,48 @@ __all__ = [
     "ExplanationSession",
     "OptionSpec",
     "Panel",
+    "method_option_specs",
 ]
 
-METHODS = ("gradcam", "ig", "lig")
+
+def __getattr__(name: str) -> object:
+    # The old constant: the registry's default selection.
+    if name == "METHODS":
+        return registry.default_methods()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class ExplanationCancelled(LatentvizError):
     """The user cancelled a running inversion."""
 
 
-@dataclass(frozen=True)
-class OptionSpec:
-    """Declaration of one :class:`ExplanationOptions` field: default, range and doc.
-
-    Views build their widgets from it and :meth:`ExplanationOptions.check` enforces it,
-    so a bound is written once.
-
-    Attributes
-    ----------
-    label
-        Short label for a widget.
-    doc
-        One-line description.
-    bound
-        Integer range (``None`` for non-integer options).
-    choices
-        Allowed values (``None``: any within ``bound``); for ``methods``, the allowed members.
-    optional
-        ``None`` is allowed too.
-    """
-
-    label: str
-    doc: str
-    bound: Bound | None = None
-    choices: tuple[Any, ...] | None = None
-    optional: bool = False
-
-    @property
-    def low(self) -> int | None:
-        return None if self.bound is None else self.bound.low
-
-    @property
-    def high(self) -> int | None:
-        return None if self.bound is None else self.bound.high
-
-    def check(self, name: str, value: Any) -> None:
-        """Raise :class:`~latentviz.errors.OptionError` if ``value`` is not allowed."""
-        if value is None and self.optional:
-            return
-        if self.bound is not None:
-            self.bound.check(name, value)
-        if self.choices is not None:
-            members = value if isinstance(value, (tuple, list)) else (value,)
-            if isinstance(value, (tuple, list)) and not value:
-                raise OptionError(name, value, "a non-empty subset of " + repr(list(self.choices)))
-            for m in members:
-                if m not in self.choices:
-                    raise OptionError(name, value, "one of " + ", ".join(repr(c) for c in self.choices))
-
-
 def _option(default: Any, spec: OptionSpec) -> Any:
     """A dataclass field carrying its :class:`OptionSpec` in ``metadata["spec"]``."""
     return field(default=default, metadata={"spec": spec})
+
+
+def _method_option(key: str, name: str) -> Any:
+    """A field for option ``name`` of registered method ``key``: its default and spec are
+    the method's own declaration, so the session, the views and the CLI share them."""
+    o = registry.get(key).options[name]
+    return _option(o.default, o.spec)
+
+
+# Options of registered methods that the views show as their own fields.
+_SHORTHANDS = {"ig_steps": ("ig", "n_steps"), "baseline": ("ig", "baseline"), "lig_steps": ("lig", "n_steps")}
+
+
+def method_option_specs(methods: Any) -> dict[tuple[str, str], tuple[Any, OptionSpec]]:
+    """``{(key, option): (default, spec)}`` of the declared options of ``methods`` that the
+    views build widgets for: all but the :class:`ExplanationOptions` fields and the
+    ``None``-default (automatic) ones, in registry order."""
+    shorthand = set(_SHORTHANDS.values())
+    out: dict[tuple[str, str], tuple[Any, OptionSpec]] = {}
+    for key in methods:
+        for name, o in registry.get(key).options.items():
+            if (key, name) not in shorthand and o.default is not None:
+                out[(key, name)] = (o.default, o.spec)
+    return out
 
 
 @dataclass
@@ -127,37 +100,48 @@ class ExplanationOptions:
     target
         Class to explain (None: the classifier's default).
     ig_steps, lig_steps
-        Path steps of IG and LIG.
+        Path steps of IG and LIG (declared by the methods: ``ig.n_steps``, ``lig.n_steps``).
     baseline
-        IG baseline: ``"black"``, ``"zero"`` or ``"blur"``.
+        IG baseline: ``"black"``, ``"zero"`` or ``"blur"`` (``ig.baseline``).
     restarts, inversion_steps
         Inversion restarts (one batch) and maximum Adam steps.
     refine_evals
         Loss evaluations of the L-BFGS polish after Adam (0: no polish).
     methods
-        Which attribution panels to compute (subset of ``gradcam``, ``ig``, ``lig``).
+        Which attribution panels to compute (registry keys; default: the registry's
+        default selection).
     seed
         Seed of the inversion's random starts.
+    n_frames
+        Frames of the negative → positive interpolation.
+    method_options
+        ``{key: {option: value}}`` for the other declared options of the methods.
     """
 
     target: int | None = _option(
         None, OptionSpec("target", "class to explain (None: the classifier's)", Bound(0, None), optional=True)
     )
-    ig_steps: int = _option(32, OptionSpec("IG steps", "path steps of Integrated Gradients", Bound(2, 512)))
-    lig_steps: int = _option(16, OptionSpec("LIG steps", "path steps of Latent IG", Bound(1, 512)))
-    baseline: str = _option(
-        "black", OptionSpec("IG baseline", "Integrated Gradients baseline", choices=("black", "zero", "blur"))
-    )
+    ig_steps: int = _method_option("ig", "n_steps")
+    lig_steps: int = _method_option("lig", "n_steps")
+    baseline: str = _method_option("ig", "baseline")
     restarts: int = _option(4, OptionSpec("restarts", "inversion restarts (one batch)", Bound(1, 32)))
     inversion_steps: int = _option(
         300, OptionSpec("Adam steps", "maximum Adam steps of the inversion", Bound(1, 5000))
     )
     methods: tuple[str, ...] = _option(
-        METHODS, OptionSpec("methods", "attribution panels to compute", choices=METHODS)
+        registry.default_methods(),
+        OptionSpec("methods", "attribution panels to compute", choices=registry.keys()),
     )
     seed: int = _option(0, OptionSpec("seed", "seed of the inversion's random starts", Bound(0, 2**32 - 1)))
     refine_evals: int = _option(
         300, OptionSpec("L-BFGS evals", "loss evaluations of the L-BFGS polish (0: none)", Bound(0, 3000))
+    )
+    n_frames: int = _option(16, OptionSpec("frames", "frames of the negative → positive path", Bound(2, 256)))
+    method_options: dict = field(
+        default_factory=dict,
+        metadata={
+            "spec": OptionSpec("method options", "{method: {option: value}} over the declared defaults")
+        },
     )
 
     @classmethod
@@ -180,6 +164,33 @@ class ExplanationOptions:
         """
         for name, spec in self.specs().items():
             spec.check(name, getattr(self, name))
+        registry.method_options(self.methods, self.method_settings())
+
+    def method_settings(self) -> dict[str, dict[str, Any]]:
+        """``{key: {option: value}}``: the shorthand fields, then :attr:`method_options`."""
+        out: dict[str, dict[str, Any]] = {}
+        for attr, (key, name) in _SHORTHANDS.items():
+            out.setdefault(key, {})[name] = getattr(self, attr)
+        for key, opts in self.method_options.items():
+            out.setdefault(key, {}).update(opts)
+        return out
+
+    def pipeline(self) -> dict[str, Any]:
+        """The keyword arguments of :func:`latentviz.explain.explain_image` these options
+        mean: the one call the session and ``latentviz explain`` both make."""
+        return {
+            "methods": tuple(self.methods),
+            "target": self.target,
+            "inversion": {
+                "restarts": self.restarts,
+                "steps": self.inversion_steps,
+                "seed": self.seed,
+                "refine": "lbfgs" if self.refine_evals > 0 else None,
+                "refine_evals": max(1, self.refine_evals),
+            },
+            "method_options": self.method_settings(),
+            "n_frames": self.n_frames,
+        }
 
 
 @dataclass
@@ -206,6 +217,7 @@ class ExplanationResult:
     mask: np.ndarray | None = None
     ood: OODVerdict | None = None
     counterfactual_check: CounterfactualCheck | None = None
+    interpolation: Interpolation | None = None
 
     @property
     def low_fidelity(self) -> bool:
@@ -356,37 +368,24 @@ class ExplanationSession:
             if progress is not None:
                 progress(i, int(info.get("steps", o.inversion_steps)))
 
-        inv = invert(
-            self.generator,
-            self.classifier,
-            self.image,
-            restarts=o.restarts,
-            steps=o.inversion_steps,
-            target=o.target,
-            seed=o.seed,
-            progress=False,
-            callback=step,
-            refine="lbfgs" if o.refine_evals > 0 else None,
-            refine_evals=max(1, o.refine_evals),
-        )
+        call = o.pipeline()
+        call["inversion"]["callback"] = step
+        expl = explain_image(self.generator, self.classifier, self.image, progress=False, **call)
         if self._cancel.is_set():
             raise ExplanationCancelled("inversion cancelled")
-        cf = counterfactual(self.generator, self.classifier, inv.z, self.image, o.target, inv.fidelity())
-        attrs: dict[str, Any] = {}
-        if "gradcam" in o.methods:
-            attrs["gradcam"] = GradCam(self.classifier).attribute(self.image, target=o.target)
-        if "ig" in o.methods:
-            attrs["ig"] = IntegratedGradients(self.classifier).attribute(
-                self.image, target=o.target, baseline=o.baseline, n_steps=o.ig_steps
-            )
-        if "lig" in o.methods:
-            attrs["lig"] = LatentIntegratedGradients(self.generator, self.classifier).attribute(
-                inv, target=o.target, n_steps=o.lig_steps
-            )
-        with torch.inference_mode():
-            p = float(self.classifier.probability(self.image.to(self.classifier.device), o.target)[0])
-        check = check_counterfactual(p, float(cf.probability_negative[0]))
-        self.result = ExplanationResult(self.image, p, inv, cf, attrs, self.mask, self.ood, check)
+        p = float(expl.probability[0])
+        check = check_counterfactual(p, float(expl.counterfactual.probability_negative[0]))
+        self.result = ExplanationResult(
+            expl.original,
+            p,
+            expl.inversion,
+            expl.counterfactual,
+            expl.attributions,
+            self.mask,
+            ood=self.ood,
+            counterfactual_check=check,
+            interpolation=expl.interpolation,
+        )
         return self.result
 
     def start(
@@ -490,7 +489,7 @@ class ExplanationSession:
                 _failed_panel(p, r.counterfactual_check, pt) if p.key in FAILED_COUNTERFACTUAL_PANELS else p
                 for p in out
             ]
-        titles = {"gradcam": "Grad-CAM", "ig": "Integrated Grad.", "lig": "Latent IG"}
+        reg = registry.explainers()
         for key, a in r.attributions.items():
             extra = ""
             if a.delta is not None:
@@ -498,12 +497,12 @@ class ExplanationSession:
             out.append(
                 self._signed_panel(
                     key,
-                    titles[key],
+                    reg[key].label,
                     a.map[0],
                     finish,
                     f"p={pt(r.probability)}{extra}",
                     r.probability,
-                    warn if key == "lig" else "",
+                    warn if "generator" in reg[key].needs else "",
                 )
             )
         return out

@@ -2,7 +2,7 @@
 
 A thin Panel view over :mod:`latentviz.core.upload` (size limit, private temp folder,
 de-identified reading) and :class:`latentviz.core.ExplanationSession` (inversion with
-progress and cancel, counterfactual, Grad-CAM, IG, LIG, rendered panels). Parsing and
+progress and cancel, counterfactual, the registered methods, rendered panels). Parsing and
 the explanation run on worker threads; results reach the page through
 :class:`~latentviz.dashboard.dispatch.UiThread`.
 """
@@ -18,6 +18,7 @@ from typing import Any
 import holoviews as hv
 import panel as pn
 
+from latentviz.bounds import Bound, OptionSpec, RealBound
 from latentviz.core import render, upload
 from latentviz.core.explanation import (
     ExplanationCancelled,
@@ -25,6 +26,7 @@ from latentviz.core.explanation import (
     ExplanationResult,
     ExplanationSession,
     Panel,
+    method_option_specs,
 )
 from latentviz.core.throttle import LatestWinsWorker
 from latentviz.dashboard.dispatch import UiThread
@@ -33,6 +35,7 @@ from latentviz.dashboard.style import IMAGE_CSS, error_html, image_pane, label, 
 from latentviz.data import MedicalImage
 from latentviz.data.windowing import PRESETS
 from latentviz.errors import LatentvizError
+from latentviz.explain import registry
 
 __all__ = ["ExplainTab"]
 
@@ -49,6 +52,24 @@ def option_input(options: ExplanationOptions, name: str, width: int = 110) -> pn
     return pn.widgets.IntInput(
         **label(spec.label), value=getattr(options, name), start=spec.low, end=spec.high, width=width
     )
+
+
+def spec_input(spec: OptionSpec, value: Any, width: int = 140) -> pn.widgets.Widget:
+    """A widget for one declared method option, its range or choices from ``spec`` (the
+    server enforces the same declaration)."""
+    if spec.choices == (True, False):
+        return pn.widgets.Checkbox(**label(spec.label), value=bool(value), width=width)
+    if spec.choices is not None:
+        return pn.widgets.Select(**label(spec.label), options=list(spec.choices), value=value, width=width)
+    if isinstance(spec.bound, Bound):
+        return pn.widgets.IntInput(
+            **label(spec.label), value=value, start=spec.low, end=spec.high, width=width
+        )
+    if isinstance(spec.bound, RealBound):
+        return pn.widgets.FloatInput(
+            **label(spec.label), value=value, start=spec.low, end=spec.high, width=width
+        )
+    return pn.widgets.TextInput(**label(spec.label), value=str(value), width=width)
 
 
 class ExplainTab:
@@ -106,6 +127,29 @@ class ExplainTab:
             options=list(ExplanationOptions.spec("baseline").choices or ()),
             value=o.baseline,
             width=110,
+        )
+        # One checkbox per registered method these models can run.
+        runnable = registry.available(self.generator)
+        self.methods = pn.widgets.CheckBoxGroup(
+            **label("methods"),
+            options={registry.get(k).label: k for k in runnable},
+            value=[k for k in o.methods if k in runnable],
+            inline=True,
+            css_classes=["lv-methods"],
+        )
+        given = o.method_settings()
+        self.method_options = {
+            (key, name): spec_input(spec, given.get(key, {}).get(name, default))
+            for (key, name), (default, spec) in method_option_specs(runnable).items()
+        }
+        per_method: dict[str, list[Any]] = {}
+        for (key, _), widget in self.method_options.items():
+            per_method.setdefault(key, []).append(widget)
+        self.method_cards = pn.Column(
+            *[
+                pn.Card(pn.FlexBox(*ws), title=registry.get(k).label, collapsed=True, width=360)
+                for k, ws in per_method.items()
+            ]
         )
         self.run_button = pn.widgets.Button(
             **label("Explain"), **primary(), disabled=True, css_classes=["lv-explain"], width=120
@@ -167,6 +211,8 @@ class ExplainTab:
             pn.Card(
                 pn.Row(self.restarts, self.steps, self.refine),
                 pn.Row(self.ig_steps, self.lig_steps, self.baseline),
+                self.methods,
+                self.method_cards,
                 title="options",
                 collapsed=True,
                 width=380,
@@ -287,7 +333,15 @@ class ExplainTab:
             ig_steps=self.ig_steps.value,
             lig_steps=self.lig_steps.value,
             baseline=self.baseline.value,
+            methods=tuple(self.methods.value),
+            method_options=self._method_options(),
         )
+
+    def _method_options(self) -> dict[str, dict[str, Any]]:
+        out = {k: dict(v) for k, v in self.resources.config.explanation.method_options.items()}
+        for (key, name), widget in self.method_options.items():
+            out.setdefault(key, {})[name] = widget.value
+        return out
 
     # -- explanation ----------------------------------------------------------------------------
     def start(self) -> None:

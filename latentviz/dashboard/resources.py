@@ -63,7 +63,7 @@ class DashboardConfig:
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     store: str | None = None
     explanation: ExplanationOptions = field(
-        default_factory=lambda: ExplanationOptions(restarts=2, inversion_steps=100, refine_evals=100),
+        default_factory=ExplanationOptions,  # the one default set of the panel and the CLI
         hash=False,
         compare=False,
     )

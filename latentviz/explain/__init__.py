@@ -2,11 +2,14 @@
 Latent Shift, latent interpolation, and metrics against ground-truth lesion masks.
 
 Every attribution method is called one way, as in captum:
-``Method(...).attribute(inputs, target=..., **options) -> Attribution``.
+``Method(...).attribute(inputs, target=..., **options) -> Attribution``, and is one
+:class:`Explainer` in the registry (:mod:`latentviz.explain.registry`) that every front end
+reads.
 """
 
 from __future__ import annotations
 
+from latentviz.explain import registry  # noqa: F401 (the method registry, as a submodule)
 from latentviz.explain.attribution import Attribution, check_images
 from latentviz.explain.baselines import GradCam, IntegratedGradients, SmoothGrad, ig_baseline, score_module
 from latentviz.explain.counterfactual import (
@@ -29,7 +32,21 @@ from latentviz.explain.inversion import (
     invert_paper,
 )
 from latentviz.explain.latent_shift import LatentShift
-from latentviz.explain.lig import LatentIntegratedGradients, latent_integrated_gradients
+from latentviz.explain.lig import (
+    LatentIntegratedGradients,
+    LatentIntegratedGradientsPaper,
+    latent_integrated_gradients,
+)
+from latentviz.explain.methods import (
+    LRP,
+    DeepLift,
+    GradientShap,
+    GuidedBackprop,
+    GuidedGradCam,
+    MedXGANDifference,
+    Occlusion,
+    Saliency,
+)
 from latentviz.explain.metrics import (
     auprc,
     completeness_error,
@@ -40,22 +57,35 @@ from latentviz.explain.metrics import (
     saliency,
     spearman,
 )
+from latentviz.explain.registry import Explainer, Option, attribute_all, explainers
 from latentviz.explain.report import ImageExplanation, explain_image, explanation_figure, save_explanation
 
 __all__ = [
     "FIDELITY_THRESHOLDS",
+    "LRP",
     "Attribution",
     "Counterfactual",
+    "DeepLift",
     "EvaluationTable",
+    "Explainer",
     "GradCam",
+    "GradientShap",
+    "GuidedBackprop",
+    "GuidedGradCam",
     "ImageExplanation",
     "IntegratedGradients",
     "Interpolation",
     "InversionResult",
     "LatentIntegratedGradients",
+    "LatentIntegratedGradientsPaper",
     "LatentShift",
+    "MedXGANDifference",
+    "Occlusion",
+    "Option",
+    "Saliency",
     "SmoothGrad",
     "add_gaussian_noise",
+    "attribute_all",
     "auprc",
     "check_images",
     "colorized_map",
@@ -65,6 +95,7 @@ __all__ = [
     "difference_map",
     "evaluate_explanations",
     "explain_image",
+    "explainers",
     "explanation_figure",
     "fidelity_report",
     "gaussian_blur",

@@ -13,22 +13,25 @@ IG and SmoothGrad the target PROBABILITY (so IG's completeness is in the same un
 from __future__ import annotations
 
 import time
-from typing import Literal
+from typing import ClassVar, Literal
 
 import torch
 from captum.attr import IntegratedGradients as _CaptumIG
 from captum.attr import LayerAttribution, LayerGradCam, NoiseTunnel, Saliency
 from torch import nn
 
-from latentviz.bounds import IG_STEPS, NOISE_SAMPLES
+from latentviz.bounds import IG_STEPS, NOISE_SAMPLES, Bound, RealBound
 from latentviz.errors import ShapeError
 from latentviz.explain.attribution import Attribution, check_images
 from latentviz.explain.filters import gaussian_blur
+from latentviz.explain.registry import Explainer, Option, option
 from latentviz.models.classifier import Classifier
 
 __all__ = ["GradCam", "IntegratedGradients", "SmoothGrad", "ig_baseline", "score_module"]
 
 Output = Literal["probability", "logit"]
+#: Named baselines of :func:`ig_baseline` (the declared choices of every baseline option).
+BASELINES = ("black", "zero", "blur")
 
 
 class _Logits(nn.Module):
@@ -66,7 +69,7 @@ def _target(classifier: Classifier, target: int | None) -> int:
     return classifier.target if target is None else int(target)
 
 
-class GradCam:
+class GradCam(Explainer):
     """Grad-CAM through captum's ``LayerGradCam`` (``relu_attributions=True``), upsampled to
     the input size with ``LayerAttribution.interpolate``.
 
@@ -81,6 +84,19 @@ class GradCam:
     """
 
     name = "gradcam"
+    key = "gradcam"
+    label = "Grad-CAM"
+    needs = frozenset({"layer"})
+    default = True
+    options: ClassVar[dict[str, Option]] = {
+        "interpolate_mode": option(
+            "bilinear",
+            "upsampling",
+            "upsampling of the layer map",
+            choices=("bilinear", "nearest", "bicubic"),
+        ),
+        "relu_attributions": option(True, "ReLU", "keep positive evidence only", choices=(True, False)),
+    }
 
     def __init__(
         self, classifier: Classifier, layer: nn.Module | None = None, output: Output = "logit"
@@ -150,7 +166,7 @@ def ig_baseline(
     raise ValueError(f"baseline must be 'black', 'zero', 'blur', a number or a tensor, not {baseline!r}")
 
 
-class IntegratedGradients:
+class IntegratedGradients(Explainer):
     """Integrated Gradients through captum, with named baselines and captum's convergence delta.
 
     Parameters
@@ -162,6 +178,20 @@ class IntegratedGradients:
     """
 
     name = "integrated_gradients"
+    key = "ig"
+    label = "Integrated Gradients"
+    default = True
+    options: ClassVar[dict[str, Option]] = {
+        "n_steps": option(32, "IG steps", "path steps of Integrated Gradients", IG_STEPS),
+        "baseline": option("black", "IG baseline", "Integrated Gradients baseline", choices=BASELINES),
+        "method": option(
+            "gausslegendre",
+            "IG rule",
+            "captum's integration rule",
+            choices=("gausslegendre", "riemann_trapezoid", "riemann_left", "riemann_right", "riemann_middle"),
+        ),
+        "internal_batch_size": option(None, "IG batch", "path images per pass (None: all)", Bound(1, None)),
+    }
 
     def __init__(self, classifier: Classifier, output: Output = "probability") -> None:
         self.classifier = classifier
@@ -173,7 +203,7 @@ class IntegratedGradients:
         inputs: torch.Tensor,
         target: int | None = None,
         baseline: Literal["black", "zero", "blur"] | float | torch.Tensor = "black",
-        n_steps: int = 50,
+        n_steps: int = 32,
         method: str = "gausslegendre",
         internal_batch_size: int | None = None,
         blur_sigma: float = 5.0,
@@ -215,7 +245,7 @@ class IntegratedGradients:
         )
 
 
-class SmoothGrad:
+class SmoothGrad(Explainer):
     """SmoothGrad (Smilkov et al. 2017): captum's ``NoiseTunnel`` over ``Saliency``.
 
     Parameters
@@ -227,6 +257,14 @@ class SmoothGrad:
     """
 
     name = "smoothgrad"
+    key = "smoothgrad"
+    label = "SmoothGrad"
+    options: ClassVar[dict[str, Option]] = {
+        "nt_samples": option(16, "noisy copies", "SmoothGrad's noisy copies per image", NOISE_SAMPLES),
+        "stdevs": option(0.3, "noise σ", "noise standard deviation (pixel units)", RealBound(0.0, 10.0)),
+        "absolute": option(True, "absolute", "absolute gradients", choices=(True, False)),
+        "seed": option(0, "noise seed", "seed of the noise", Bound(0, 2**32 - 1)),
+    }
 
     def __init__(self, classifier: Classifier, output: Output = "probability") -> None:
         self.classifier = classifier

@@ -11,10 +11,12 @@ interval (Student t over images):
   image, as a user would);
 * sanity: ``rank_randomized`` (Spearman of the map before and after re-initialising the
   classifier; a method that passes has a LOW value);
-* ``completeness``: |delta| of IG and LIG (absolute, in probability units).
+* ``completeness``: |delta| of the methods that report one (IG, LIG in probability units;
+  DeepLift, LRP in logits).
 
 The medXGAN methods (``medxgan`` = the difference map, ``lig``, ``lig_paper``) rest on an
-inversion; its fidelity is reported beside the table.
+inversion; its fidelity is reported beside the table. The rows are the registered methods
+(:mod:`latentviz.explain.registry`) that the given models allow.
 """
 
 from __future__ import annotations
@@ -28,13 +30,10 @@ import torch
 from tqdm.auto import tqdm
 
 from latentviz.errors import ShapeError
+from latentviz.explain import registry
 from latentviz.explain.attribution import Attribution, check_images
-from latentviz.explain.baselines import GradCam, IntegratedGradients, SmoothGrad
-from latentviz.explain.counterfactual import difference_map
 from latentviz.explain.filters import add_gaussian_noise, gaussian_blur
 from latentviz.explain.inversion import invert
-from latentviz.explain.latent_shift import LatentShift
-from latentviz.explain.lig import LatentIntegratedGradients
 from latentviz.explain.metrics import (
     auprc,
     deletion_insertion,
@@ -46,10 +45,25 @@ from latentviz.explain.metrics import (
 from latentviz.models.classifier import Classifier
 from latentviz.models.generator import Generator
 
-__all__ = ["GENERATOR_METHODS", "METHODS", "METRICS", "EvaluationTable", "evaluate_explanations", "mean_ci"]
+__all__ = ["METRICS", "EvaluationTable", "evaluate_explanations", "mean_ci"]
 
-METHODS = ("medxgan", "lig", "lig_paper", "gradcam", "ig", "smoothgrad", "latent_shift")
-GENERATOR_METHODS = ("medxgan", "lig", "lig_paper")
+
+def __getattr__(name: str) -> object:
+    # The old method lists, now read from the registry.
+    if name == "METHODS":
+        return registry.keys()
+    if name == "GENERATOR_METHODS":
+        return tuple(k for k, c in registry.explainers().items() if "generator" in c.needs)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+#: Old ``options`` keys of :func:`evaluate_explanations` → ``(method, option)``.
+_LEGACY = {
+    "lig_steps": ("lig", "n_steps"),
+    "ig_steps": ("ig", "n_steps"),
+    "nt_samples": ("smoothgrad", "nt_samples"),
+}
+
 METRICS = (
     "iou",
     "pointing",
@@ -146,34 +160,21 @@ def _maps(
     cache: dict,
 ) -> Attribution:
     """One method's maps for images ``x``; the inversion is shared through ``cache``."""
-    if method in GENERATOR_METHODS:
+    inv = None
+    if "generator" in registry.get(method).needs and generator is not None:
         key = ("inv", id(x), id(classifier))
         if key not in cache:
             cache[key] = invert(generator, classifier, x, progress=False, **opts.get("inversion", {}))
         inv = cache[key]
-        if method == "medxgan":
-            d = difference_map(generator, inv.z).cpu()
-            return Attribution(d, "medxgan", extras={"low_fidelity": inv.low_fidelity})
-        lkey = ("lig", id(x), id(classifier))
-        if lkey not in cache:
-            cache[lkey] = LatentIntegratedGradients(generator, classifier).attribute(
-                inv, n_steps=opts.get("lig_steps", 32), variant="both"
-            )
-        a = cache[lkey]
-        if method == "lig":
-            return a
-        return Attribution(a.extras["paper_map"], "lig_paper", delta=a.extras["paper_delta"])
-    if method == "gradcam":
-        return GradCam(classifier).attribute(x)
-    if method == "ig":
-        return IntegratedGradients(classifier).attribute(
-            x, n_steps=opts.get("ig_steps", 50), internal_batch_size=256
-        )
-    if method == "smoothgrad":
-        return SmoothGrad(classifier).attribute(x, nt_samples=opts.get("nt_samples", 16))
-    if method == "latent_shift":
-        return LatentShift(autoencoder, classifier).attribute(x)
-    raise ValueError(f"unknown method {method!r}; choose from {METHODS}")
+    return registry.attribute_all(
+        classifier,
+        x,
+        [method],
+        generator=generator,
+        autoencoder=autoencoder,
+        inversion=inv,
+        options={method: opts.get("methods", {}).get(method, {})},
+    )[method]
 
 
 def evaluate_explanations(
@@ -209,7 +210,7 @@ def evaluate_explanations(
     autoencoder
         Generator with an encoder for ``latent_shift`` (skipped without one).
     methods
-        Subset of :data:`METHODS` (default: all that the given models allow).
+        Registry keys (default: every registered method the given models allow).
     noise_sigma, blur_sigma
         Perturbations of the robustness test (pixel units; images span 2).
     robustness, sanity
@@ -217,8 +218,9 @@ def evaluate_explanations(
     deletion_steps
         Steps of the deletion / insertion curves.
     options
-        Method options: ``inversion`` (dict for :func:`invert`), ``lig_steps``, ``ig_steps``,
-        ``nt_samples``.
+        ``inversion`` (dict for :func:`invert`) and ``methods`` (``{key: {option: value}}``
+        over the declared defaults); the older ``lig_steps``, ``ig_steps`` and ``nt_samples``
+        still work.
     seed
         Seed of the noise and of the randomised classifier.
     progress
@@ -233,18 +235,18 @@ def evaluate_explanations(
     if masks.shape != (images.shape[0], *images.shape[-2:]):
         raise ShapeError(f"masks {tuple(masks.shape)} must be (N, H, W) for images {tuple(images.shape)}")
     if methods is None:
-        methods = [
-            m
-            for m in METHODS
-            if (m not in GENERATOR_METHODS or generator is not None)
-            and (m != "latent_shift" or autoencoder is not None)
-        ]
+        methods = list(registry.available(generator, autoencoder))
     for m in methods:
-        if m in GENERATOR_METHODS and generator is None:
-            raise ValueError(f"method {m!r} needs a conditional generator")
-        if m == "latent_shift" and autoencoder is None:
-            raise ValueError("method 'latent_shift' needs an autoencoder/VAE generator (autoencoder=)")
+        why = registry.get(m).missing(generator, autoencoder)
+        if why is not None:
+            raise registry.MissingModelError(f"method {m!r} needs {why}")
     opts = dict(options or {})
+    per_method = {k: dict(v) for k, v in opts.get("methods", {}).items()}
+    for old, (m, name) in _LEGACY.items():
+        if old in opts:
+            per_method.setdefault(m, {})[name] = opts[old]
+    opts["methods"] = per_method
+    registry.method_options(methods, per_method)  # bad options fail before any work
     x = images.to(classifier.device).clone()
     conditions: dict[str, tuple[torch.Tensor, Classifier]] = {"clean": (x, classifier)}
     if robustness:

@@ -15,18 +15,21 @@ from __future__ import annotations
 
 import math
 import time
+from typing import ClassVar
 
 import torch
 
+from latentviz.bounds import Bound, RealBound
 from latentviz.errors import ShapeError
 from latentviz.explain.attribution import Attribution, check_images
+from latentviz.explain.registry import Explainer, Option, option
 from latentviz.models.classifier import Classifier
 from latentviz.models.generator import Generator
 
 __all__ = ["LatentShift"]
 
 
-class LatentShift:
+class LatentShift(Explainer):
     """Latent Shift counterfactual heat maps for generators with an encoder.
 
     Parameters
@@ -38,6 +41,21 @@ class LatentShift:
     """
 
     name = "latent_shift"
+    key = "latent_shift"
+    label = "Latent Shift"
+    needs = frozenset({"autoencoder"})
+    options: ClassVar[dict[str, Option]] = {
+        "n_frames": option(10, "frames", "λ values of the sweep (Cohen et al.: 10)", Bound(2, 256)),
+        "search_steps": option(24, "search steps", "candidate λ of the search", Bound(1, 1024)),
+        "search_max": option(None, "search range", "largest |λ| (None: 2 √D)", RealBound(0.0, None)),
+        "min_drop": option(0.1, "min drop", "probability drop that ends the search", RealBound(0.0, 1.0)),
+    }
+
+    @classmethod
+    def build(
+        cls, classifier: Classifier, *, generator: object = None, autoencoder: object = None
+    ) -> LatentShift:
+        return cls(autoencoder, classifier)  # type: ignore[arg-type]
 
     def __init__(self, generator: Generator, classifier: Classifier) -> None:
         if not generator.has_encoder:

@@ -14,12 +14,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from latentviz.explain import registry
 from latentviz.explain.attribution import Attribution, check_images
-from latentviz.explain.baselines import GradCam, IntegratedGradients, SmoothGrad
 from latentviz.explain.counterfactual import Counterfactual, counterfactual
 from latentviz.explain.interpolation import Interpolation, interpolate
 from latentviz.explain.inversion import InversionResult, invert
-from latentviz.explain.lig import LatentIntegratedGradients
 from latentviz.explain.verdict import (
     CounterfactualCheck,
     OODVerdict,
@@ -30,15 +29,28 @@ from latentviz.explain.verdict import (
 from latentviz.models.classifier import Classifier
 from latentviz.models.generator import Generator
 
-__all__ = ["REPORT_METHODS", "ImageExplanation", "explain_image", "explanation_figure", "save_explanation"]
+__all__ = ["ImageExplanation", "explain_image", "explanation_figure", "save_explanation"]
 
-REPORT_METHODS = ("gradcam", "ig", "lig", "smoothgrad")
-_TITLES = {
-    "gradcam": "Grad-CAM",
-    "ig": "Integrated Gradients",
-    "lig": "Latent IG (path)",
-    "smoothgrad": "SmoothGrad",
-}
+
+def __getattr__(name: str) -> object:
+    # Kept for callers of the old constant: every registered method.
+    if name == "REPORT_METHODS":
+        return registry.keys()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def legacy_options(
+    ig_steps: int | None = None, ig_baseline: str | None = None, lig_steps: int | None = None
+) -> dict[str, dict]:
+    """The old per-method keywords as registry options (``None``: the declared default)."""
+    out: dict[str, dict] = {}
+    if ig_steps is not None:
+        out.setdefault("ig", {})["n_steps"] = ig_steps
+    if ig_baseline is not None:
+        out.setdefault("ig", {})["baseline"] = ig_baseline
+    if lig_steps is not None:
+        out.setdefault("lig", {})["n_steps"] = lig_steps
+    return out
 
 
 @dataclass
@@ -107,18 +119,25 @@ def explain_image(
     generator: Generator,
     classifier: Classifier,
     x: torch.Tensor,
-    methods: Sequence[str] = ("gradcam", "ig", "lig"),
+    methods: Sequence[str] | None = None,
     *,
     target: int | None = None,
     inversion: dict | None = None,
-    ig_steps: int = 50,
-    ig_baseline: str = "black",
-    lig_steps: int = 32,
+    method_options: dict[str, dict] | None = None,
+    ig_steps: int | None = None,
+    ig_baseline: str | None = None,
+    lig_steps: int | None = None,
     n_frames: int = 16,
     progress: bool = True,
     source_image: object = None,
+    autoencoder: Generator | None = None,
 ) -> ImageExplanation:
     """Invert ``x`` into a conditional generator and compute every explanation.
+
+    The one pipeline of the notebook panel, the dashboard (both through
+    :class:`latentviz.core.ExplanationSession`), ``latentviz explain`` and the batch jobs:
+    the maps come from :func:`latentviz.explain.registry.attribute_all` with the options
+    each method declares.
 
     Parameters
     ----------
@@ -129,13 +148,15 @@ def explain_image(
     x
         ``(N, C, H, W)`` images in [-1, 1].
     methods
-        Attribution methods among :data:`REPORT_METHODS`.
+        Registry keys (default: :func:`~latentviz.explain.registry.default_methods`).
     target
         Class to explain (default: the classifier's).
     inversion
-        Options for :func:`~latentviz.explain.invert`.
+        Options for :func:`~latentviz.explain.invert` (``callback`` included).
+    method_options
+        ``{key: {option: value}}`` over the declared defaults.
     ig_steps, ig_baseline, lig_steps
-        IG and LIG options.
+        Shorthands for ``method_options`` of ``ig`` and ``lig`` (``None``: declared default).
     n_frames
         Frames of the negative → positive interpolation.
     progress
@@ -143,31 +164,32 @@ def explain_image(
     source_image
         The :class:`~latentviz.data.MedicalImage` ``x`` came from, if any: its modality and
         photometric join the out-of-distribution check of every image.
+    autoencoder
+        A generator with an encoder, for ``latent_shift``.
     """
     check_images(x)
-    unknown = set(methods) - set(REPORT_METHODS)
-    if unknown:
-        raise ValueError(f"unknown methods {sorted(unknown)}; choose from {REPORT_METHODS}")
+    methods = registry.default_methods() if methods is None else tuple(methods)
+    opts = {k: dict(v) for k, v in (method_options or {}).items()}
+    for k, v in legacy_options(ig_steps, ig_baseline, lig_steps).items():
+        opts.setdefault(k, {}).update(v)
+    registry.method_options(methods, opts)  # unknown methods or bad options fail before the inversion
     x = x.to(classifier.device).clone()
     with torch.no_grad():
         p = classifier.probability(x, target).cpu()
     inv = invert(generator, classifier, x, target=target, progress=progress, **(inversion or {}))
     cf = counterfactual(generator, classifier, inv.z, original=x, target=target, fidelity=inv.fidelity())
-    attrs: dict[str, Attribution] = {}
-    for m in methods:
-        if m == "gradcam":
-            attrs[m] = GradCam(classifier).attribute(x, target=target)
-        elif m == "ig":
-            attrs[m] = IntegratedGradients(classifier).attribute(
-                x, target=target, baseline=ig_baseline, n_steps=ig_steps
-            )
-        elif m == "smoothgrad":
-            attrs[m] = SmoothGrad(classifier).attribute(x, target=target)
-        elif m == "lig":
-            attrs[m] = LatentIntegratedGradients(generator, classifier).attribute(
-                inv, target=target, n_steps=lig_steps, variant="both"
-            )
-        attrs[m].extras.setdefault("low_fidelity", inv.low_fidelity.clone())
+    attrs = registry.attribute_all(
+        classifier,
+        x,
+        methods,
+        generator=generator,
+        autoencoder=autoencoder,
+        inversion=inv,
+        target=target,
+        options=opts,
+    )
+    for a in attrs.values():
+        a.extras.setdefault("low_fidelity", inv.low_fidelity.clone())
     z1, _ = generator.split(inv.z.to(generator.device))
     path = interpolate(
         generator, generator.join(z1), inv.z, n_frames=n_frames, classifier=classifier, target=target
@@ -205,6 +227,7 @@ def explanation_figure(expl: ImageExplanation, index: int = 0, title: str = ""):
     # short in the panel titles: the suptitle says why
     pt = lambda v: probability_text(float(v), verdict).replace("out of distribution", "OOD")  # noqa: E731
     names = list(expl.attributions)
+    titles = registry.labels()
     ncols = 5 + len(names)
     fig, axes = plt.subplots(1, ncols, figsize=(2.3 * ncols + 1.8, 3.3), constrained_layout=True)
     images = [
@@ -246,7 +269,7 @@ def explanation_figure(expl: ImageExplanation, index: int = 0, title: str = ""):
         m = m / (float(np.abs(m).max()) or 1.0)
         im_attr = ax.imshow(m, cmap="RdBu_r", vmin=-1, vmax=1)
         extra = f", δ={float(a.delta[i]):+.3f}" if a.delta is not None else ""
-        ax.set_title(f"{_TITLES.get(name, name)}\np={pt(p)}{extra}", fontsize=9)
+        ax.set_title(f"{titles.get(name, name)}\np={pt(p)}{extra}", fontsize=9)
     for ax in axes:
         ax.set_xticks([])
         ax.set_yticks([])

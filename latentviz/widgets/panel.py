@@ -8,17 +8,21 @@ cancel button stops it. Panels are PNG bytes with captions computed by the core.
 from __future__ import annotations
 
 import html
+from dataclasses import replace
 from typing import Any
 
 import ipywidgets as w
 
+from latentviz.bounds import Bound, OptionSpec, RealBound
 from latentviz.core.explanation import (
     ExplanationCancelled,
     ExplanationOptions,
     ExplanationResult,
     ExplanationSession,
+    method_option_specs,
 )
 from latentviz.errors import LatentvizError
+from latentviz.explain import registry
 
 __all__ = ["ExplanationPanel"]
 
@@ -44,6 +48,24 @@ def _verdict_html(session: ExplanationSession) -> str:
         f"<div style='background:{colour[0]};color:{colour[1]};padding:4px'>"
         f"{'⚠ ' if v.foreign else ''}{html.escape(v.message)}</div>"
     )
+def _spec_widget(spec: OptionSpec, value: Any) -> w.Widget:
+    """A widget for one declared method option, its range or choices from ``spec``."""
+    style = {"description_width": "initial"}
+    if spec.choices == (True, False):
+        return w.Checkbox(value=bool(value), description=spec.label, tooltip=spec.doc, indent=False)
+    if spec.choices is not None:
+        return w.Dropdown(options=list(spec.choices), value=value, description=spec.label, style=style)
+    if isinstance(spec.bound, Bound):
+        return w.BoundedIntText(
+            value=value, min=spec.low, max=spec.high, description=spec.label, tooltip=spec.doc, style=style
+        )
+    if isinstance(spec.bound, RealBound):
+        lo = -1e300 if spec.low is None else spec.low
+        hi = 1e300 if spec.high is None else spec.high
+        return w.BoundedFloatText(
+            value=value, min=lo, max=hi, description=spec.label, tooltip=spec.doc, style=style
+        )
+    return w.Text(value=str(value), description=spec.label, tooltip=spec.doc, style=style)
 
 
 class ExplanationPanel(w.VBox):
@@ -97,6 +119,31 @@ class ExplanationPanel(w.VBox):
         )
         self.steps = _int_text(o, "inversion_steps", description="inversion steps")
         self.restarts = _int_text(o, "restarts")
+        # One checkbox per registered method these models can run.
+        self.methods = {
+            key: w.Checkbox(
+                value=key in o.methods,
+                description=registry.get(key).label,
+                indent=False,
+                layout=w.Layout(width="auto"),
+            )
+            for key in registry.available(s.generator)
+        }
+        # A widget per other declared option of those methods (the same declarations the
+        # server enforces); shown per method in an accordion.
+        given = o.method_settings()
+        self.method_options = {
+            (key, name): _spec_widget(spec, given.get(key, {}).get(name, default))
+            for (key, name), (default, spec) in method_option_specs(self.methods).items()
+        }
+        per_method: dict[str, list[w.Widget]] = {}
+        for (key, _), widget in self.method_options.items():
+            per_method.setdefault(key, []).append(widget)
+        self.method_accordion = w.Accordion(
+            children=[w.VBox(ws) for ws in per_method.values()],
+            titles=tuple(registry.get(k).label for k in per_method),
+            selected_index=None,
+        )
         self.run_button = w.Button(description="Explain", icon="play", button_style="primary")
         self.cancel_button = w.Button(description="Cancel", icon="stop", disabled=True)
         self.progress = w.IntProgress(value=0, min=0, max=o.inversion_steps, description="inversion")
@@ -122,6 +169,8 @@ class ExplanationPanel(w.VBox):
                 w.HBox([self.target, self.baseline, self.show_mask]),
                 w.HBox([self.ig_steps, self.lig_steps]),
                 w.HBox([self.steps, self.restarts]),
+                w.HBox(list(self.methods.values()), layout=w.Layout(flex_flow="row wrap")),
+                self.method_accordion,
                 w.HBox([self.run_button, self.cancel_button, self.progress]),
             ]
         )
@@ -132,18 +181,8 @@ class ExplanationPanel(w.VBox):
     def start(self) -> None:
         """Read the options and run the explanation off the UI path."""
         s = self.session
-        s.options = ExplanationOptions(
-            target=self.target.value,
-            ig_steps=self.ig_steps.value,
-            lig_steps=self.lig_steps.value,
-            baseline=self.baseline.value,
-            restarts=self.restarts.value,
-            inversion_steps=self.steps.value,
-            methods=s.options.methods,
-            seed=s.options.seed,
-            refine_evals=s.options.refine_evals,
-        )
         try:
+            s.options = self.options()
             s.options.check()
             self.progress.max, self.progress.value = s.options.inversion_steps, 0
             self.progress.description = "inversion"
@@ -153,6 +192,26 @@ class ExplanationPanel(w.VBox):
             return
         self.run_button.disabled, self.cancel_button.disabled = True, False
         self._message("inverting the image into the generator …")
+
+    def options(self) -> ExplanationOptions:
+        """The session's options with the widgets' values (the rest kept as they are)."""
+        return replace(
+            self.session.options,
+            target=self.target.value,
+            ig_steps=self.ig_steps.value,
+            lig_steps=self.lig_steps.value,
+            baseline=self.baseline.value,
+            restarts=self.restarts.value,
+            inversion_steps=self.steps.value,
+            methods=tuple(k for k, box in self.methods.items() if box.value),
+            method_options=self._method_options(),
+        )
+
+    def _method_options(self) -> dict[str, dict[str, Any]]:
+        out = {k: dict(v) for k, v in self.session.options.method_options.items()}
+        for (key, name), widget in self.method_options.items():
+            out.setdefault(key, {})[name] = widget.value
+        return out
 
     def _step(self, step: int, total: int) -> None:
         if total != self.progress.max:  # the L-BFGS polish extends the run past the Adam steps

@@ -22,7 +22,8 @@ def _block(c_in: int, c_out: int) -> nn.Sequential:
 
 
 class PhantomCNN(nn.Module):
-    """Four conv blocks (two 3×3 convs + BN + ReLU each), max-pooling between them,
+    """Four conv blocks (two 3×3 convs + BN + ReLU each), max-pooling between them (each
+    pooling and ReLU its own module, used once, as DeepLift and LRP require),
     global average pooling and a linear head giving ``num_classes`` logits.
 
     ``gradcam_layer`` is the last conv block (1/8 of the input resolution);
@@ -46,7 +47,9 @@ class PhantomCNN(nn.Module):
         self.block2 = _block(w[0], w[1])
         self.block3 = _block(w[1], w[2])
         self.block4 = _block(w[2], w[3])
-        self.pool = nn.MaxPool2d(2)
+        # One pooling module per use (no parameters, so the state dict is unchanged):
+        # DeepLift and LRP hook each module once per forward pass.
+        self.pool1, self.pool2, self.pool3 = nn.MaxPool2d(2), nn.MaxPool2d(2), nn.MaxPool2d(2)
         self.head = nn.Linear(w[3], num_classes)
         self.num_classes = num_classes
 
@@ -57,9 +60,9 @@ class PhantomCNN(nn.Module):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Penultimate features ``(N, 4 * width)`` (global average pool of block 4)."""
-        h = self.pool(self.block1(x))
-        h = self.pool(self.block2(h))
-        h = self.pool(self.block3(h))
+        h = self.pool1(self.block1(x))
+        h = self.pool2(self.block2(h))
+        h = self.pool3(self.block3(h))
         return self.block4(h).mean(dim=(2, 3))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
