@@ -8,6 +8,7 @@ latents, a model file of the wrong architecture, …) is a subclass of
 from __future__ import annotations
 
 __all__ = [
+    "ArgumentError",
     "ChecksumError",
     "DependencyMissingError",
     "DirectionSetMismatchError",
@@ -120,3 +121,12 @@ class OptionError(LatentvizError, ValueError):
     def __init__(self, option: str, value: object, allowed: str) -> None:
         self.option, self.value, self.allowed = option, value, allowed
         super().__init__(f"{option}={value!r} is not allowed; {option} must be {allowed}")
+
+
+class ArgumentError(LatentvizError, ValueError):
+    """An argument has a value the operation cannot take.
+
+    The typed form of what used to be a plain ``ValueError`` (an unknown method or variant
+    name, a count below its minimum, labels of a single class, a direction set made by
+    another method, …); still a ``ValueError``, so older ``except ValueError`` callers work.
+    """

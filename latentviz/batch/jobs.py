@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from latentviz.batch.source import ImageBatch
-from latentviz.errors import ModelFileError
+from latentviz.errors import ArgumentError, ModelFileError
 from latentviz.explain import (
     auprc,
     deletion_insertion,
@@ -85,10 +85,10 @@ class JobOptions:
 
     def __post_init__(self) -> None:
         if self.command not in COMMANDS:
-            raise ValueError(f"unknown batch command {self.command!r}; choose from {COMMANDS}")
+            raise ArgumentError(f"unknown batch command {self.command!r}; choose from {COMMANDS}")
         unknown = set(self.methods) - set(REPORT_METHODS)
         if unknown:
-            raise ValueError(f"unknown methods {sorted(unknown)}; choose from {REPORT_METHODS}")
+            raise ArgumentError(f"unknown methods {sorted(unknown)}; choose from {REPORT_METHODS}")
 
     def to_json(self) -> dict:
         d = asdict(self)

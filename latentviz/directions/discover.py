@@ -19,7 +19,7 @@ from latentviz.directions.ganspace import ganspace
 from latentviz.directions.probes import probe_directions
 from latentviz.directions.sefa import sefa
 from latentviz.directions.voynov import voynov
-from latentviz.errors import ModelFileError
+from latentviz.errors import ArgumentError, ModelFileError
 
 __all__ = ["METHODS", "discover", "phantom_kind"]
 
@@ -82,7 +82,7 @@ def discover(
         Method options (see :func:`ganspace` and :func:`voynov`).
     """
     if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+        raise ArgumentError(f"method must be one of {METHODS}, got {method!r}")
     if method == "sefa":
         return sefa(generator, k)
     if method == "ganspace":

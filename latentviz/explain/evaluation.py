@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from latentviz.errors import ShapeError
+from latentviz.errors import ArgumentError, ShapeError
 from latentviz.explain.attribution import Attribution, check_images
 from latentviz.explain.baselines import GradCam, IntegratedGradients, SmoothGrad
 from latentviz.explain.counterfactual import difference_map
@@ -173,7 +173,7 @@ def _maps(
         return SmoothGrad(classifier).attribute(x, nt_samples=opts.get("nt_samples", 16))
     if method == "latent_shift":
         return LatentShift(autoencoder, classifier).attribute(x)
-    raise ValueError(f"unknown method {method!r}; choose from {METHODS}")
+    raise ArgumentError(f"unknown method {method!r}; choose from {METHODS}")
 
 
 def evaluate_explanations(
@@ -241,9 +241,9 @@ def evaluate_explanations(
         ]
     for m in methods:
         if m in GENERATOR_METHODS and generator is None:
-            raise ValueError(f"method {m!r} needs a conditional generator")
+            raise ArgumentError(f"method {m!r} needs a conditional generator")
         if m == "latent_shift" and autoencoder is None:
-            raise ValueError("method 'latent_shift' needs an autoencoder/VAE generator (autoencoder=)")
+            raise ArgumentError("method 'latent_shift' needs an autoencoder/VAE generator (autoencoder=)")
     opts = dict(options or {})
     x = images.to(classifier.device).clone()
     conditions: dict[str, tuple[torch.Tensor, Classifier]] = {"clean": (x, classifier)}

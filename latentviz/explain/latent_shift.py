@@ -18,7 +18,7 @@ import time
 
 import torch
 
-from latentviz.errors import ShapeError
+from latentviz.errors import ArgumentError, ShapeError
 from latentviz.explain.attribution import Attribution, check_images
 from latentviz.models.classifier import Classifier
 from latentviz.models.generator import Generator
@@ -86,7 +86,7 @@ class LatentShift:
         t0 = time.perf_counter()
         check_images(inputs)
         if n_frames < 2 or search_steps < 1:
-            raise ValueError("n_frames must be >= 2 and search_steps >= 1")
+            raise ArgumentError("n_frames must be >= 2 and search_steps >= 1")
         g, clf = self.generator, self.classifier
         x = inputs.to(g.device).clone()
         t = clf.target if target is None else int(target)

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from latentviz.errors import ArgumentError
 from latentviz.explain.attribution import Attribution, check_images
 from latentviz.explain.baselines import GradCam, IntegratedGradients, SmoothGrad
 from latentviz.explain.counterfactual import Counterfactual, counterfactual
@@ -119,7 +120,7 @@ def explain_image(
     check_images(x)
     unknown = set(methods) - set(REPORT_METHODS)
     if unknown:
-        raise ValueError(f"unknown methods {sorted(unknown)}; choose from {REPORT_METHODS}")
+        raise ArgumentError(f"unknown methods {sorted(unknown)}; choose from {REPORT_METHODS}")
     x = x.to(classifier.device).clone()
     with torch.no_grad():
         p = classifier.probability(x, target).cpu()

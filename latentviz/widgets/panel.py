@@ -23,9 +23,7 @@ from latentviz.errors import LatentvizError
 __all__ = ["ExplanationPanel"]
 
 
-def _int_text(
-    options: ExplanationOptions, name: str, description: str | None = None
-) -> w.BoundedIntText:
+def _int_text(options: ExplanationOptions, name: str, description: str | None = None) -> w.BoundedIntText:
     """A bounded integer box for option ``name``, its range from :meth:`ExplanationOptions.spec`."""
     spec = ExplanationOptions.spec(name)
     return w.BoundedIntText(

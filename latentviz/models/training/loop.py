@@ -11,6 +11,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from latentviz import __version__
+from latentviz.errors import ArgumentError
 from latentviz.models.device import pick_device
 from latentviz.models.io import save_model
 from latentviz.models.training.common import (
@@ -61,7 +62,7 @@ class Trainer:
         self.world = current_world()
         self.shard = self.world.shard(cfg.batch_size)
         if self.needs_labels and not data.has_labels:
-            raise ValueError(f"a {self.kind} run needs labelled data; {data.source} has no labels")
+            raise ArgumentError(f"a {self.kind} run needs labelled data; {data.source} has no labels")
 
     def parallel(self, module: nn.Module) -> nn.Module:
         """What :meth:`step` calls to train ``module``: itself, or its DDP wrapper when several
@@ -116,7 +117,7 @@ def fit(cfg: TrainConfig) -> dict:
     """
     trainers = _trainers()
     if cfg.kind not in trainers:
-        raise ValueError(f"unknown training kind {cfg.kind!r}; choose from {sorted(trainers)}")
+        raise ArgumentError(f"unknown training kind {cfg.kind!r}; choose from {sorted(trainers)}")
     world, device, own_group = setup_world(pick_device(cfg.device))
     try:
         return _train(cfg, trainers[cfg.kind], world, device)
