@@ -19,6 +19,7 @@ import numpy as np
 
 from latentviz.core import loading, render
 from latentviz.data import MedicalImage, read_image
+from latentviz.data.readers import ACCEPTED
 from latentviz.errors import ImageReadError, LatentvizError, UploadTooLargeError
 from latentviz.models.generator import Generator
 
@@ -112,7 +113,8 @@ def read_upload(data: bytes, filename: str = "", max_bytes: int = DEFAULT_MAX_UP
         except LatentvizError as exc:
             raise ImageReadError(_WHAT, scrub(str(exc))) from None
         except Exception as exc:  # a reader library choked on corrupt bytes
-            raise ImageReadError(_WHAT, f"it could not be read ({type(exc).__name__})") from None
+            reason = f"it could not be read ({type(exc).__name__}); {ACCEPTED}"
+            raise ImageReadError(_WHAT, reason) from None
     image.source = name
     return image
 
