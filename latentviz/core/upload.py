@@ -30,6 +30,7 @@ __all__ = [
     "model_window_for",
     "preview_png",
     "read_upload",
+    "too_large_message",
     "upload_slice",
 ]
 
@@ -64,6 +65,11 @@ def _size(n: int) -> str:
     return f"{n / 2**20:.1f} MB" if n >= 2**20 else f"{n / 2**10:.1f} KB"
 
 
+def too_large_message(size: int, max_bytes: int) -> str:
+    """The one message for an upload over the limit (server check and browser guard alike)."""
+    return f"{_WHAT} is {_size(size)}; the limit is {_size(max_bytes)} (one slice is enough)"
+
+
 def read_upload(data: bytes, filename: str = "", max_bytes: int = DEFAULT_MAX_UPLOAD_BYTES) -> MedicalImage:
     """Read uploaded bytes (DICOM, NIfTI, PNG/JPEG/TIFF, NPZ) into a :class:`MedicalImage`.
 
@@ -96,9 +102,7 @@ def read_upload(data: bytes, filename: str = "", max_bytes: int = DEFAULT_MAX_UP
         raise ImageReadError(_WHAT, f"expected bytes, got {type(data).__name__}")
     size = len(data)
     if size > max_bytes:
-        raise UploadTooLargeError(
-            f"{_WHAT} is {_size(size)}; the limit is {_size(max_bytes)} (one slice is enough)"
-        )
+        raise UploadTooLargeError(too_large_message(size, max_bytes))
     if size == 0:
         raise ImageReadError(_WHAT, "it is empty")
     name = "upload" + _suffix(filename)

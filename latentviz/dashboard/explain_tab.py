@@ -30,6 +30,7 @@ from latentviz.core.throttle import LatestWinsWorker
 from latentviz.dashboard.dispatch import UiThread
 from latentviz.dashboard.resources import Resources
 from latentviz.dashboard.style import IMAGE_CSS, error_html, image_pane, label, message_html, primary
+from latentviz.dashboard.upload_guard import UploadGuard
 from latentviz.data import MedicalImage
 from latentviz.data.windowing import PRESETS
 from latentviz.errors import LatentvizError
@@ -84,6 +85,9 @@ class ExplainTab:
         self._last_progress = 0.0
 
         self.file_input = pn.widgets.FileInput(accept=ACCEPT, css_classes=["lv-upload"], width=300)
+        # Files over the limit are refused in the browser: sent, they would close the websocket.
+        self.upload_guard = UploadGuard(max_bytes=resources.config.max_upload_bytes, target_class="lv-upload")
+        self.upload_guard.on_refused(self._upload_refused)
         limit = resources.config.max_upload_bytes / 2**20
         self.phantom_seed = pn.widgets.IntInput(**label("phantom seed"), value=0, start=0, width=120)
         self.phantom_button = pn.widgets.Button(**label("Use a phantom sample"), css_classes=["lv-phantom"])
@@ -159,6 +163,7 @@ class ExplainTab:
                 width=320,
             ),
             self.file_input,
+            self.upload_guard,
             pn.Row(self.phantom_seed, self.phantom_button),
             self.window,
             self.slice,
@@ -199,6 +204,11 @@ class ExplainTab:
         self.message.object = message_html("reading the upload …")
         self._reader.submit((data, name if isinstance(name, str) else ""))
         self.file_input.clear()  # the bytes are not kept in the widget
+
+    def _upload_refused(self, size: int) -> None:
+        kept = ". The previous image is kept." if self.session is not None else ""
+        limit = self.resources.config.max_upload_bytes
+        self.message.object = error_html(upload.too_large_message(size, limit) + kept)
 
     def _read(self, request: tuple[bytes, str]) -> MedicalImage:
         data, name = request
