@@ -9,7 +9,7 @@ from typing import Any
 from latentviz.data.image import MedicalImage
 from latentviz.errors import ImageReadError, ImageTooLargeError, LatentvizError
 
-__all__ = ["ACCEPTED", "content_kind", "detect_format", "read_image"]
+__all__ = ["ACCEPTED", "anonymous_name", "content_kind", "detect_format", "read_image"]
 
 #: What latentviz reads, appended to every reader failure.
 ACCEPTED = (
@@ -56,6 +56,19 @@ _SUFFIXES = {
     ".tiff": "raster",
     ".bmp": "raster",
 }
+
+
+def anonymous_name(path: str | Path, stem: str = "image") -> str:
+    """``stem`` plus the file's format suffix (``"image.dcm"``, ``"image.nii.gz"``).
+
+    File names are identifiers too (``DOE_JOHN_MRN4471.dcm``): exports, pages and logs name
+    a file this way; only the user's own terminal (``latentviz info``) shows the real name.
+    """
+    name = Path(path).name.lower()
+    if name.endswith(".nii.gz"):
+        return f"{stem}.nii.gz"
+    suffix = Path(name).suffix
+    return stem + (suffix if suffix in _SUFFIXES else "")
 
 
 def _head(path: Path, n: int) -> bytes:
