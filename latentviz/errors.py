@@ -130,3 +130,7 @@ class ArgumentError(LatentvizError, ValueError):
     name, a count below its minimum, labels of a single class, a direction set made by
     another method, …); still a ``ValueError``, so older ``except ValueError`` callers work.
     """
+
+
+class BudgetExceededError(LatentvizError):
+    """A session spent its compute budget (time or memory) on the served dashboard."""

@@ -19,6 +19,7 @@ import holoviews as hv
 import panel as pn
 
 from latentviz.core import render, upload
+from latentviz.core.budget import BudgetWatch, ComputeBudget
 from latentviz.core.explanation import (
     ExplanationCancelled,
     ExplanationOptions,
@@ -83,6 +84,9 @@ class ExplainTab:
         self.session: ExplanationSession | None = None
         self.result: ExplanationResult | None = None
         self._last_progress = 0.0
+        cfg = resources.config
+        self.budget = ComputeBudget(cfg.session_compute_s, cfg.explanation_s, cfg.max_rss_bytes)
+        self._watch: BudgetWatch | None = None
 
         self.file_input = pn.widgets.FileInput(accept=ACCEPT, css_classes=["lv-upload"], width=300)
         # Files over the limit are refused in the browser: sent, they would close the websocket.
@@ -296,11 +300,18 @@ class ExplainTab:
         try:
             s.options = self._options()
             s.options.check()
-            s.start(
-                lambda res, s=s: self._done(s, res),
-                lambda exc, s=s: self._failed(s, exc),
-                lambda i, n, s=s: self._step(s, i, n),
-            )
+            self.budget.check()
+            previous, self._watch = self._watch, self.budget.watch(s.cancel)  # before any _done
+            try:
+                s.start(
+                    lambda res, s=s: self._done(s, res),
+                    lambda exc, s=s: self._failed(s, exc),
+                    lambda i, n, s=s: self._step(s, i, n),
+                )
+            except LatentvizError:
+                self._budget_stop()
+                self._watch = previous
+                raise
         except LatentvizError as exc:
             self.message.object = error_html(str(exc))
             return
@@ -328,12 +339,20 @@ class ExplainTab:
             self.progress.max = total
         self.progress_text.object = f"inversion step {min(step, total)} / {total}"
 
+    def _budget_stop(self) -> str | None:
+        watch, self._watch = self._watch, None
+        return watch.stop() if watch is not None else None
+
     def _done(self, s: ExplanationSession, result: ExplanationResult) -> None:
+        self._budget_stop()
         panels = {True: s.panels(show_mask=True), False: s.panels(show_mask=False)}  # off the loop
         self.ui.call(self._show_result, s, result, panels)
 
     def _failed(self, s: ExplanationSession, exc: BaseException) -> None:
-        if isinstance(exc, ExplanationCancelled):
+        over = self._budget_stop()
+        if isinstance(exc, ExplanationCancelled) and over:
+            text = error_html(over)
+        elif isinstance(exc, ExplanationCancelled):
             text = message_html("cancelled")
         else:
             text = error_html(str(exc) if isinstance(exc, LatentvizError) else f"{type(exc).__name__}: {exc}")
