@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from test_dashboard_browser import ARGS, CHROMIUM, CT_SMALL, DEEP_TEXT, Page
+from test_dashboard_browser import ARGS, CHROMIUM, CT_SMALL, DEEP_HTML, DEEP_TEXT, DOCUMENT_STRINGS, Page
 
 from latentviz.dashboard.server import websocket_message_limit
 
@@ -76,10 +76,16 @@ def test_an_oversized_upload_says_too_large_and_the_session_keeps_working(server
         )
         message = _wait_text(page, ".lv-message", "the limit is 51.2 KB")
         assert "the uploaded file is" in message and NAME not in message
-        upload.set_input_files(str(CT_SMALL))  # 38 KB: under the limit, and the session is alive
+        # 38 KB: under the limit, and the session is alive. Its file name is an identifier
+        # (issue 14, item 12): it must not stay in the page or in the document's state.
+        upload.set_input_files(
+            files=[{"name": NAME, "mimeType": "application/dicom", "buffer": CT_SMALL.read_bytes()}]
+        )
         page.wait_src_change(".lv-upload-preview", "")
         assert "CT image, 128 × 128 px" in page.text(".lv-upload-info")
-        assert NAME not in page.page.evaluate(DEEP_TEXT)
+        page.page.wait_for_timeout(500)  # the widget's clear() reaching the browser
+        for js in (DEEP_TEXT, DEEP_HTML, DOCUMENT_STRINGS):
+            assert NAME not in page.page.evaluate(js)
     finally:
         page.close()
     assert not page.errors, f"JavaScript console errors: {page.errors}"
