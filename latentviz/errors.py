@@ -8,6 +8,8 @@ latents, a model file of the wrong architecture, …) is a subclass of
 from __future__ import annotations
 
 __all__ = [
+    "ArgumentError",
+    "BudgetExceededError",
     "ChecksumError",
     "DependencyMissingError",
     "DirectionSetMismatchError",
@@ -166,3 +168,16 @@ class UnknownMethodError(OptionError):
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+class ArgumentError(LatentvizError, ValueError):
+    """An argument has a value the operation cannot take.
+
+    The typed form of what used to be a plain ``ValueError`` (an unknown method or variant
+    name, a count below its minimum, labels of a single class, a direction set made by
+    another method, …); still a ``ValueError``, so older ``except ValueError`` callers work.
+    """
+
+
+class BudgetExceededError(LatentvizError):
+    """A session spent its compute budget (time or memory) on the served dashboard."""

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from latentviz.batch.source import ImageBatch
-from latentviz.errors import ModelFileError
+from latentviz.errors import ArgumentError, ModelFileError
 from latentviz.explain import (
     auprc,
     deletion_insertion,
@@ -88,10 +88,10 @@ class JobOptions:
 
     def __post_init__(self) -> None:
         if self.command not in COMMANDS:
-            raise ValueError(f"unknown batch command {self.command!r}; choose from {COMMANDS}")
+            raise ArgumentError(f"unknown batch command {self.command!r}; choose from {COMMANDS}")
         unknown = set(self.methods) - set(registry.keys())
         if unknown:
-            raise ValueError(f"unknown methods {sorted(unknown)}; choose from {registry.keys()}")
+            raise ArgumentError(f"unknown methods {sorted(unknown)}; choose from {registry.keys()}")
 
     def to_json(self) -> dict:
         d = asdict(self)

@@ -28,7 +28,7 @@ from latentviz.batch.jobs import JobOptions, check_models
 from latentviz.batch.source import Cohort, open_cohort
 from latentviz.batch.store import ResultStore
 from latentviz.batch.worker import ModelRef, prepare_process, resolve_model, run_part
-from latentviz.errors import DependencyMissingError, LatentvizError
+from latentviz.errors import ArgumentError, DependencyMissingError, LatentvizError
 
 __all__ = ["BatchJob", "BatchJobError", "RunReport", "prepare_job", "run_dask", "run_local", "start_client"]
 
@@ -103,7 +103,7 @@ def prepare_job(
     """Load and check the models here, open the cohort at the generator's size, and open (or
     resume) the store; a store of another job is refused (:class:`StoreMismatchError`)."""
     if batch_size < 1:
-        raise ValueError(f"--batch-size must be >= 1, got {batch_size}")
+        raise ArgumentError(f"--batch-size must be >= 1, got {batch_size}")
     g, c = resolve_model(model, device), resolve_model(classifier, device)
     check_models(g, c, options)
     size = int(g.image_shape[-1])
@@ -179,7 +179,7 @@ def start_client(scheduler: str | None = None, workers: int = 1, dashboard: bool
     if scheduler:
         return Client(scheduler, timeout="30s"), None
     if workers < 1:
-        raise ValueError(f"--workers must be >= 1, got {workers}")
+        raise ArgumentError(f"--workers must be >= 1, got {workers}")
     import dask
 
     # dask's nannies set MALLOC_TRIM_THRESHOLD_=65536 in their workers, which turns off glibc's

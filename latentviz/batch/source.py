@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from latentviz.errors import ImageReadError, ShapeError
+from latentviz.errors import ImageReadError, LatentvizError, ShapeError
 
 __all__ = ["Cohort", "FileBatch", "ImageBatch", "open_cohort"]
 
@@ -68,11 +68,40 @@ class FileBatch:
     size: int
 
     def load(self) -> ImageBatch:
+        """Read the batch's images.
+
+        Raises
+        ------
+        ImageReadError
+            Naming the failing image by its cohort index, never by its file name (file names
+            are identifiers, and this message reaches worker logs and the job's error).
+        """
         ds = _dataset(self.root, self.size)
-        items = [ds[int(i)] for i in self.index]
+        items = [_item(ds, int(i)) for i in self.index]
         images = np.stack([x.numpy() for x, _ in items]).astype(np.float32)
         labels = np.array([int(y) for _, y in items], np.int64)
         return ImageBatch(self.index, images, labels)
+
+
+def _item(ds, i: int):
+    try:
+        return ds[i]
+    except LatentvizError as exc:
+        reason = exc.reason if isinstance(exc, ImageReadError) else str(exc)
+        for name in _names(getattr(ds, "_files", None), i, exc):
+            reason = reason.replace(name, "the file")
+        raise ImageReadError(f"cohort image {i}", reason) from None
+    except Exception as exc:  # a reader library's own error: its text may hold the path
+        raise ImageReadError(f"cohort image {i}", f"cannot be read ({type(exc).__name__})") from None
+
+
+def _names(files: list | None, i: int, exc: Exception) -> list[str]:
+    """Strings that name image ``i``'s file, longest first (full path, then the bare name)."""
+    names = {str(getattr(exc, "path", ""))}
+    if files is not None and 0 <= i < len(files):
+        names |= {str(files[i]), str(Path(files[i]).resolve()), Path(files[i]).name}
+    names |= {Path(n).name for n in list(names) if n}
+    return sorted((n for n in names if n), key=len, reverse=True)
 
 
 @functools.lru_cache(maxsize=4)

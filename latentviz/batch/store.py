@@ -60,7 +60,7 @@ from pathlib import Path
 
 import numpy as np
 
-from latentviz.errors import LatentvizError, StoreIntegrityError
+from latentviz.errors import ArgumentError, LatentvizError, StoreIntegrityError
 
 __all__ = ["ResultStore", "StoreIntegrityError", "StoreMismatchError"]
 
@@ -228,17 +228,17 @@ class ResultStore:
         writers of one part that interleave leave a pair that does not match (not done either).
         """
         if "index" not in arrays:
-            raise ValueError("a part needs an 'index' array of global image indices")
+            raise ArgumentError("a part needs an 'index' array of global image indices")
         index = np.asarray(arrays["index"])
         n = len(index)
         if n == 0:
-            raise ValueError("a part needs at least one row")
+            raise ArgumentError("a part needs at least one row")
         bad = [k for k, v in arrays.items() if np.ndim(v) == 0 or len(v) != n]
         if bad:
-            raise ValueError(f"arrays {bad} do not have {n} rows like 'index'")
+            raise ArgumentError(f"arrays {bad} do not have {n} rows like 'index'")
         expected = self.expected_range(part)
         if expected is not None and not np.array_equal(index, np.arange(expected[0], sum(expected))):
-            raise ValueError(f"part {part} must hold images {expected[0]}..{sum(expected) - 1}")
+            raise ArgumentError(f"part {part} must hold images {expected[0]}..{sum(expected) - 1}")
         buf = io.BytesIO()
         np.savez(buf, **arrays)
         data = buf.getvalue()

@@ -9,6 +9,8 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
+from latentviz.errors import ArgumentError
+
 __all__ = ["AREAS", "Row", "format_table", "measure", "run_areas"]
 
 # Areas in the order the table shows them; a module ``latentviz.bench.<area>`` each.
@@ -77,7 +79,7 @@ def run_areas(areas: list[str] | None = None, quick: bool = False) -> list[Row]:
     rows: list[Row] = []
     for area in names:
         if importlib.util.find_spec(f"latentviz.bench.{area}") is None:
-            raise ValueError(f"no benchmark area {area!r}; available: {available_areas()}")
+            raise ArgumentError(f"no benchmark area {area!r}; available: {available_areas()}")
         mod = importlib.import_module(f"latentviz.bench.{area}")
         rows.extend(mod.rows(quick=quick))
     return rows

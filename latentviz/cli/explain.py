@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from latentviz.cli import print_json
+from latentviz.data.readers import anonymous_name
 from latentviz.errors import ImageReadError, ModelFileError
 
 __all__ = [
@@ -179,8 +180,9 @@ def run(args: argparse.Namespace) -> int:
     expl = explain_image(
         g, c, x, progress=not args.quiet, autoencoder=ae, source_image=source, **options.pipeline()
     )
-    expl.info.update(image=args.image, model=args.model, classifier=args.classifier)
-    shown = args.image if args.image.startswith("phantom:") else Path(args.image).name
+    # The image's file name is an identifier: exports say only its format (issue 14, item 12).
+    shown = args.image if args.image.startswith("phantom:") else anonymous_name(args.image)
+    expl.info.update(image=shown, model=args.model, classifier=args.classifier)
     title = f"{shown} · {Path(args.model).stem} · {Path(args.classifier).stem}"
     paths = save_explanation(expl, args.out, title=title)
     summary = expl.summary()

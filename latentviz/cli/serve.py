@@ -113,6 +113,24 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--max-upload-mb", type=float, default=32.0, help="upload size limit (default 32 MB)")
     p.add_argument(
+        "--session-compute-s",
+        type=float,
+        default=900.0,
+        help="compute seconds one browser session may spend on explanations (default 900)",
+    )
+    p.add_argument(
+        "--explanation-s",
+        type=float,
+        default=300.0,
+        help="the longest one explanation may run (default 300 s)",
+    )
+    p.add_argument(
+        "--max-rss-mb",
+        type=float,
+        default=None,
+        help="stop an explanation when the server's memory passes this (default: no cap)",
+    )
+    p.add_argument(
         "--show",
         action=argparse.BooleanOptionalAction,
         default=True,
@@ -154,6 +172,10 @@ def run(args: argparse.Namespace) -> int:
         raise LatentvizError(f"--k must be >= 1, got {args.k}")
     if not args.max_upload_mb > 0:
         raise LatentvizError(f"--max-upload-mb must be positive, got {args.max_upload_mb}")
+    for flag in ("session_compute_s", "explanation_s", "max_rss_mb"):
+        value = getattr(args, flag)
+        if value is not None and not value > 0:
+            raise LatentvizError(f"--{flag.replace('_', '-')} must be positive, got {value}")
     _check_auth(args)
     exposed_without_auth = not is_loopback(args.address) and not (args.basic_auth or args.oauth_provider)
     if exposed_without_auth and not args.allow_unauthenticated:
@@ -181,6 +203,9 @@ def run(args: argparse.Namespace) -> int:
         k=args.k,
         max_upload_bytes=int(args.max_upload_mb * 2**20),
         store=str(args.store) if args.store is not None else None,
+        session_compute_s=args.session_compute_s,
+        explanation_s=args.explanation_s,
+        max_rss_bytes=int(args.max_rss_mb * 2**20) if args.max_rss_mb is not None else None,
     )
     options = ServeOptions(
         port=args.port,

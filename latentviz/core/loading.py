@@ -194,7 +194,8 @@ def as_model_image(image: Any, generator: Generator, window: Any = None) -> torc
     Raises
     ------
     ShapeError
-        For a batch of several images, NaN/inf values, or values outside ``[-1, 1]``.
+        For an empty image, a batch of several images, NaN/inf values, or values outside
+        ``[-1, 1]``.
     """
     source = medical_image(image)
     if source is not None:
@@ -204,6 +205,8 @@ def as_model_image(image: Any, generator: Generator, window: Any = None) -> torc
     x = x.detach().to("cpu", torch.float32)
     while x.ndim < 4:
         x = x.unsqueeze(0)
+    if x.numel() == 0:
+        raise ShapeError(f"the image is empty (shape {tuple(x.shape)})")
     if x.ndim != 4 or x.shape[0] != 1:
         raise ShapeError(f"explain one image (H, W), (C, H, W) or (1, C, H, W); got {tuple(x.shape)}")
     if not torch.isfinite(x).all():

@@ -19,6 +19,7 @@ import numpy as np
 
 from latentviz.core import loading, render
 from latentviz.data import MedicalImage, read_image
+from latentviz.data.readers import ACCEPTED
 from latentviz.errors import ImageReadError, LatentvizError, UploadTooLargeError
 from latentviz.models.generator import Generator
 
@@ -29,6 +30,7 @@ __all__ = [
     "model_window_for",
     "preview_png",
     "read_upload",
+    "too_large_message",
     "upload_slice",
 ]
 
@@ -63,6 +65,11 @@ def _size(n: int) -> str:
     return f"{n / 2**20:.1f} MB" if n >= 2**20 else f"{n / 2**10:.1f} KB"
 
 
+def too_large_message(size: int, max_bytes: int) -> str:
+    """The one message for an upload over the limit (server check and browser guard alike)."""
+    return f"{_WHAT} is {_size(size)}; the limit is {_size(max_bytes)} (one slice is enough)"
+
+
 def read_upload(data: bytes, filename: str = "", max_bytes: int = DEFAULT_MAX_UPLOAD_BYTES) -> MedicalImage:
     """Read uploaded bytes (DICOM, NIfTI, PNG/JPEG/TIFF, NPZ) into a :class:`MedicalImage`.
 
@@ -95,9 +102,7 @@ def read_upload(data: bytes, filename: str = "", max_bytes: int = DEFAULT_MAX_UP
         raise ImageReadError(_WHAT, f"expected bytes, got {type(data).__name__}")
     size = len(data)
     if size > max_bytes:
-        raise UploadTooLargeError(
-            f"{_WHAT} is {_size(size)}; the limit is {_size(max_bytes)} (one slice is enough)"
-        )
+        raise UploadTooLargeError(too_large_message(size, max_bytes))
     if size == 0:
         raise ImageReadError(_WHAT, "it is empty")
     name = "upload" + _suffix(filename)
@@ -112,7 +117,8 @@ def read_upload(data: bytes, filename: str = "", max_bytes: int = DEFAULT_MAX_UP
         except LatentvizError as exc:
             raise ImageReadError(_WHAT, scrub(str(exc))) from None
         except Exception as exc:  # a reader library choked on corrupt bytes
-            raise ImageReadError(_WHAT, f"it could not be read ({type(exc).__name__})") from None
+            reason = f"it could not be read ({type(exc).__name__}); {ACCEPTED}"
+            raise ImageReadError(_WHAT, reason) from None
     image.source = name
     return image
 

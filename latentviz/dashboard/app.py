@@ -11,11 +11,13 @@ browser session is destroyed.
 from __future__ import annotations
 
 import html
+import threading
 from collections.abc import Callable
 
 import holoviews as hv
 import panel as pn
 
+from latentviz.core.memory import release_memory
 from latentviz.dashboard.directions_tab import DirectionsTab
 from latentviz.dashboard.dispatch import UiThread
 from latentviz.dashboard.explain_tab import ExplainTab
@@ -25,6 +27,9 @@ from latentviz.dashboard.resources import Resources
 __all__ = ["DashboardSession", "app_factory"]
 
 hv.extension("bokeh", logo=False)
+
+#: Seconds after a session closes when its memory is released a second time.
+RELEASE_DELAY_S = 5.0
 
 
 class DashboardSession:
@@ -73,11 +78,19 @@ class DashboardSession:
             self.interpolation.compute()  # the first path, when the player is first shown
 
     def close(self) -> None:
-        """Stop every worker of the session."""
+        """Stop every worker of the session and give its memory back to the OS.
+
+        The release runs now and once more :data:`RELEASE_DELAY_S` later, when a cancelled
+        explanation has ended and the server has dropped the session's document.
+        """
         self.ui.close()
         self.directions.close()
         self.explain.close()
         self.interpolation.close()
+        release_memory()
+        timer = threading.Timer(RELEASE_DELAY_S, release_memory)
+        timer.daemon = True
+        timer.start()
 
 
 def app_factory(resources: Resources) -> Callable[[], pn.viewable.Viewable]:

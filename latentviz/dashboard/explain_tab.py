@@ -20,6 +20,7 @@ import panel as pn
 
 from latentviz.bounds import Bound, OptionSpec, RealBound
 from latentviz.core import render, upload
+from latentviz.core.budget import BudgetWatch, ComputeBudget
 from latentviz.core.explanation import (
     ExplanationCancelled,
     ExplanationOptions,
@@ -32,6 +33,7 @@ from latentviz.core.throttle import LatestWinsWorker
 from latentviz.dashboard.dispatch import UiThread
 from latentviz.dashboard.resources import Resources
 from latentviz.dashboard.style import IMAGE_CSS, error_html, image_pane, label, message_html, primary
+from latentviz.dashboard.upload_guard import UploadGuard
 from latentviz.data import MedicalImage
 from latentviz.data.windowing import PRESETS
 from latentviz.errors import LatentvizError
@@ -103,8 +105,14 @@ class ExplainTab:
         self.session: ExplanationSession | None = None
         self.result: ExplanationResult | None = None
         self._last_progress = 0.0
+        cfg = resources.config
+        self.budget = ComputeBudget(cfg.session_compute_s, cfg.explanation_s, cfg.max_rss_bytes)
+        self._watch: BudgetWatch | None = None
 
         self.file_input = pn.widgets.FileInput(accept=ACCEPT, css_classes=["lv-upload"], width=300)
+        # Files over the limit are refused in the browser: sent, they would close the websocket.
+        self.upload_guard = UploadGuard(max_bytes=resources.config.max_upload_bytes, target_class="lv-upload")
+        self.upload_guard.on_refused(self._upload_refused)
         limit = resources.config.max_upload_bytes / 2**20
         self.phantom_seed = pn.widgets.IntInput(**label("phantom seed"), value=0, start=0, width=120)
         self.phantom_button = pn.widgets.Button(**label("Use a phantom sample"), css_classes=["lv-phantom"])
@@ -205,6 +213,7 @@ class ExplainTab:
                 width=320,
             ),
             self.file_input,
+            self.upload_guard,
             pn.Row(self.phantom_seed, self.phantom_button),
             self.window,
             self.slice,
@@ -248,6 +257,11 @@ class ExplainTab:
         self.message.object = message_html("reading the upload …")
         self._reader.submit((data, name if isinstance(name, str) else ""))
         self.file_input.clear()  # the bytes are not kept in the widget
+
+    def _upload_refused(self, size: int) -> None:
+        kept = ". The previous image is kept." if self.session is not None else ""
+        limit = self.resources.config.max_upload_bytes
+        self.message.object = error_html(upload.too_large_message(size, limit) + kept)
 
     def _read(self, request: tuple[bytes, str]) -> MedicalImage:
         data, name = request
@@ -353,11 +367,18 @@ class ExplainTab:
         try:
             s.options = self._options()
             s.options.check()
-            s.start(
-                lambda res, s=s: self._done(s, res),
-                lambda exc, s=s: self._failed(s, exc),
-                lambda i, n, s=s: self._step(s, i, n),
-            )
+            self.budget.check()
+            previous, self._watch = self._watch, self.budget.watch(s.cancel)  # before any _done
+            try:
+                s.start(
+                    lambda res, s=s: self._done(s, res),
+                    lambda exc, s=s: self._failed(s, exc),
+                    lambda i, n, s=s: self._step(s, i, n),
+                )
+            except LatentvizError:
+                self._budget_stop()
+                self._watch = previous
+                raise
         except LatentvizError as exc:
             self.message.object = error_html(str(exc))
             return
@@ -385,12 +406,20 @@ class ExplainTab:
             self.progress.max = total
         self.progress_text.object = f"inversion step {min(step, total)} / {total}"
 
+    def _budget_stop(self) -> str | None:
+        watch, self._watch = self._watch, None
+        return watch.stop() if watch is not None else None
+
     def _done(self, s: ExplanationSession, result: ExplanationResult) -> None:
+        self._budget_stop()
         panels = {True: s.panels(show_mask=True), False: s.panels(show_mask=False)}  # off the loop
         self.ui.call(self._show_result, s, result, panels)
 
     def _failed(self, s: ExplanationSession, exc: BaseException) -> None:
-        if isinstance(exc, ExplanationCancelled):
+        over = self._budget_stop()
+        if isinstance(exc, ExplanationCancelled) and over:
+            text = error_html(over)
+        elif isinstance(exc, ExplanationCancelled):
             text = message_html("cancelled")
         else:
             text = error_html(str(exc) if isinstance(exc, LatentvizError) else f"{type(exc).__name__}: {exc}")

@@ -48,6 +48,10 @@ class DashboardConfig:
         Discovery method and count when ``directions`` is None.
     max_upload_bytes
         Upload size limit.
+    session_compute_s, explanation_s, max_rss_bytes
+        The per-session compute budget (:class:`latentviz.core.budget.ComputeBudget`): total
+        seconds of one browser session, the longest single explanation, and the server memory
+        an explanation may not push past (None: no cap).
     explanation
         Default options of the Explain tab (a view may change them per session).
     store
@@ -62,6 +66,9 @@ class DashboardConfig:
     k: int = 6
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     store: str | None = None
+    session_compute_s: float = 900.0
+    explanation_s: float = 300.0
+    max_rss_bytes: int | None = None
     explanation: ExplanationOptions = field(
         default_factory=ExplanationOptions,  # the one default set of the panel and the CLI
         hash=False,

@@ -26,6 +26,7 @@ __all__ = [
     "free_port",
     "is_loopback",
     "serve",
+    "websocket_message_limit",
     "websocket_origins",
 ]
 
@@ -110,6 +111,22 @@ def websocket_origins(address: str, port: int, extra: list[str]) -> list[str]:
     return sorted(names)
 
 
+#: Floor of the websocket message limit: Tornado's own default (10 MiB).
+MIN_WEBSOCKET_MESSAGE = 10 * 2**20
+
+
+def websocket_message_limit(max_upload_bytes: int) -> int:
+    """The largest websocket message the server accepts, in bytes.
+
+    An upload travels base64-encoded (4/3 of its size) in one JSON message, so the limit
+    leaves room for a file of exactly ``max_upload_bytes`` plus 1 MiB of envelope, and never
+    goes below Tornado's default. Larger files never reach the socket: the page's
+    :class:`~latentviz.dashboard.upload_guard.UploadGuard` refuses them in the browser and the
+    session shows the "too large" message instead of closing.
+    """
+    return max(MIN_WEBSOCKET_MESSAGE, -(-int(max_upload_bytes) // 3) * 4 + 2**20)  # padded base64
+
+
 def serve(config: Any, options: ServeOptions, on_ready: Any = None) -> None:
     """Load the models of ``config`` once, then serve the dashboard until interrupted.
 
@@ -146,8 +163,7 @@ def serve(config: Any, options: ServeOptions, on_ready: Any = None) -> None:
         start=False,
         title="latentviz",
         websocket_origin=websocket_origins(options.address, options.port, options.allow_websocket_origin),
-        # an upload travels base64-encoded in one websocket message: room for the limit
-        websocket_max_message_size=int(limit * 4 / 3) + 2**20,
+        websocket_max_message_size=websocket_message_limit(limit),
         verbose=False,
         **auth,
     )

@@ -5,9 +5,11 @@ Two uses:
 * :func:`safe_metadata` builds the metadata dict a :class:`~latentviz.data.MedicalImage` keeps.
   It is an *allow list*: only technical attributes that cannot identify a patient get through.
 * :func:`deidentify_dataset` returns a de-identified copy of a whole dataset for export. It is a
-  *deny list* applied recursively (nested sequences included): identifying attributes are
-  removed or blanked, every person name, date and time is blanked, private tags are removed and
-  instance UIDs are replaced by new ones (consistently, so a series stays a series).
+  *deny list* applied recursively (nested sequences included): every attribute of the Basic
+  Profile table (:data:`latentviz.data.annex_e.BASIC_PROFILE`) gets its action (removed,
+  blanked, a dummy value or a new UID), every other person name, date and time is blanked,
+  private tags, curves and overlays are removed, and instance UIDs are replaced by new ones
+  (consistently, so a series stays a series).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import pydicom
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID, generate_uid
+
+from latentviz.data.annex_e import BASIC_PROFILE
 
 __all__ = [
     "IDENTIFYING_KEYWORDS",
@@ -297,6 +301,25 @@ def _blank(elem: DataElement) -> None:
     elem.value = [] if elem.VR == "SQ" else None
 
 
+#: Dummy values for the Basic Profile's ``D`` action, by VR (other VRs are blanked).
+_DUMMIES: dict[str, Any] = {
+    "DA": "19000101",
+    "TM": "000000",
+    "DT": "19000101000000",
+    "PN": "ANONYMOUS",
+    "AS": "000Y",
+    **{vr: "ANONYMIZED" for vr in ("AE", "CS", "SH", "LO", "ST", "LT", "UT", "UC", "UR")},
+    **{vr: 0 for vr in ("US", "SS", "UL", "SL", "UV", "SV", "FL", "FD", "IS", "DS")},
+}
+
+
+def _dummy(elem: DataElement) -> None:
+    if elem.VR in _DUMMIES:
+        elem.value = _DUMMIES[elem.VR]
+    else:
+        _blank(elem)
+
+
 def _clean(ds: Dataset, uids: _UIDMap) -> None:
     """De-identify ``ds`` in place, recursing into sequences."""
     for elem in list(ds):
@@ -309,11 +332,24 @@ def _clean(ds: Dataset, uids: _UIDMap) -> None:
             del ds[tag]
             continue
         keyword = elem.keyword
-        if keyword in IDENTIFYING_KEYWORDS:
-            if keyword in ("PatientName", "PatientID"):
-                elem.value = "ANONYMOUS"  # type 2 in most IODs: keep present, no identity
+        if keyword in ("PatientName", "PatientID"):
+            elem.value = "ANONYMOUS"  # type 2 in most IODs: keep present, no identity
+            continue
+        act = BASIC_PROFILE.get(int(tag))
+        if keyword in IDENTIFYING_KEYWORDS or (act is not None and act.startswith("X")):
+            del ds[tag]  # X, X/Z, X/D, X/Z/D, X/Z/U*: removing is always allowed
+            continue
+        if act in ("Z", "Z/D"):
+            _blank(elem)
+            continue
+        if act == "D":
+            if elem.VR == "SQ":  # a dummy sequence: the same items, de-identified
+                for item in elem.value:
+                    _clean(item, uids)
+            elif elem.VR == "UI":
+                elem.value = uids(str(elem.value)) if elem.value else elem.value
             else:
-                del ds[tag]
+                _dummy(elem)
             continue
         if elem.VR == "SQ":
             for item in elem.value:
@@ -342,10 +378,13 @@ def deidentify_dataset(ds: Dataset, salt: str | None = None) -> Dataset:
     Returns
     -------
     Dataset
-        A copy with PatientName/PatientID set to ``"ANONYMOUS"``, the other identifying
-        attributes (:data:`IDENTIFYING_KEYWORDS`) removed, every person name, date and time
-        blanked, private tags, curves and overlays removed, instance UIDs replaced (file meta
-        included), and ``PatientIdentityRemoved = "YES"``. Pixel data is untouched: burned-in
+        A copy with PatientName/PatientID set to ``"ANONYMOUS"``, every Basic Profile
+        attribute given its action (``X`` removed, ``Z`` blanked, ``D`` a dummy value or, for a
+        sequence, its items de-identified, ``U`` a new UID; a choice such as ``X/Z`` is
+        removed), the other identifying attributes (:data:`IDENTIFYING_KEYWORDS`) removed,
+        every other person name, date and time blanked, private tags, curves and overlays
+        removed, instance UIDs replaced (file meta included), and
+        ``PatientIdentityRemoved = "YES"``. Pixel data is untouched: burned-in
         annotations are not detected.
     """
     out = copy.deepcopy(ds)

@@ -15,7 +15,7 @@ import numpy as np
 from latentviz.data import limits
 from latentviz.data.image import MedicalImage, check_finite
 from latentviz.data.raster import raster_to_grey
-from latentviz.errors import ImageReadError, ImageTooLargeError
+from latentviz.errors import ArgumentError, ImageReadError, ImageTooLargeError
 
 __all__ = ["MEDMNIST_SPLITS", "array_shapes", "array_window", "load_arrays", "load_split", "read_npz"]
 
@@ -34,7 +34,7 @@ def _npy_header(f) -> tuple[tuple[int, ...], np.dtype]:
     elif version == (2, 0):
         shape, _, dtype = np.lib.format.read_array_header_2_0(f)
     else:
-        raise ValueError(f"unsupported .npy format version {version}")
+        raise ArgumentError(f"unsupported .npy format version {version}")
     return tuple(int(n) for n in shape), dtype
 
 

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from latentviz.errors import ArgumentError
+
 __all__ = [
     "PRESETS",
     "Window",
@@ -70,7 +72,7 @@ def resolve_window(
 
     Raises
     ------
-    ValueError
+    ArgumentError
         An unknown preset, a non-positive or non-finite width, or a missing header window.
     """
     if spec is None:
@@ -81,21 +83,21 @@ def resolve_window(
             return PRESETS[name]
         if name == "header":
             if header is None:
-                raise ValueError("window='header' but the image carries no window")
+                raise ArgumentError("window='header' but the image carries no window")
             return header
         if name == "auto":
             if pixels is None:
-                raise ValueError("window='auto' needs the pixels")
+                raise ArgumentError("window='auto' needs the pixels")
             return _auto_window(pixels)
-        raise ValueError(
+        raise ArgumentError(
             f"unknown window {spec!r}; use (center, width), 'header', 'auto' or {sorted(PRESETS)}"
         )
     try:
         center, width = (float(v) for v in spec)
     except (TypeError, ValueError):
-        raise ValueError(f"window must be (center, width), a preset name or None, not {spec!r}") from None
+        raise ArgumentError(f"window must be (center, width), a preset name or None, not {spec!r}") from None
     if not (np.isfinite(center) and np.isfinite(width)) or width <= 0:
-        raise ValueError(f"window width must be finite and > 0, got (center={center}, width={width})")
+        raise ArgumentError(f"window width must be finite and > 0, got (center={center}, width={width})")
     return (center, width)
 
 

@@ -30,7 +30,7 @@ from latentviz.directions.registry import (
     phantom_kind,
     register_method,
 )
-from latentviz.errors import LatentError, ShapeError
+from latentviz.errors import ArgumentError, DirectionSetMismatchError, LatentError, ShapeError
 
 __all__ = ["CentroidPath", "centroid_path", "centroid_walk", "encode_images", "invert_images"]
 
@@ -114,15 +114,15 @@ def centroid_path(
         raise LatentError("latents or values contain NaN or infinite values")
     if edges is None:
         if n_strata < 2:
-            raise ValueError("need at least two strata")
+            raise ArgumentError("need at least two strata")
         edges = np.quantile(v, np.linspace(0, 1, n_strata + 1)[1:-1])
     edges = np.asarray(edges, np.float64)
     if np.any(np.diff(edges) <= 0):
-        raise ValueError(f"strata edges must increase strictly, got {edges}")
+        raise ArgumentError(f"strata edges must increase strictly, got {edges}")
     stratum = np.searchsorted(edges, v, side="right")
     counts = np.bincount(stratum, minlength=len(edges) + 1)
     if (counts == 0).any():
-        raise ValueError(f"empty strata (counts {counts.tolist()}); use fewer strata")
+        raise ArgumentError(f"empty strata (counts {counts.tolist()}); use fewer strata")
     centroids = np.stack([z[stratum == s].mean(0) for s in range(len(counts))])
     steps = np.diff(centroids, axis=0)
     dirs = np.concatenate([centroids[-1:] - centroids[:1], steps])
@@ -150,7 +150,7 @@ def centroid_path(
 def centroid_walk(directions: DirectionSet, frames_per_step: int = 4) -> torch.Tensor:
     """The piecewise-linear latent path through a centroid set's strata means, ``(F, D)``."""
     if directions.method != "centroid" or "centroids" not in directions.params:
-        raise ValueError("centroid_walk needs a DirectionSet made by centroid_path")
+        raise DirectionSetMismatchError("centroid_walk needs a DirectionSet made by centroid_path")
     c = torch.as_tensor(np.asarray(directions.params["centroids"]), dtype=torch.float32)
     t = torch.linspace(0, 1, frames_per_step + 1)[:-1, None]
     path = [c[i] + t * (c[i + 1] - c[i]) for i in range(len(c) - 1)]

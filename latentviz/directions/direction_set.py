@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from latentviz.errors import DirectionSetMismatchError, LatentError, ModelFileError, ShapeError
+from latentviz.errors import ArgumentError, DirectionSetMismatchError, LatentError, ModelFileError, ShapeError
 
 __all__ = ["FORMAT", "DirectionSet"]
 
@@ -142,7 +142,7 @@ class DirectionSet:
     def rename(self, key: int | str, name: str) -> DirectionSet:
         """Rename one direction in place; returns ``self``."""
         if not isinstance(name, str) or not name.strip():
-            raise ValueError("a direction name must be a non-empty string")
+            raise ArgumentError("a direction name must be a non-empty string")
         self.names[self.index(key)] = name
         return self
 

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from latentviz.errors import ModelFileError, ShapeError
+from latentviz.errors import ArgumentError, ModelFileError, ShapeError
 
 __all__ = ["FactorRegressor", "anatomy_factors"]
 
@@ -90,7 +90,7 @@ class FactorRegressor:
             raise ShapeError(f"{len(x)} images but {len(y)} factor rows")
         mean, std = y.mean(0), y.std(0)
         if (std < 1e-12).any():
-            raise ValueError(f"factors {[n for n, s in zip(names, std) if s < 1e-12]} are constant")
+            raise ArgumentError(f"factors {[n for n, s in zip(names, std) if s < 1e-12]} are constant")
         target = torch.as_tensor((y - mean) / std, dtype=torch.float32)
         rng = np.random.default_rng(seed)
         order = rng.permutation(len(x))

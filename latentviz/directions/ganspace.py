@@ -35,7 +35,7 @@ from latentviz.directions.registry import (
     option,
     register_method,
 )
-from latentviz.errors import LatentError, ShapeError
+from latentviz.errors import ArgumentError, LatentError, ShapeError
 
 __all__ = ["GANSpace", "PCAFit", "activation_batches", "fit_pca", "ganspace"]
 
@@ -119,7 +119,7 @@ def fit_pca(
         Seed of the random axes and of the randomised solver.
     """
     if solver not in SOLVERS:
-        raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
+        raise ArgumentError(f"solver must be one of {SOLVERS}, got {solver!r}")
     from sklearn.decomposition import PCA, IncrementalPCA
 
     rng = np.random.default_rng(seed)
@@ -129,7 +129,7 @@ def fit_pca(
         raise ShapeError("PCA needs at least one sample")
     n_feat = first.shape[1]
     if not 1 <= k <= n_feat:
-        raise ValueError(f"k must be between 1 and the feature size {n_feat}, got {k}")
+        raise ArgumentError(f"k must be between 1 and the feature size {n_feat}, got {k}")
     if solver == "auto":
         # exact covariance is O(N·F²): fine for latents; wide activations go randomised (O(N·F·k))
         solver = "covariance" if n_feat <= 1024 else "randomized"

@@ -29,7 +29,7 @@ from latentviz.directions.registry import (
     phantom_kind,
     register_method,
 )
-from latentviz.errors import LatentError, ShapeError
+from latentviz.errors import ArgumentError, LatentError, ShapeError
 
 __all__ = ["Probe", "ProbeFit", "conditional_direction", "fit_probe", "probe_directions"]
 
@@ -76,7 +76,7 @@ def fit_probe(
         Held-out share for the validation accuracy.
     """
     if model not in MODELS:
-        raise ValueError(f"model must be one of {MODELS}, got {model!r}")
+        raise ArgumentError(f"model must be one of {MODELS}, got {model!r}")
     from sklearn.linear_model import LogisticRegression
     from sklearn.svm import LinearSVC
 
@@ -89,14 +89,14 @@ def fit_probe(
     binary = set(np.unique(v)) <= {0.0, 1.0}
     threshold = 0.5 if binary else float(np.median(v))
     if not 0 < keep <= 1:
-        raise ValueError("keep must be in (0, 1]")
+        raise ArgumentError("keep must be in (0, 1]")
     if keep < 1 and not binary:
         far = np.abs(v - threshold)
         sel = far >= np.quantile(far, 1 - keep)
         z, v = z[sel], v[sel]
     y = (v > threshold).astype(int)
     if y.min() == y.max():
-        raise ValueError("the labels have a single class; a probe needs both")
+        raise ArgumentError("the labels have a single class; a probe needs both")
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(z))
     n_val = max(1, round(val_fraction * len(z)))
@@ -109,7 +109,7 @@ def fit_probe(
     normal = clf.coef_.reshape(-1)
     norm = np.linalg.norm(normal)
     if norm < 1e-12:
-        raise ValueError("the probe found no direction (zero normal)")
+        raise ArgumentError("the probe found no direction (zero normal)")
     return ProbeFit(
         normal / norm, float(clf.score(z[train], y[train])), float(clf.score(z[val], y[val])), threshold
     )
@@ -127,7 +127,7 @@ def conditional_direction(direction: np.ndarray, conditions: np.ndarray) -> np.n
 
     Raises
     ------
-    ValueError
+    ArgumentError
         If ``direction`` lies in the span of the conditions.
     """
     n = np.asarray(direction, np.float64).reshape(-1)
@@ -137,7 +137,7 @@ def conditional_direction(direction: np.ndarray, conditions: np.ndarray) -> np.n
     basis, _ = np.linalg.qr(c.T)  # Gram–Schmidt: orthonormal columns spanning the conditions
     out = n - basis @ (basis.T @ n)
     if np.linalg.norm(out) < 1e-8 * max(np.linalg.norm(n), 1e-12):
-        raise ValueError("the direction lies in the span of the conditions; nothing is left to edit")
+        raise ArgumentError("the direction lies in the span of the conditions; nothing is left to edit")
     return out / np.linalg.norm(out)
 
 
@@ -174,7 +174,7 @@ def probe_directions(
         ``scores`` are validation accuracies; ``params`` hold train accuracies.
     """
     if not targets:
-        raise ValueError("give at least one target")
+        raise ArgumentError("give at least one target")
     names = list(targets)
     fits = [fit_probe(latents, targets[name], model, **options) for name in names]
     dirs = np.stack([f.direction for f in fits])

@@ -6,6 +6,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from latentviz.errors import ArgumentError
+
 __all__ = ["LeNetReconstructor", "ResNetReconstructor", "make_reconstructor"]
 
 
@@ -114,4 +116,4 @@ def make_reconstructor(kind: str, k: int, channels: int = 1) -> nn.Module:
         return LeNetReconstructor(k, channels)
     if kind == "resnet":
         return ResNetReconstructor(k, channels)
-    raise ValueError(f"reconstructor must be 'lenet' or 'resnet', got {kind!r}")
+    raise ArgumentError(f"reconstructor must be 'lenet' or 'resnet', got {kind!r}")

@@ -49,7 +49,7 @@ from numbers import Real
 from typing import Any, ClassVar, TypeVar
 
 from latentviz.bounds import Bound
-from latentviz.errors import LatentvizError, ModelFileError, OptionError, UnknownMethodError
+from latentviz.errors import ArgumentError, LatentvizError, ModelFileError, OptionError, UnknownMethodError
 
 __all__ = [
     "CLASSIFIER",
@@ -478,17 +478,17 @@ def register_method(cls: M) -> M:
     if not (isinstance(cls, type) and issubclass(cls, DirectionMethod)):
         raise TypeError(f"register_method decorates DirectionMethod subclasses, not {cls!r}")
     if not cls.name or not cls.label:
-        raise ValueError(f"{cls.__qualname__} must declare a name and a label")
+        raise ArgumentError(f"{cls.__qualname__} must declare a name and a label")
     bad = (cls.needs | cls.uses) - set(NEEDS)
     if bad:
-        raise ValueError(f"{cls.name}: unknown requirements {sorted(bad)}; choose from {NEEDS}")
+        raise ArgumentError(f"{cls.name}: unknown requirements {sorted(bad)}; choose from {NEEDS}")
     unknown_quick = set(cls.quick) - set(cls.Options.specs())
     if unknown_quick:
-        raise ValueError(f"{cls.name}: quick options {sorted(unknown_quick)} are not declared in Options")
+        raise ArgumentError(f"{cls.name}: quick options {sorted(unknown_quick)} are not declared in Options")
     with _LOCK:
         old = _REGISTRY.get(cls.name)
         if old is not None and _qualified(type(old)) != _qualified(cls):
-            raise ValueError(f"direction method {cls.name!r} is taken by {_qualified(type(old))}")
+            raise ArgumentError(f"direction method {cls.name!r} is taken by {_qualified(type(old))}")
         _REGISTRY[cls.name] = cls()
     return cls
 
@@ -682,5 +682,5 @@ def _read(kind: type, text: str) -> Any:
     if kind is bool:
         if text.lower() in _TRUE | _FALSE:
             return text.lower() in _TRUE
-        raise ValueError(text)
+        raise ArgumentError(text)
     return kind(text)

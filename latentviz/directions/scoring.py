@@ -37,6 +37,7 @@ from scipy.stats import rankdata
 from tqdm.auto import tqdm
 
 from latentviz.directions.direction_set import DirectionSet
+from latentviz.errors import ArgumentError
 
 __all__ = ["DirectionScores", "intervention_walks", "score_directions"]
 
@@ -210,7 +211,7 @@ def score_directions(
     directions.check_compatible(generator)
     shifts = np.linspace(-3.0, 3.0, 9) if shifts is None else np.asarray(shifts, np.float64)
     if shifts.ndim != 1 or len(shifts) < 3 or np.ptp(shifts) <= 0:
-        raise ValueError("shifts must be at least three distinct values")
+        raise ArgumentError("shifts must be at least three distinct values")
 
     def read(z: torch.Tensor, desc: str) -> dict[str, np.ndarray]:
         parts: list[Mapping[str, np.ndarray]] = []

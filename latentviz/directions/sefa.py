@@ -27,6 +27,7 @@ from latentviz.directions.registry import (
     option,
     register_method,
 )
+from latentviz.errors import ArgumentError, ShapeError
 
 __all__ = ["SeFa", "sefa", "sefa_eigen"]
 
@@ -75,11 +76,11 @@ def sefa(generator: object, k: int | None = None, normalize: bool = True) -> Dir
     weight = latent_weight(layer)
     dim = int(getattr(generator, "latent_dim", weight.shape[1]))
     if weight.shape[1] != dim:
-        raise ValueError(f"latent layer takes {weight.shape[1]} inputs but the latent has {dim}")
+        raise ShapeError(f"latent layer takes {weight.shape[1]} inputs but the latent has {dim}")
     values, vectors = sefa_eigen(weight, normalize)
     k = dim if k is None else int(k)
     if not 1 <= k <= dim:
-        raise ValueError(f"k must be between 1 and the latent size {dim}, got {k}")
+        raise ArgumentError(f"k must be between 1 and the latent size {dim}, got {k}")
     return DirectionSet(
         vectors[:k],
         [f"sefa {i}" for i in range(k)],

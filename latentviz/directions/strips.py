@@ -14,6 +14,7 @@ import torch
 
 from latentviz.directions.direction_set import DirectionSet
 from latentviz.directions.scoring import intervention_walks
+from latentviz.errors import ShapeError
 
 __all__ = ["strip_grid"]
 
@@ -60,7 +61,7 @@ def strip_grid(
     directions.check_compatible(generator)
     idx = [directions.index(k) for k in (keys if keys is not None else range(len(directions)))]
     if factors is not None and len(factors) != len(idx):
-        raise ValueError(f"{len(factors)} factor names for {len(idx)} directions")
+        raise ShapeError(f"{len(factors)} factor names for {len(idx)} directions")
     shifts = np.asarray(shifts, np.float64)
     starts = torch.cat([generator.sample_latents(1, seed=int(s)) for s in seeds])
     walks = intervention_walks(generator, directions, starts, shifts, idx)  # (K, S, T, D)

@@ -43,7 +43,7 @@ from latentviz.directions.registry import (
     option,
     register_method,
 )
-from latentviz.errors import ModelFileError
+from latentviz.errors import ArgumentError, ModelFileError
 
 __all__ = ["DirectionMatrix", "Voynov", "VoynovResult", "resolve_precision", "train_voynov", "voynov"]
 
@@ -68,11 +68,11 @@ def resolve_precision(precision: str, device: torch.device | str) -> str:
     """
     device = torch.device(device)
     if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        raise ArgumentError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     if precision == "auto":
         return "bf16" if _bf16_fast(device) else "fp32"
     if precision == "bf16" and not _bf16_fast(device):
-        raise ValueError(f"bf16 is not native on {device} here; use precision='fp32'")
+        raise ArgumentError(f"bf16 is not native on {device} here; use precision='fp32'")
     return precision
 
 
@@ -105,11 +105,11 @@ class DirectionMatrix(nn.Module):
     def __init__(self, dim: int, k: int, variant: str = "proj", fixed: str | None = None, seed: int = 0):
         super().__init__()
         if variant not in VARIANTS:
-            raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
+            raise ArgumentError(f"variant must be one of {VARIANTS}, got {variant!r}")
         if variant == "ortho" and k != dim:
-            raise ValueError(f"the orthogonal variant needs K = latent size ({dim}), got K = {k}")
+            raise ArgumentError(f"the orthogonal variant needs K = latent size ({dim}), got K = {k}")
         if fixed == "axes" and k > dim:
-            raise ValueError(f"only {dim} coordinate axes exist; got K = {k}")
+            raise ArgumentError(f"only {dim} coordinate axes exist; got K = {k}")
         self.variant, self.fixed, self.dim, self.k = variant, fixed, dim, k
         g = torch.Generator().manual_seed(seed)
         if fixed is not None:

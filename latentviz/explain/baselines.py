@@ -21,7 +21,7 @@ from captum.attr import LayerAttribution, LayerGradCam, NoiseTunnel, Saliency
 from torch import nn
 
 from latentviz.bounds import IG_STEPS, NOISE_SAMPLES, Bound, RealBound
-from latentviz.errors import ShapeError
+from latentviz.errors import ArgumentError, ShapeError
 from latentviz.explain.attribution import Attribution, check_images
 from latentviz.explain.filters import gaussian_blur
 from latentviz.explain.registry import Explainer, Option, option
@@ -55,7 +55,7 @@ def score_module(classifier: Classifier, output: Output = "probability") -> nn.M
         return classifier.as_module("probability")
     if output == "logit":
         return _Logits(classifier)
-    raise ValueError(f"output must be 'probability' or 'logit', not {output!r}")
+    raise ArgumentError(f"output must be 'probability' or 'logit', not {output!r}")
 
 
 def _usable(x: torch.Tensor, device: torch.device) -> torch.Tensor:
@@ -163,7 +163,7 @@ def ig_baseline(
         return gaussian_blur(x, blur_sigma)
     if isinstance(baseline, (int, float)):
         return torch.full_like(x, float(baseline))
-    raise ValueError(f"baseline must be 'black', 'zero', 'blur', a number or a tensor, not {baseline!r}")
+    raise ArgumentError(f"baseline must be 'black', 'zero', 'blur', a number or a tensor, not {baseline!r}")
 
 
 class IntegratedGradients(Explainer):

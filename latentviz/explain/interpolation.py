@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
-from latentviz.errors import LatentError
+from latentviz.errors import ArgumentError, LatentError
 from latentviz.models.classifier import Classifier
 from latentviz.models.generator import Generator
 
@@ -70,7 +70,7 @@ def interpolate(
         When given, the target probability of every frame (same batch).
     """
     if n_frames < 2:
-        raise ValueError("n_frames must be >= 2")
+        raise ArgumentError("n_frames must be >= 2")
     single = z_start.ndim == len(generator.latent_shape)
     zs = generator.check_latents(z_start)
     ze = generator.check_latents(z_end)

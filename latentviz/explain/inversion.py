@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from latentviz.bounds import INVERT_REFINE_EVALS, INVERT_RESTARTS, INVERT_STEPS
-from latentviz.errors import ShapeError
+from latentviz.errors import ArgumentError, ShapeError
 from latentviz.explain.attribution import check_images
 from latentviz.explain.fidelity import mse, psnr, ssim
 from latentviz.models.classifier import Classifier
@@ -174,7 +174,7 @@ def _initial_latents(
     elif init == "random":
         z = noise
     else:
-        raise ValueError(f"init must be 'auto', 'encoder', 'paper' or 'random', not {init!r}")
+        raise ArgumentError(f"init must be 'auto', 'encoder', 'paper' or 'random', not {init!r}")
     return z.reshape(n * restarts, d)
 
 
@@ -369,7 +369,7 @@ def invert(
         )
         ran_best = ran_best + evals
     elif refine not in ("lbfgs", None):
-        raise ValueError(f"refine must be 'lbfgs' or None, not {refine!r}")
+        raise ArgumentError(f"refine must be 'lbfgs' or None, not {refine!r}")
     with torch.no_grad():
         recon = generator(z_best)
         rep = fidelity_report(classifier, x, recon, target)

@@ -20,7 +20,7 @@ from typing import ClassVar
 import torch
 
 from latentviz.bounds import Bound, RealBound
-from latentviz.errors import ShapeError
+from latentviz.errors import ArgumentError, ShapeError
 from latentviz.explain.attribution import Attribution, check_images
 from latentviz.explain.registry import Explainer, Option, option
 from latentviz.models.classifier import Classifier
@@ -104,7 +104,7 @@ class LatentShift(Explainer):
         t0 = time.perf_counter()
         check_images(inputs)
         if n_frames < 2 or search_steps < 1:
-            raise ValueError("n_frames must be >= 2 and search_steps >= 1")
+            raise ArgumentError("n_frames must be >= 2 and search_steps >= 1")
         g, clf = self.generator, self.classifier
         x = inputs.to(g.device).clone()
         t = clf.target if target is None else int(target)

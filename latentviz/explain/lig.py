@@ -25,7 +25,7 @@ from typing import ClassVar, Literal
 import torch
 
 from latentviz.bounds import LIG_STEPS, Bound
-from latentviz.errors import ShapeError
+from latentviz.errors import ArgumentError, ShapeError
 from latentviz.explain.attribution import Attribution
 from latentviz.explain.inversion import InversionResult
 from latentviz.explain.registry import Explainer, Option, option
@@ -197,12 +197,12 @@ class LatentIntegratedGradients(Explainer):
         """
         t0 = time.perf_counter()
         if variant not in ("path", "paper", "both"):
-            raise ValueError(f"variant must be 'path', 'paper' or 'both', not {variant!r}")
+            raise ArgumentError(f"variant must be 'path', 'paper' or 'both', not {variant!r}")
         if method not in ("trapezoid", "riemann_left"):
-            raise ValueError(f"method must be 'trapezoid' or 'riemann_left', not {method!r}")
+            raise ArgumentError(f"method must be 'trapezoid' or 'riemann_left', not {method!r}")
         n_steps = LIG_STEPS.check("n_steps", n_steps)
         if partition not in ("adaptive", "uniform"):
-            raise ValueError(f"partition must be 'adaptive' or 'uniform', not {partition!r}")
+            raise ArgumentError(f"partition must be 'adaptive' or 'uniform', not {partition!r}")
         extras: dict = {}
         if isinstance(inputs, InversionResult):
             extras["fidelity"] = inputs.fidelity()

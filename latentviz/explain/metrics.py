@@ -22,7 +22,7 @@ from typing import Literal
 import torch
 
 from latentviz.bounds import PERTURBATION_STEPS
-from latentviz.errors import ShapeError
+from latentviz.errors import ArgumentError, ShapeError
 from latentviz.explain.attribution import Attribution
 from latentviz.models.classifier import Classifier
 
@@ -53,7 +53,7 @@ def saliency(attribution: torch.Tensor | Attribution, reduce: Reduce = "abs") ->
         return m.clamp_min(0)
     if reduce == "signed":
         return m
-    raise ValueError(f"reduce must be 'abs', 'positive' or 'signed', not {reduce!r}")
+    raise ArgumentError(f"reduce must be 'abs', 'positive' or 'signed', not {reduce!r}")
 
 
 def _pair(s: torch.Tensor, masks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -192,15 +192,15 @@ def completeness_error(attribution: Attribution, relative: bool = False) -> torc
     """``|Σ map − (f(x) − f(baseline))|`` per image (the method's ``delta``).
 
     With ``relative=True`` it is divided by ``|f(x) − f(baseline)|`` where the method reports
-    its endpoint probabilities (LIG). Raises ``ValueError`` for methods without a delta.
+    its endpoint probabilities (LIG). Raises ``ArgumentError`` for methods without a delta.
     """
     if attribution.delta is None:
-        raise ValueError(f"{attribution.method} has no completeness delta")
+        raise ArgumentError(f"{attribution.method} has no completeness delta")
     err = attribution.delta.abs()
     if relative:
         e = attribution.extras
         if "probability_positive" not in e:
-            raise ValueError(f"{attribution.method} does not report its endpoint probabilities")
+            raise ArgumentError(f"{attribution.method} does not report its endpoint probabilities")
         err = err / (e["probability_positive"] - e["probability_negative"]).abs().clamp_min(1e-12)
     return err
 

@@ -36,7 +36,7 @@ from typing import Any, ClassVar
 import torch
 
 from latentviz.bounds import OptionSpec
-from latentviz.errors import LatentvizError, OptionError
+from latentviz.errors import ArgumentError, LatentvizError, OptionError
 from latentviz.explain.attribution import Attribution
 
 __all__ = [
@@ -121,10 +121,10 @@ class Explainer:
             return
         unknown = set(cls.needs) - set(NEEDS)
         if unknown:
-            raise ValueError(f"{cls.__name__}.needs has unknown entries {sorted(unknown)}; use {NEEDS}")
+            raise ArgumentError(f"{cls.__name__}.needs has unknown entries {sorted(unknown)}; use {NEEDS}")
         old = _REGISTRY.get(key)
         if old is not None and old.__qualname__ != cls.__qualname__:
-            raise ValueError(
+            raise ArgumentError(
                 f"explanation method {key!r} is registered twice ({old.__name__}, {cls.__name__})"
             )
         cls.label = cls.__dict__.get("label") or key

@@ -15,7 +15,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from latentviz.errors import ImageValueError, ShapeError
+from latentviz.errors import ArgumentError, ImageValueError, ShapeError
 from latentviz.models.device import pick_device
 from latentviz.models.generator import module_sha256
 
@@ -30,7 +30,7 @@ def find_gradcam_layer(module: nn.Module) -> nn.Module:
 
     Raises
     ------
-    ValueError
+    ArgumentError
         If the module has no convolution at all.
     """
     name = type(module).__name__.lower()
@@ -45,8 +45,14 @@ def find_gradcam_layer(module: nn.Module) -> nn.Module:
         if isinstance(sub, nn.Conv2d):
             last = sub
     if last is None:
-        raise ValueError(f"{type(module).__name__} has no Conv2d layer; pass gradcam_layer=")
+        raise ArgumentError(f"{type(module).__name__} has no Conv2d layer; pass gradcam_layer=")
     return last
+
+
+def _first_conv_channels(module: nn.Module) -> int | None:
+    """Input channels of the first ``nn.Conv2d`` in ``module`` (None without one)."""
+    conv = next((m for m in module.modules() if isinstance(m, nn.Conv2d)), None)
+    return None if conv is None else int(conv.in_channels)
 
 
 class Classifier:
@@ -106,9 +112,9 @@ class Classifier:
         config: dict | None = None,
     ) -> None:
         if output not in ("logits", "probabilities"):
-            raise ValueError(f"output must be 'logits' or 'probabilities', not {output!r}")
+            raise ArgumentError(f"output must be 'logits' or 'probabilities', not {output!r}")
         if activation not in ("sigmoid", "softmax"):
-            raise ValueError(f"activation must be 'sigmoid' or 'softmax', not {activation!r}")
+            raise ArgumentError(f"activation must be 'sigmoid' or 'softmax', not {activation!r}")
         self.output = output
         self.activation = activation
         self.target = int(target)
@@ -218,12 +224,13 @@ class Classifier:
         lo, hi = self.input_range
         if (lo, hi) != (-1.0, 1.0):
             x = (x + 1.0) * ((hi - lo) / 2.0) + lo
-        if self.in_channels is not None and x.shape[1] != self.in_channels:
-            if x.shape[1] == 1 and self.in_channels == 3:
+        channels = self.in_channels if self.in_channels is not None else _first_conv_channels(self.module)
+        if channels is not None and x.shape[1] != channels:
+            if x.shape[1] == 1 and channels == 3:
                 x = x.expand(-1, 3, -1, -1)
             else:
                 raise ShapeError(
-                    f"classifier {self.name} expects {self.in_channels} channels, got {x.shape[1]}"
+                    f"classifier {self.name} expects {channels} channels, got {x.shape[1]}"
                 )
         return x
 

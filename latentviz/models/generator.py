@@ -181,7 +181,7 @@ class Generator:
         Raises
         ------
         LatentError
-            On a wrong shape or non-finite values.
+            On a wrong shape, an empty batch or non-finite values.
         """
         if not isinstance(z, torch.Tensor):
             z = torch.as_tensor(z, dtype=torch.float32)
@@ -192,6 +192,8 @@ class Generator:
                 f"latent batch has shape {tuple(z.shape)}; {self.name} expects "
                 f"(N, {', '.join(map(str, self.latent_shape))})"
             )
+        if z.shape[0] == 0:
+            raise LatentError(f"latent batch for {self.name} is empty (shape {tuple(z.shape)})")
         if not torch.isfinite(z).all():
             raise LatentError(f"latent batch for {self.name} contains NaN or infinite values")
         return z.to(self._device, torch.float32)

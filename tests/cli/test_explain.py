@@ -79,3 +79,27 @@ def test_explain_png_input_and_errors(model_files, tmp_path, capsys):
     assert "no such file" in capsys.readouterr().err
     assert main(["explain", "phantom:xray:1", *base]) == 2
     assert "phantom:KIND:SEED" in capsys.readouterr().err
+
+
+def test_the_image_file_name_reaches_no_export(model_files, tmp_path, capsys, monkeypatch):
+    """File names are identifiers (issue 14, item 12): not in the title, the JSON, the GIF or the maps."""
+    import latentviz.explain.report as report
+
+    name = "DOE_JOHN_MRN4471"
+    img = tmp_path / f"{name}.png"
+    Image.fromarray((np.random.default_rng(0).random((40, 48)) * 255).astype(np.uint8)).save(img)
+    titles: list[str] = []
+    figure = report.explanation_figure
+    monkeypatch.setattr(report, "explanation_figure", lambda e, i, t: (titles.append(t), figure(e, i, t))[1])
+    out = tmp_path / "o"
+    rc = main(
+        ["explain", str(img), "--model", model_files["gen"], "--classifier", model_files["clf"],
+         "--out", str(out), "--steps", "5", "--restarts", "1", "--methods", "gradcam",
+         "--frames", "3", "--quiet", "--json"]
+    )  # fmt: skip
+    assert rc == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["image"] == "image.png" and titles and titles[0].startswith("image.png · ")
+    assert name not in json.dumps({k: v for k, v in summary.items() if k != "files"})
+    for path in out.iterdir():
+        assert name.encode() not in path.read_bytes(), path.name

@@ -69,6 +69,7 @@ def test_defaults_serve_the_zoo_on_loopback_without_warning(fake_serve, capsys) 
         None,
     )
     assert config.max_upload_bytes == 32 * 2**20 and "WARNING" not in err
+    assert (config.session_compute_s, config.explanation_s, config.max_rss_bytes) == (900.0, 300.0, None)
 
 
 def test_exposed_without_auth_is_refused_unless_allowed(fake_serve, capsys, tmp_path) -> None:
@@ -92,6 +93,8 @@ def test_exposed_without_auth_is_refused_unless_allowed(fake_serve, capsys, tmp_
     [
         (["--k", "0"], "--k must be >= 1"),
         (["--max-upload-mb", "0"], "--max-upload-mb must be positive"),
+        (["--session-compute-s", "0"], "--session-compute-s must be positive"),
+        (["--max-rss-mb", "-1"], "--max-rss-mb must be positive"),
         (["--basic-auth", "missing-users.json"], "no such file"),
         (["--basic-auth", "BAD"], "expected"),
         (["--oauth-provider", "github"], "PANEL_OAUTH_KEY, PANEL_OAUTH_SECRET"),

@@ -193,3 +193,28 @@ def test_progress_grows_past_its_first_maximum_and_shrinks_again(resources) -> N
         assert tab.progress.value == 50
     finally:
         tab.close()
+
+
+def test_the_session_compute_budget_is_enforced_with_a_message(resources) -> None:
+    """Issue 14, item 4: a per-session budget (time and memory) with a clear message."""
+    res = Resources(
+        replace(resources.config, explanation_s=0.3),
+        resources.generator,
+        resources.classifier,
+        resources.directions,
+    )
+    tab = ExplainTab(res, UiThread(None))
+    try:
+        tab.use_phantom(seed=1)
+        tab.restarts.value, tab.steps.value = 8, 4000  # far longer than 0.3 s
+        tab.start()
+        assert tab.wait(120)
+        assert "one explanation may run 0 s on this server" in tab.message.object
+        assert tab.result is None and tab.run_button.disabled is False
+        assert tab.budget.used_s > 0.25
+        tab.budget.used_s = tab.budget.session_s  # the session's time is spent
+        tab.start()
+        assert "this session has used its 900 s of compute" in tab.message.object
+        assert tab.session is not None and not tab.session.running
+    finally:
+        tab.close()

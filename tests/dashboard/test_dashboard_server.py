@@ -47,3 +47,27 @@ def test_websocket_origins() -> None:
     assert f"{socket.gethostname()}:5006" in wide and "0.0.0.0:5006" not in wide
     assert websocket_origins("0.0.0.0", 5006, ["dash.example.org"])[-1] == "localhost:5006"
     assert "dash.example.org" in websocket_origins("0.0.0.0", 5006, ["dash.example.org"])
+
+
+def test_the_websocket_limit_fits_an_upload_of_exactly_the_limit() -> None:
+    from latentviz.dashboard.server import MIN_WEBSOCKET_MESSAGE, websocket_message_limit
+
+    for limit in (50_000, 32 * 2**20, 200 * 2**20):
+        base64_size = -(-limit // 3) * 4
+        assert websocket_message_limit(limit) >= base64_size + 2**20
+    assert websocket_message_limit(1) == MIN_WEBSOCKET_MESSAGE
+
+
+def test_the_upload_guard_reports_the_refused_size_with_the_server_message() -> None:
+    from latentviz.core.upload import too_large_message
+    from latentviz.dashboard.upload_guard import UploadGuard
+
+    seen: list[int] = []
+    guard = UploadGuard(max_bytes=50_000)
+    guard.on_refused(seen.append)
+    guard.param.update(refused=16 * 2**20, refusals=1)  # what the browser sets
+    assert seen == [16 * 2**20]
+    assert (
+        too_large_message(seen[0], 50_000)
+        == "the uploaded file is 16.0 MB; the limit is 48.8 KB (one slice is enough)"
+    )

@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from latentviz.errors import ArgumentError
 from latentviz.models.training.common import TrainConfig, TrainingData
 from latentviz.models.training.distributed import current_world, wrap_for_training
 
@@ -53,7 +54,7 @@ class Trainer:
         old = _REGISTRY.get(kind)
         # The same class defined again (a module reloaded) replaces itself; another clashes.
         if old is not None and (old.__module__, old.__qualname__) != (cls.__module__, cls.__qualname__):
-            raise ValueError(f"training kind {kind!r} is taken by {old.__module__}.{old.__qualname__}")
+            raise ArgumentError(f"training kind {kind!r} is taken by {old.__module__}.{old.__qualname__}")
         _REGISTRY[kind] = cls
 
     def __init__(self, cfg: TrainConfig, data: TrainingData, device: torch.device) -> None:
@@ -65,7 +66,7 @@ class Trainer:
         self.world = current_world()
         self.shard = self.world.shard(cfg.batch_size)
         if self.needs_labels and not data.has_labels:
-            raise ValueError(f"a {self.kind} run needs labelled data; {data.source} has no labels")
+            raise ArgumentError(f"a {self.kind} run needs labelled data; {data.source} has no labels")
 
     def parallel(self, module: nn.Module) -> nn.Module:
         """What :meth:`step` calls to train ``module``: itself, or its DDP wrapper when several
@@ -106,4 +107,4 @@ def trainer_for(kind: str) -> type[Trainer]:
     try:
         return _REGISTRY[kind]
     except KeyError:
-        raise ValueError(f"unknown training kind {kind!r}; choose from {sorted(_REGISTRY)}") from None
+        raise ArgumentError(f"unknown training kind {kind!r}; choose from {sorted(_REGISTRY)}") from None

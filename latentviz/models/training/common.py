@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from latentviz.errors import DependencyMissingError, ImageReadError, ModelFileError, ShapeError
+from latentviz.errors import ArgumentError, DependencyMissingError, ImageReadError, ModelFileError, ShapeError
 
 __all__ = [
     "PHANTOM_KINDS",
@@ -90,9 +90,9 @@ class TrainConfig:
     def __post_init__(self) -> None:
         self.out = Path(self.out)
         if self.steps < 1:
-            raise ValueError(f"--steps must be >= 1, got {self.steps}")
+            raise ArgumentError(f"--steps must be >= 1, got {self.steps}")
         if self.batch_size < 1:
-            raise ValueError(f"--batch-size must be >= 1, got {self.batch_size}")
+            raise ArgumentError(f"--batch-size must be >= 1, got {self.batch_size}")
 
     def to_json(self) -> dict:
         d = asdict(self)

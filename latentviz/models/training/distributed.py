@@ -26,6 +26,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from latentviz.errors import ArgumentError
+
 __all__ = [
     "World",
     "barrier",
@@ -58,7 +60,7 @@ class World:
     def shard(self, global_batch: int) -> slice:
         """This rank's rows of a global batch (contiguous, equal slices)."""
         if global_batch % self.size:
-            raise ValueError(
+            raise ArgumentError(
                 f"--batch-size {global_batch} must be divisible by the {self.size} training processes"
             )
         n = global_batch // self.size
@@ -173,7 +175,7 @@ def launch(cfg, nproc: int, threads: int | None = None) -> dict:
     import torch.multiprocessing as mp
 
     if nproc < 1:
-        raise ValueError(f"--nproc must be >= 1, got {nproc}")
+        raise ArgumentError(f"--nproc must be >= 1, got {nproc}")
     World(0, nproc).shard(cfg.batch_size)  # refuse an indivisible batch before spawning
     if threads is None:
         threads = max(1, (os.cpu_count() or 1) // nproc)
