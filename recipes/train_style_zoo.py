@@ -77,6 +77,7 @@ def publish(kind: str, run: Path, zoo: Path) -> Path:
     cfg.update(
         name=f"{kind}-gaan",
         latent_space="w+",
+        clamp_output=True,  # trained on [-1, 1]; StyleGAN2 has no output tanh
         note="64 px phantoms; style-based autoencoder trained by recipes/train_style_zoo.py",
     )
     return save_model(module, cfg, zoo / f"{kind}-gaan", dtype=torch.float16)
@@ -129,7 +130,7 @@ def main() -> int:
         cfg["quality"] = q
         # The recipe recorded on the card is the full one, not the publish-only call.
         cfg["recipe"] = shlex.join(
-            ["python", "recipes/train_style_zoo.py", "--kinds", kind, "--steps", str(args.steps)]
+            ["python", "recipes/train_style_zoo.py", "--kinds", kind, "--steps", str(steps)]
         )
         sidecar.write_text(json.dumps(cfg, indent=2) + "\n")
         print(kind, json.dumps(q, indent=2), flush=True)

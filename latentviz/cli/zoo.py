@@ -24,11 +24,19 @@ def _quality(q: dict) -> str:
     parts = []
     if "medxgan" in q:
         parts.append(f"disentangled {q['medxgan']['disentanglement']:.3f}")
-    if "reconstruction" in q:
-        parts.append(f"recon MSE {q['reconstruction']['mse']:.4f}")
+    rec = q.get("reconstruction", {})
+    if "mse" in rec:
+        parts.append(f"recon MSE {rec['mse']:.4f}")
+    if "encoder" in rec:  # style-based autoencoders: PSNR of G(E(x)), then after refinement
+        enc = f"recon PSNR {rec['encoder']['psnr_median']:.1f} dB"
+        if "refined" in rec:
+            enc += f" ({rec['refined']['psnr_median']:.1f} dB refined)"
+        parts.append(enc)
     if "realism" in q:
         r = q["realism"]
         base = f" (early {r['fd_baseline']:.3g})" if "fd_baseline" in r else ""
+        if "fd_dcgan_same_run" in r:
+            base += f" (DCGAN {r['fd_dcgan_same_run']:.3g})"
         parts.append(f"FD {r['fd_model']:.3g}{base}, real {r['fd_real_vs_real']:.2g}")
         if "factor_fd_model" in r:
             fbase = f" (early {r['factor_fd_baseline']:.3g})" if "factor_fd_baseline" in r else ""

@@ -254,6 +254,7 @@ def wrap_module(
             module,
             cfg.get("latent_space", "w"),
             truncation=float(cfg.get("truncation", 1.0)),
+            clamp_output=bool(cfg.get("clamp_output", False)),
             name=name,
             device=device,
             config={**cfg, "image_shape": (chans, size, size)},

@@ -95,6 +95,9 @@ class StyleGenerator(Generator):
         ``"z"``, ``"w"`` or ``"w+"``.
     truncation
         ψ of :meth:`sample_latents` in W and W+ (1 = none), towards ``w_avg``.
+    clamp_output
+        Clip images to [-1, 1] (StyleGAN2 has no output tanh, so a model trained on data in
+        [-1, 1] overshoots at saturated pixels; latentviz's own trained models set it).
     name, device, config
         As :class:`~latentviz.models.Generator`.
 
@@ -112,6 +115,7 @@ class StyleGenerator(Generator):
         latent_space: str = "w",
         *,
         truncation: float = 1.0,
+        clamp_output: bool = False,
         name: str = "stylegan2",
         device: str | torch.device | None = None,
         config: dict | None = None,
@@ -138,6 +142,7 @@ class StyleGenerator(Generator):
             config=config,
         )
         self.truncation = float(truncation)
+        self.clamp_output = bool(clamp_output)
         self.cache = SynthesisCache()
         self._cache_lock = threading.Lock()
 
@@ -167,6 +172,7 @@ class StyleGenerator(Generator):
             self.module,
             latent_space,
             truncation=self.truncation,
+            clamp_output=self.clamp_output,
             name=self.name,
             device=self._device,
             config=self.config,
@@ -246,7 +252,8 @@ class StyleGenerator(Generator):
 
     def render_styles(self, styles: list[torch.Tensor]) -> torch.Tensor:
         """Images from StyleSpace coordinates (fixed noise)."""
-        return self.module.synthesis_styles([s.to(self._device) for s in styles])
+        x = self.module.synthesis_styles([s.to(self._device) for s in styles])
+        return x.clamp(-1.0, 1.0) if self.clamp_output else x
 
     def edit(
         self,
@@ -272,7 +279,10 @@ class StyleGenerator(Generator):
     def __call__(self, z: torch.Tensor) -> torch.Tensor:
         """Images in [-1, 1] for this space's latents. Differentiable in ``z``; no-grad
         calls reuse cached early stages when only later styles changed."""
-        z = self.check_latents(z)
+        x = self._synthesise(self.check_latents(z))
+        return x.clamp(-1.0, 1.0) if self.clamp_output else x
+
+    def _synthesise(self, z: torch.Tensor) -> torch.Tensor:
         m = self.module
         if self.latent_space == "s":
             return m.synthesis_styles(self.split_styles(z))

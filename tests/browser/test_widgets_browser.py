@@ -226,7 +226,7 @@ def test_explanation_panel_shows_every_panel(page) -> None:
 
     assert status.startswith("done in"), status
     assert titles[:3] == ["Original", "Reconstruction", "Negative (z2 = 0)"]
-    assert {"Grad-CAM", "Integrated Grad.", "Latent IG"} <= set(titles)
+    assert {"Grad-CAM", "Integrated Gradients", "Latent IG"} <= set(titles)
     assert len(captions) == 8 and all("p=" in c for c in captions), captions
     assert "PSNR" in captions[1]
     assert not page.errors, f"JavaScript console errors: {page.errors}"

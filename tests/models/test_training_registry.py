@@ -26,7 +26,7 @@ def clean_registry() -> Iterator[None]:
 
 
 def test_builtin_kinds_are_registered() -> None:
-    assert set(KINDS) == {"classifier", "gan", "vae", "medxgan"} == set(TRAINERS)
+    assert set(KINDS) == {"classifier", "gan", "vae", "medxgan", "stylegan", "gaan"} == set(TRAINERS)
     assert trainer_for("medxgan").__name__ == "MedXGANTrainer"
 
 

@@ -44,9 +44,9 @@ def test_each_model_loads_fast_and_works(name: str) -> None:
     assert time.perf_counter() - t0 < 1.0
     if isinstance(obj, Generator):
         x = obj(obj.sample_latents(2, seed=0))
-        assert x.shape == (2, 1, 64, 64) and x.abs().max() <= 1.5
-        if isinstance(obj, StyleGenerator):  # no tanh: a style model's output may overshoot a little
-            assert obj.latent_space == "w+" and obj.num_ws == 10
+        assert x.shape == (2, 1, 64, 64) and x.abs().max() <= 1.0
+        if isinstance(obj, StyleGenerator):  # no output tanh: the card asks for a clamp
+            assert obj.latent_space == "w+" and obj.num_ws == 10 and obj.clamp_output
         else:
             assert x.abs().max() <= 1.0
             assert obj.module.latent_layer.in_features == obj.latent_dim
