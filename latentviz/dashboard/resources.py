@@ -17,6 +17,7 @@ from pathlib import Path
 from latentviz.core import loading
 from latentviz.core.atlas import Atlas
 from latentviz.core.explanation import ExplanationOptions
+from latentviz.core.memory import limit_malloc_arenas
 from latentviz.core.upload import DEFAULT_MAX_UPLOAD_BYTES
 from latentviz.directions import DirectionSet
 from latentviz.errors import LatentvizError
@@ -112,6 +113,7 @@ _LOCK = threading.Lock()
 def load_resources(config: DashboardConfig | None = None) -> Resources:
     """The models and directions of ``config``, loaded once per process."""
     config = config or DashboardConfig()
+    limit_malloc_arenas()  # explanations run on worker threads: keep their arenas few (core.memory)
     with _LOCK:
         res = _CACHE.get(config)
         if res is None:
