@@ -104,6 +104,7 @@ def options_from_args(args: argparse.Namespace):
         methods=tuple(args.methods),
         seed=args.seed,
         n_frames=args.frames,
+        colorized_colormap=args.colorized_colormap,
     )
     options.check()
     return options
@@ -158,6 +159,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="window preset or C,W for DICOM/NIfTI input (default: the model's window when its units "
         "match the image's, as in the dashboard: C -600, W 1500 for the ct models on a CT in HU; "
         "else the file's own window, else the 0.5-99.5 percentiles)",
+    )
+    p.add_argument(
+        "--colorized-colormap",
+        default=d.colorized_colormap,
+        choices=list(ExplanationOptions.spec("colorized_colormap").choices),
+        help=f"colour map of the colorized |difference| (default {d.colorized_colormap}, perceptually "
+        "uniform; jet matches the medXGAN paper's figures)",
     )
     p.add_argument("--seed", type=int, default=d.seed, help="seed of the inversion starts")
     p.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")

@@ -25,7 +25,14 @@ from PIL import Image
 from latentviz.bounds import Bound, OptionSpec
 from latentviz.core import loading, render
 from latentviz.errors import LatentvizError, ShapeError
-from latentviz.explain import Counterfactual, Interpolation, InversionResult, explain_image, registry
+from latentviz.explain import (
+    COLORIZED_COLORMAPS,
+    Counterfactual,
+    Interpolation,
+    InversionResult,
+    explain_image,
+    registry,
+)
 from latentviz.explain.verdict import (
     FAILED_COUNTERFACTUAL_PANELS,
     CounterfactualCheck,
@@ -114,6 +121,9 @@ class ExplanationOptions:
         Seed of the inversion's random starts.
     n_frames
         Frames of the negative → positive interpolation.
+    colorized_colormap
+        Colour map of the colorized map (perceptually uniform ``magma`` by default; ``jet``
+        for medXGAN's look).
     method_options
         ``{key: {option: value}}`` for the other declared options of the methods.
     """
@@ -137,6 +147,14 @@ class ExplanationOptions:
         300, OptionSpec("L-BFGS evals", "loss evaluations of the L-BFGS polish (0: none)", Bound(0, 3000))
     )
     n_frames: int = _option(16, OptionSpec("frames", "frames of the negative → positive path", Bound(2, 256)))
+    colorized_colormap: str = _option(
+        "magma",
+        OptionSpec(
+            "colorized colour map",
+            "colour map of the colorized |difference| (jet: medXGAN's look)",
+            choices=COLORIZED_COLORMAPS,
+        ),
+    )
     method_options: dict = field(
         default_factory=dict,
         metadata={
@@ -190,6 +208,7 @@ class ExplanationOptions:
             },
             "method_options": self.method_settings(),
             "n_frames": self.n_frames,
+            "colorized_colormap": self.colorized_colormap,
         }
 
 
@@ -479,7 +498,11 @@ class ExplanationSession:
             Panel(
                 "colorized",
                 "Colorized",
-                finish(render.heat_overlay(orig_grey, cf.difference[0], alpha=alpha)),
+                finish(
+                    render.heat_overlay(
+                        orig_grey, cf.difference[0], alpha=alpha, colormap=self.options.colorized_colormap
+                    )
+                ),
                 f"p={pt(r.probability)} (original)",
                 r.probability,
             ),
@@ -524,11 +547,23 @@ class ExplanationSession:
         rgb = render.apply_colormap(u8, "diverging")
         return Panel(key, title, finish(rgb), f"{caption} · max|v|={peak:.3g}", probability, warning)
 
-    @staticmethod
-    def colorbar(length: int = 256) -> bytes:
-        """The shared colour scale of the signed panels (``length`` px of colour ramp)."""
+    #: What the shared colour bar of the signed panels measures.
+    COLORBAR_LABEL = "value / max|value| of each map (red: raises p)"
+    #: What the colorized panel's colour bar measures.
+    COLORIZED_LABEL = "|difference| / max|difference| (colorized)"
+
+    @classmethod
+    def colorbar(cls, length: int = 256, label: bool = True) -> bytes:
+        """The shared colour scale of the signed panels (``length`` px of colour ramp);
+        ``label=False`` leaves the label (:attr:`COLORBAR_LABEL`) to the caller."""
         return render.colorbar_png(
-            "diverging", -1.0, 1.0, "value / max|value| of each map (red: raises p)", length=length
+            "diverging", -1.0, 1.0, cls.COLORBAR_LABEL if label else None, length=length
+        )
+
+    def colorized_colorbar(self, length: int = 256, label: bool = True) -> bytes:
+        """The colour scale of the colorized panel, in its colour map (:attr:`options`)."""
+        return render.colorbar_png(
+            self.options.colorized_colormap, 0.0, 1.0, self.COLORIZED_LABEL if label else None, length=length
         )
 
     def figure_png(self, show_mask: bool = True, scale: int = 2) -> bytes:

@@ -156,7 +156,7 @@ class ExplorerSession:
         self._cache: OrderedDict[ExplorerState, ExplorerFrame] = OrderedDict()
         self._cache_size = int(cache_size)
         self._base: dict[tuple[int, int], torch.Tensor] = {}
-        self._start: dict[tuple[int, float], np.ndarray] = {}
+        self._start: dict[tuple, np.ndarray] = {}
         self._ranges: dict[str, tuple[float, float] | None] = {}
         self._worker: LatestWinsWorker[ExplorerState, ExplorerFrame] | None = None
         self._lock = threading.RLock()  # the worker and the caller's thread share caches
@@ -404,12 +404,21 @@ class ExplorerSession:
             png = render.png_bytes(render.to_uint8(image, vrange))
         diff_png = None
         if st.difference:
-            diff = image - self.start_image(st)
-            diff_png = render.png_bytes(
-                render.apply_colormap(
-                    render.signed_to_uint8(diff, self.difference_scale), self.difference_colormap
-                )
+            colour = lambda d: render.apply_colormap(  # noqa: E731
+                render.signed_to_uint8(d, self.difference_scale), self.difference_colormap
             )
+            if st.grid:  # one difference tile per sample, laid out as the sample grid
+                diffs = x.cpu().numpy() - self.start_images(st)
+                scale = max(1, 96 // diffs.shape[-1])
+                tiles = [
+                    render.label_image(colour(diffs[i]), f"Δ sample {i + 1}", scale=scale)
+                    if p is not None
+                    else colour(diffs[i])
+                    for i in range(n)
+                ]
+                diff_png = render.png_bytes(render.grid(tiles, st.grid))
+            else:
+                diff_png = render.png_bytes(colour(image - self.start_image(st)))
         return ExplorerFrame(state=st, png=png, image=image, probability=prob, difference_png=diff_png)
 
     def start_image(self, state: ExplorerState | None = None) -> np.ndarray:
@@ -424,11 +433,28 @@ class ExplorerSession:
             self._start[key] = img = x[0].cpu().numpy()
         return img
 
-    def difference_colorbar(self, length: int = 256) -> bytes:
-        """PNG colorbar of the difference view's colour scale (``length`` px of colour ramp)."""
+    def start_images(self, state: ExplorerState | None = None) -> np.ndarray:
+        """The sample grid of ``state`` with every slider at 0, ``(n², C, H, W)`` (cached)."""
+        st = self.state if state is None else state
+        n = st.grid * st.grid if st.grid else 1
+        key = (st.seed, st.truncation, n)
+        with self._lock:
+            imgs = self._start.get(key)
+        if imgs is None:
+            zero = replace(st, values=(0.0,) * self.n_directions, difference=False)
+            x, _ = self._forward(self.latents(zero, n))
+            self._start[key] = imgs = x.cpu().numpy()
+        return imgs
+
+    #: What the difference view's colour bar measures (front ends that lay the label out).
+    DIFFERENCE_LABEL = "difference to start (model units)"
+
+    def difference_colorbar(self, length: int = 256, label: bool = True) -> bytes:
+        """PNG colorbar of the difference view's colour scale (``length`` px of colour ramp);
+        ``label=False`` leaves the label to the caller (:attr:`DIFFERENCE_LABEL`)."""
         s = self.difference_scale
         return render.colorbar_png(
-            self.difference_colormap, -s, s, "difference to start (model units)", length=length
+            self.difference_colormap, -s, s, self.DIFFERENCE_LABEL if label else None, length=length
         )
 
     # -- exports -------------------------------------------------------------------------

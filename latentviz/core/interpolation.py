@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -245,18 +245,22 @@ class InterpolationSession:
         """Every frame rendered (the player then only looks bytes up)."""
         return [self.frame(i) for i in range(self.n_frames)]
 
-    def colorbars(self, length: int = 256) -> dict[str, bytes]:
-        """PNG colorbars of the per-frame and the accumulating difference (``length`` px ramps)."""
+    #: What each colour bar measures (front ends that lay the labels out themselves).
+    COLORBAR_LABELS: ClassVar[dict[str, str]] = {
+        "step": "frame − previous frame",
+        "cumulative": "accumulated |difference|",
+    }
+
+    def colorbars(self, length: int = 256, labels: bool = True) -> dict[str, bytes]:
+        """PNG colorbars of the per-frame and the accumulating difference (``length`` px ramps);
+        ``labels=False`` leaves the labels (:attr:`COLORBAR_LABELS`) to the caller."""
+        name = lambda key: self.COLORBAR_LABELS[key] if labels else None  # noqa: E731
         return {
             "step": render.colorbar_png(
-                self.step_colormap, -self.step_scale, self.step_scale, "frame − previous frame", length=length
+                self.step_colormap, -self.step_scale, self.step_scale, name("step"), length=length
             ),
             "cumulative": render.colorbar_png(
-                self.cumulative_colormap,
-                0.0,
-                self.cumulative_scale,
-                "accumulated |difference|",
-                length=length,
+                self.cumulative_colormap, 0.0, self.cumulative_scale, name("cumulative"), length=length
             ),
         }
 

@@ -15,6 +15,7 @@ import io
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -43,6 +44,7 @@ __all__ = [
     "resolve_window",
     "signed_to_uint8",
     "strip",
+    "tick_label",
     "to_numpy",
     "to_uint8",
 ]
@@ -351,16 +353,48 @@ def png_bytes(u8: np.ndarray, compress_level: int = 1) -> bytes:
 _FONTS = threading.local()  # one font cache per thread: FreeType faces are not shared across threads
 
 
-def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
-    # Loading Pillow's bundled font decodes it from base64 each time: once per size and thread.
+def _dejavu_path() -> str | None:
+    # matplotlib (a dependency) ships DejaVu Sans, which has the true minus, Δ, σ, α and arrows.
+    try:
+        import matplotlib
+
+        path = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
+    except (ImportError, AttributeError):  # no matplotlib data: Pillow's bundled font
+        return None
+    return str(path) if path.is_file() else None
+
+
+def _font(size: int) -> tuple[ImageFont.ImageFont | ImageFont.FreeTypeFont, bool]:
+    """The caption font at ``size`` px and whether it has the non-ASCII symbols."""
     cache = _FONTS.__dict__.setdefault("by_size", {})
     if size not in cache:
-        cache[size] = ImageFont.load_default(size=size)
+        path = _dejavu_path()
+        try:
+            cache[size] = (ImageFont.truetype(path, size), True) if path else None
+        except OSError:
+            cache[size] = None
+        if cache[size] is None:  # Pillow's bundled font lacks −, Δ, σ: captions fall back to ASCII
+            cache[size] = (ImageFont.load_default(size=size), False)
     return cache[size]
 
 
-# Pillow's bundled font lacks a few symbols the captions use.
 _ASCII = str.maketrans({"−": "-", "Δ": "d", "σ": "sd", "→": "->", "α": "a", "≤": "<=", "≥": ">="})
+
+
+def _text(draw: ImageDraw.ImageDraw, xy: tuple[float, float], text: str, size: int) -> None:
+    font, unicode_ok = _font(size)
+    draw.text(xy, text if unicode_ok else text.translate(_ASCII), fill=(0, 0, 0), font=font)
+
+
+def _text_width(text: str, size: int) -> float:
+    font, unicode_ok = _font(size)
+    return font.getlength(text if unicode_ok else text.translate(_ASCII))
+
+
+def tick_label(value: float) -> str:
+    """A colour-bar tick: three significant digits, with a true minus sign (U+2212)."""
+    txt = f"{value:.3g}"
+    return "\u2212" + txt[1:] if txt.startswith("-") else txt
 
 
 def label_image(u8: np.ndarray, text: str, scale: int = 1, footer: str = "") -> np.ndarray:
@@ -377,9 +411,9 @@ def label_image(u8: np.ndarray, text: str, scale: int = 1, footer: str = "") -> 
     canvas = Image.new("RGB", (w, h + band * (2 if footer else 1)), (255, 255, 255))
     canvas.paste(Image.fromarray(rgb), (0, band))
     draw = ImageDraw.Draw(canvas)
-    draw.text((3, 2), text.translate(_ASCII), fill=(0, 0, 0), font=_font(11))
+    _text(draw, (3, 2), text, 11)
     if footer:
-        draw.text((3, h + band + 2), footer.translate(_ASCII), fill=(0, 0, 0), font=_font(11))
+        _text(draw, (3, h + band + 2), footer, 11)
     return np.asarray(canvas)
 
 
@@ -387,25 +421,32 @@ def colorbar_png(
     colormap: str,
     low: float,
     high: float,
-    label: str,
+    label: str | None = None,
     length: int = 256,
     thickness: int = 12,
 ) -> bytes:
-    """A horizontal colorbar of ``colormap`` from ``low`` to ``high`` with end and middle
-    ticks and a label, as PNG bytes (the labelled scale shared by the panels it describes)."""
+    """A horizontal colour bar of ``colormap`` from ``low`` to ``high`` as PNG bytes.
+
+    It has end and middle ticks (true minus signs) and, when ``label`` is given, the label
+    under them; the canvas widens to fit a long label, so nothing is clipped. Front ends that
+    lay text out themselves (the dashboard) pass ``label=None`` and put the label in HTML.
+    """
     ramp = np.linspace(0, 255, length).astype(np.uint8)
     bar = _lut(colormap)[np.repeat(ramp[None, :], thickness, axis=0)]
     pad = 24
-    canvas = Image.new("RGB", (length + 2 * pad, thickness + 34), (255, 255, 255))
+    width = length + 2 * pad
+    if label:
+        width = max(width, int(_text_width(label, 10)) + pad + 6)
+    canvas = Image.new("RGB", (width, thickness + (34 if label else 20)), (255, 255, 255))
     canvas.paste(Image.fromarray(bar), (pad, 2))
     draw = ImageDraw.Draw(canvas)
-    font = _font(10)
     for frac, value in ((0.0, low), (0.5, (low + high) / 2), (1.0, high)):
         x = pad + int(frac * (length - 1))
         draw.line([(x, thickness + 2), (x, thickness + 5)], fill=(0, 0, 0))
-        txt = f"{value:.3g}"
-        draw.text((x - 3 * len(txt), thickness + 6), txt, fill=(0, 0, 0), font=font)
-    draw.text((pad, thickness + 20), label.translate(_ASCII), fill=(0, 0, 0), font=font)
+        txt = tick_label(value)
+        _text(draw, (x - _text_width(txt, 10) / 2, thickness + 6), txt, 10)
+    if label:
+        _text(draw, (pad, thickness + 20), label, 10)
     return png_bytes(np.asarray(canvas))
 
 

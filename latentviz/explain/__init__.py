@@ -13,6 +13,7 @@ from latentviz.explain import registry  # noqa: F401 (the method registry, as a 
 from latentviz.explain.attribution import Attribution, check_images
 from latentviz.explain.baselines import GradCam, IntegratedGradients, SmoothGrad, ig_baseline, score_module
 from latentviz.explain.counterfactual import (
+    COLORIZED_COLORMAPS,
     Counterfactual,
     colorized_map,
     counterfactual,
@@ -61,6 +62,7 @@ from latentviz.explain.registry import Explainer, Option, attribute_all, explain
 from latentviz.explain.report import ImageExplanation, explain_image, explanation_figure, save_explanation
 
 __all__ = [
+    "COLORIZED_COLORMAPS",
     "FIDELITY_THRESHOLDS",
     "LRP",
     "Attribution",

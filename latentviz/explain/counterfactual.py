@@ -1,6 +1,7 @@
 """medXGAN counterfactuals (REFERENCES §1): the negative realisation G(z1*, 0), the
 difference map G(z1*, z2*) − G(z1*, 0), and the colorized overlay of that difference
-(a JET-like heat map blended over the original)."""
+(a heat map of ``|difference|`` blended over the original: perceptually uniform ``magma`` by
+default, medXGAN's JET by choice)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ from dataclasses import dataclass, field
 
 import torch
 
-from latentviz.errors import ShapeError
+from latentviz.errors import ShapeError, UnknownColormapError
 from latentviz.explain.attribution import check_images
 from latentviz.models.classifier import Classifier
 from latentviz.models.generator import Generator
 
 __all__ = [
+    "COLORIZED_COLORMAPS",
     "Counterfactual",
     "colorized_map",
     "counterfactual",
@@ -59,8 +61,30 @@ def jet(v: torch.Tensor) -> torch.Tensor:
     return (1.5 - (4 * (v - centers)).abs()).clamp(0, 1)
 
 
-def colorized_map(original: torch.Tensor, difference: torch.Tensor, alpha: float = 0.5) -> torch.Tensor:
-    """JET heat map of ``|difference|`` blended over the original (medXGAN's colorized map).
+#: Colour maps of the colorized map: perceptually uniform ones (equal steps of ``|difference|``
+#: look like equal steps of colour, so the map invents no edges), and ``jet``, the medXGAN
+#: paper's look, for readers comparing with its figures.
+COLORIZED_COLORMAPS = ("magma", "inferno", "viridis", "cividis", "jet")
+_COLORIZED_LUTS: dict[str, torch.Tensor] = {}
+
+
+def _colorized_lut(name: str) -> torch.Tensor:
+    """``(256, 3)`` float LUT of a :data:`COLORIZED_COLORMAPS` name, sampled from matplotlib."""
+    if name not in COLORIZED_COLORMAPS:
+        raise UnknownColormapError(name, list(COLORIZED_COLORMAPS))
+    lut = _COLORIZED_LUTS.get(name)
+    if lut is None:
+        import matplotlib  # imported on first use (~0.1 s)
+
+        rgba = matplotlib.colormaps[name].resampled(256)(torch.linspace(0, 1, 256).numpy())
+        lut = _COLORIZED_LUTS[name] = torch.as_tensor(rgba[:, :3], dtype=torch.float32)
+    return lut
+
+
+def colorized_map(
+    original: torch.Tensor, difference: torch.Tensor, alpha: float = 0.5, colormap: str = "magma"
+) -> torch.Tensor:
+    """Heat map of ``|difference|`` blended over the original (medXGAN's colorized map).
 
     Parameters
     ----------
@@ -71,11 +95,19 @@ def colorized_map(original: torch.Tensor, difference: torch.Tensor, alpha: float
         image to [0, 1] by its maximum.
     alpha
         Weight of the heat map.
+    colormap
+        One of :data:`COLORIZED_COLORMAPS`: ``"magma"`` (default, perceptually uniform) or
+        ``"jet"`` (medXGAN's piecewise-linear JET, :func:`jet`).
 
     Returns
     -------
     torch.Tensor
         ``(N, 3, H, W)`` RGB in [0, 1].
+
+    Raises
+    ------
+    UnknownColormapError
+        For a name outside :data:`COLORIZED_COLORMAPS`.
     """
     check_images(original, "original")
     if difference.shape[0] != original.shape[0] or difference.shape[-2:] != original.shape[-2:]:
@@ -84,7 +116,11 @@ def colorized_map(original: torch.Tensor, difference: torch.Tensor, alpha: float
         )
     mag = difference.abs().mean(1)
     mag = mag / mag.flatten(1).amax(1).clamp_min(1e-12).view(-1, 1, 1)
-    heat = jet(mag).permute(0, 3, 1, 2)
+    if colormap == "jet":
+        heat = jet(mag).permute(0, 3, 1, 2)
+    else:
+        lut = _colorized_lut(colormap).to(mag.device)
+        heat = lut[(mag.clamp(0, 1) * 255).round().long()].permute(0, 3, 1, 2)
     base = ((original.mean(1, keepdim=True) + 1) / 2).clamp(0, 1).expand(-1, 3, -1, -1)
     return (1 - alpha) * base.to(heat) + alpha * heat
 
@@ -124,8 +160,14 @@ def counterfactual(
     original: torch.Tensor | None = None,
     target: int | None = None,
     fidelity: dict | None = None,
+    colormap: str = "magma",
 ) -> Counterfactual:
-    """Negative realisation, difference and colorized map, with probabilities, in one batch."""
+    """Negative realisation, difference and colorized map, with probabilities, in one batch.
+
+    ``colormap`` colours the colorized map (:data:`COLORIZED_COLORMAPS`; checked first).
+    """
+    if colormap not in COLORIZED_COLORMAPS:
+        raise UnknownColormapError(colormap, list(COLORIZED_COLORMAPS))
     _require_conditional(generator)
     z = generator.check_latents(z)
     z1, _ = generator.split(z)
@@ -141,7 +183,7 @@ def counterfactual(
         positive=pos,
         negative=neg,
         difference=diff,
-        colorized=colorized_map(base, diff),
+        colorized=colorized_map(base, diff, colormap=colormap),
         probability_positive=probs[: len(z)],
         probability_negative=probs[len(z) :],
         extras=extras,

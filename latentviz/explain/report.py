@@ -14,9 +14,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from latentviz.errors import UnknownColormapError
 from latentviz.explain import registry
 from latentviz.explain.attribution import Attribution, check_images
-from latentviz.explain.counterfactual import Counterfactual, counterfactual
+from latentviz.explain.counterfactual import COLORIZED_COLORMAPS, Counterfactual, counterfactual
 from latentviz.explain.interpolation import Interpolation, interpolate
 from latentviz.explain.inversion import InversionResult, invert
 from latentviz.explain.verdict import (
@@ -131,6 +132,7 @@ def explain_image(
     progress: bool = True,
     source_image: object = None,
     autoencoder: Generator | None = None,
+    colorized_colormap: str = "magma",
 ) -> ImageExplanation:
     """Invert ``x`` into a conditional generator and compute every explanation.
 
@@ -166,8 +168,13 @@ def explain_image(
         photometric join the out-of-distribution check of every image.
     autoencoder
         A generator with an encoder, for ``latent_shift``.
+    colorized_colormap
+        Colour map of the colorized map (:data:`~latentviz.explain.COLORIZED_COLORMAPS`;
+        ``"jet"`` for medXGAN's look).
     """
     check_images(x)
+    if colorized_colormap not in COLORIZED_COLORMAPS:
+        raise UnknownColormapError(colorized_colormap, list(COLORIZED_COLORMAPS))
     methods = registry.default_methods() if methods is None else tuple(methods)
     opts = {k: dict(v) for k, v in (method_options or {}).items()}
     for k, v in legacy_options(ig_steps, ig_baseline, lig_steps).items():
@@ -177,7 +184,15 @@ def explain_image(
     with torch.no_grad():
         p = classifier.probability(x, target).cpu()
     inv = invert(generator, classifier, x, target=target, progress=progress, **(inversion or {}))
-    cf = counterfactual(generator, classifier, inv.z, original=x, target=target, fidelity=inv.fidelity())
+    cf = counterfactual(
+        generator,
+        classifier,
+        inv.z,
+        original=x,
+        target=target,
+        fidelity=inv.fidelity(),
+        colormap=colorized_colormap,
+    )
     attrs = registry.attribute_all(
         classifier,
         x,
@@ -196,7 +211,11 @@ def explain_image(
     )
     t = classifier.target if target is None else int(target)
     names = classifier.target_names
-    info = {"target": t, "target_name": names[t] if t < len(names) else str(t)}
+    info = {
+        "target": t,
+        "target_name": names[t] if t < len(names) else str(t),
+        "colorized_colormap": colorized_colormap,
+    }
     ood = check_image_batch(classifier, x, image=source_image)
     return ImageExplanation(x.cpu(), p, inv, cf, attrs, path, info, ood)
 
@@ -275,6 +294,14 @@ def explanation_figure(expl: ImageExplanation, index: int = 0, title: str = ""):
         ax.set_yticks([])
     fig.colorbar(im_grey, ax=axes[:3], fraction=0.02, pad=0.01, label="intensity (0 = −1, 1 = +1)")
     fig.colorbar(im_diff, ax=axes[3], fraction=0.046, pad=0.02, label="pixel difference")
+    colorized_cmap = expl.info.get("colorized_colormap", "magma")
+    fig.colorbar(
+        matplotlib.cm.ScalarMappable(matplotlib.colors.Normalize(0, 1), cmap=colorized_cmap),
+        ax=axes[4],
+        fraction=0.046,
+        pad=0.02,
+        label="|difference| / max",
+    )
     if im_attr is not None:
         fig.colorbar(
             im_attr, ax=list(axes[5:]), fraction=0.02, pad=0.01, label="attribution / max |attribution|"

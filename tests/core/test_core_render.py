@@ -154,3 +154,23 @@ def test_strip_grid_label_and_colorbar() -> None:
     assert (labelled[:16] < 128).any()  # the caption put dark pixels in the band
     bar = _decode(render.colorbar_png("diverging", -1, 1, "difference"))
     assert bar.size[0] > 256
+
+
+def test_captions_keep_the_true_minus_and_greek_letters() -> None:
+    # DejaVu Sans (matplotlib's) has −, Δ and σ: a caption with them differs from its ASCII form.
+    assert render._font(11)[1] is True
+    a = render.label_image(np.zeros((8, 64), np.uint8), "frame − previous Δσ", scale=2)
+    b = render.label_image(np.zeros((8, 64), np.uint8), "frame - previous dsd", scale=2)
+    assert a.shape == b.shape and not np.array_equal(a, b)
+    assert render.tick_label(-0.5) == "\u22120.5" and render.tick_label(0.25) == "0.25"
+
+
+def test_colorbar_is_wide_enough_for_its_label_and_can_leave_it_out() -> None:
+    short = _decode(render.colorbar_png("magma", 0, 1, "x"))
+    long_label = "value / max|value| of each map (red: raises p), a long label that must not be clipped"
+    long = _decode(render.colorbar_png("magma", 0, 1, long_label))
+    assert long.size[0] > short.size[0]
+    ink = np.asarray(long.convert("L"))[-14:]  # the label's row
+    assert (ink[:, -4:] == 255).all()  # white margin at the right: the text ends inside
+    bare = _decode(render.colorbar_png("magma", 0, 1, None))
+    assert bare.size[1] < short.size[1]
