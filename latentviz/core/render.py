@@ -41,6 +41,7 @@ __all__ = [
     "heat_overlay",
     "label_image",
     "png_bytes",
+    "probability_label",
     "resolve_window",
     "signed_to_uint8",
     "strip",
@@ -389,6 +390,16 @@ def _text(draw: ImageDraw.ImageDraw, xy: tuple[float, float], text: str, size: i
 def _text_width(text: str, size: int) -> float:
     font, unicode_ok = _font(size)
     return font.getlength(text if unicode_ok else text.translate(_ASCII))
+
+
+def probability_label(classifier: object | None, target: int | None = None) -> str:
+    """``"p(<class name>)"`` for ``classifier``'s target (its default when ``target`` is None),
+    e.g. ``p(positive)``; ``"p(class k)"`` when the class has no name, ``"p"`` with no classifier."""
+    if classifier is None:
+        return "p"
+    t = getattr(classifier, "target", 1) if target is None else int(target)
+    names = list(getattr(classifier, "target_names", None) or ())
+    return f"p({names[t]})" if 0 <= t < len(names) else f"p(class {t})"
 
 
 def tick_label(value: float) -> str:

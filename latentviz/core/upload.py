@@ -26,6 +26,7 @@ from latentviz.models.generator import Generator
 __all__ = [
     "DEFAULT_MAX_UPLOAD_BYTES",
     "UPLOAD_SUFFIXES",
+    "deidentified_label",
     "describe",
     "model_window_for",
     "preview_png",
@@ -147,6 +148,14 @@ def preview_png(image: MedicalImage, window: Any = None) -> bytes:
     shown = upload_slice(image)
     grey = shown.windowed(window)
     return render.png_bytes(render.to_uint8(np.asarray(grey, np.float32), (0.0, 1.0)))
+
+
+def deidentified_label(image: MedicalImage) -> str:
+    """What the screen calls an upload: its modality and kind, never its file name or any
+    identifier (``"uploaded CT image (file name withheld)"``)."""
+    modality = image.modality if image.modality and image.modality != "OT" else "non-DICOM"
+    kind = "volume" if image.is_volume else "image"
+    return f"uploaded {modality} {kind} (file name withheld)"
 
 
 def describe(image: MedicalImage, window: Any = None) -> str:

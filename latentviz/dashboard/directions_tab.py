@@ -14,10 +14,11 @@ from typing import Any
 
 import panel as pn
 
+from latentviz.core import render
 from latentviz.core.explorer import ExplorerFrame, ExplorerSession, ExplorerState
 from latentviz.dashboard.dispatch import UiThread
 from latentviz.dashboard.resources import Resources
-from latentviz.dashboard.style import IMAGE_CSS, error_html, image_pane, label, primary
+from latentviz.dashboard.style import IMAGE_CSS, colorbar_block, error_html, image_pane, label, primary
 from latentviz.directions.registry import method_label
 from latentviz.errors import LatentvizError
 
@@ -67,7 +68,13 @@ class DirectionsTab:
 
         self.image = image_pane(s.render().png, image_size, "lv-frame")
         self.difference = image_pane(None, image_size, "lv-difference", visible=False)
-        self.colorbar = pn.pane.PNG(s.difference_colorbar(), visible=False, css_classes=["lv-colorbar"])
+        self.colorbar = colorbar_block(
+            s.difference_colorbar(length=image_size - 60, label=False),
+            s.DIFFERENCE_LABEL,
+            "lv-difference-bar",
+            visible=False,
+        )
+        self._p_name = render.probability_label(resources.classifier)  # e.g. p(positive)
         self.probability = pn.pane.HTML("", css_classes=["lv-probability"])
         self.status = pn.pane.HTML("", css_classes=["lv-status"])
 
@@ -203,7 +210,8 @@ class DirectionsTab:
             self.probability.object = "<i>no classifier</i>"
         else:
             self.probability.object = (
-                f"<b>classifier p(target) = <span class='lv-p'>{frame.probability:.3f}</span></b>"
+                f"<b>classifier {html.escape(self._p_name)} = "
+                f"<span class='lv-p'>{frame.probability:.3f}</span></b>"
             )
         self.status.object = ""
 

@@ -32,7 +32,15 @@ from latentviz.core.explanation import (
 from latentviz.core.throttle import LatestWinsWorker
 from latentviz.dashboard.dispatch import UiThread
 from latentviz.dashboard.resources import Resources
-from latentviz.dashboard.style import IMAGE_CSS, error_html, image_pane, label, message_html, primary
+from latentviz.dashboard.style import (
+    IMAGE_CSS,
+    colorbar_block,
+    error_html,
+    image_pane,
+    label,
+    message_html,
+    primary,
+)
 from latentviz.dashboard.upload_guard import UploadGuard
 from latentviz.data import MedicalImage
 from latentviz.data.windowing import PRESETS
@@ -116,11 +124,13 @@ class ExplainTab:
         limit = resources.config.max_upload_bytes / 2**20
         self.phantom_seed = pn.widgets.IntInput(**label("phantom seed"), value=0, start=0, width=120)
         self.phantom_button = pn.widgets.Button(**label("Use a phantom sample"), css_classes=["lv-phantom"])
-        self.window = pn.widgets.Select(**label("window for the model"), options={}, width=230, visible=False)
+        self.window = pn.widgets.Select(**label("window for the model"), options={}, width=300, visible=False)
         self.slice = pn.widgets.IntSlider(**label("slice"), start=0, end=1, value=0, width=230, visible=False)
         self.preview = image_pane(None, 256, "lv-upload-preview")
         self.model_input = image_pane(None, 128, "lv-model-input")
         self.info = pn.pane.HTML("", css_classes=["lv-upload-info"], width=420)
+        # What is in use, named without identifiers: the file box forgets the file once read.
+        self.current = pn.pane.HTML("", css_classes=["lv-current-image"], width=380)
         self.message = pn.pane.HTML("", css_classes=["lv-message"], width=600)
 
         o = resources.config.explanation
@@ -135,6 +145,14 @@ class ExplainTab:
             options=list(ExplanationOptions.spec("baseline").choices or ()),
             value=o.baseline,
             width=110,
+        )
+        colorized = ExplanationOptions.spec("colorized_colormap")
+        self.colorized_colormap = pn.widgets.Select(
+            **label(colorized.label),
+            options=list(colorized.choices or ()),
+            value=o.colorized_colormap,
+            width=160,
+            css_classes=["lv-colorized-colormap"],
         )
         # One checkbox per registered method these models can run.
         runnable = registry.available(self.generator)
@@ -176,7 +194,16 @@ class ExplainTab:
         # The out-of-distribution verdict: shown as soon as an image is chosen, above every p.
         self.ood = pn.pane.Alert("", alert_type="secondary", visible=False, css_classes=["lv-ood"])
         self.panels = pn.FlexBox(css_classes=["lv-panels"], stylesheets=[IMAGE_CSS])
-        self.colorbar = pn.pane.PNG(ExplanationSession.colorbar(), visible=False)
+        self.colorbar = colorbar_block(
+            ExplanationSession.colorbar(label=False),
+            ExplanationSession.COLORBAR_LABEL,
+            "lv-signed-bar",
+            visible=False,
+        )
+        self.colorized_bar = colorbar_block(
+            None, ExplanationSession.COLORIZED_LABEL, "lv-colorized-bar", visible=False
+        )
+        self._p_name = render.probability_label(self.classifier)  # e.g. p(positive)
         self.bars = pn.pane.HoloViews(None, visible=False)
         self._panels: dict[bool, list[Panel]] = {}
 
@@ -213,6 +240,7 @@ class ExplainTab:
                 width=320,
             ),
             self.file_input,
+            self.current,
             self.upload_guard,
             pn.Row(self.phantom_seed, self.phantom_button),
             self.window,
@@ -220,6 +248,7 @@ class ExplainTab:
             pn.Card(
                 pn.Row(self.restarts, self.steps, self.refine),
                 pn.Row(self.ig_steps, self.lig_steps, self.baseline),
+                self.colorized_colormap,
                 self.methods,
                 self.method_cards,
                 title="options",
@@ -245,7 +274,7 @@ class ExplainTab:
             self.low_fidelity,
             self.show_mask,
             self.panels,
-            pn.Row(self.colorbar, self.bars),
+            pn.Row(pn.Column(self.colorbar, self.colorized_bar), self.bars),
             name="Explain",
         )
 
@@ -309,6 +338,7 @@ class ExplainTab:
             )
             self.preview.object = upload.preview_png(shown, window)
             self.info.object = message_html("uploaded " + upload.describe(shown, window))
+            self.current.object = message_html(f"in use: {upload.deidentified_label(self.image)}")
             self.message.object = message_html("ready: press Explain")
         except LatentvizError as exc:
             self.message.object = error_html(str(exc))
@@ -323,12 +353,14 @@ class ExplainTab:
         self._set_session(s)
         self.preview.object = render.png_bytes(render.to_uint8(s.image[0]))
         self.info.object = message_html(f"phantom sample, seed {seed} (positive, lesion contour in green)")
+        self.current.object = message_html(f"in use: phantom sample, seed {seed}")
         self.message.object = message_html("ready: press Explain")
 
     def _set_session(self, session: ExplanationSession) -> None:
         if self.session is not None and self.session.running:
             self.session.cancel()
         self.session = session
+        self._clear_results()
         v = session.ood
         self.ood.param.update(
             object=("⚠ " if v.foreign else "") + v.message,
@@ -347,6 +379,7 @@ class ExplainTab:
             ig_steps=self.ig_steps.value,
             lig_steps=self.lig_steps.value,
             baseline=self.baseline.value,
+            colorized_colormap=self.colorized_colormap.value,
             methods=tuple(self.methods.value),
             method_options=self._method_options(),
         )
@@ -444,10 +477,20 @@ class ExplainTab:
         warning = " · ".join(dict.fromkeys(p.warning for p in panels[True] if p.warning))
         self.low_fidelity.param.update(object=f"⚠ {warning}", visible=bool(warning))
         self.colorbar.visible = True
+        self.colorized_bar[0].object = s.colorized_colorbar(label=False)
+        self.colorized_bar.visible = True
         self.bars.param.update(object=self._probability_bars(panels[True]), visible=True)
         self._draw()
         if self.on_explained is not None:
             self.on_explained(result)
+
+    def _clear_results(self) -> None:
+        """Forget the panels of the previous image: they do not describe the new one."""
+        self.result, self._panels = None, {}
+        self.panels.objects = []
+        self.show_mask.visible = False  # only a phantom's result has a ground-truth contour
+        self.low_fidelity.visible = False
+        self.colorbar.visible = self.colorized_bar.visible = self.bars.visible = False
 
     def _draw(self) -> None:
         if not self._panels:
@@ -467,14 +510,12 @@ class ExplainTab:
         self.panels.objects = cards
 
     def _probability_bars(self, panels: list[Panel]) -> hv.Bars:
-        c = self.classifier
-        name = c.target_names[c.target] if c is not None and c.target_names else "target"
         rows = [
             (p.title, p.probability) for p in panels if p.key in ("original", "reconstruction", "negative")
         ]
         foreign = self.session is not None and self.session.ood.foreign
         title = "p not applicable: out of distribution" if foreign else "classifier probability"
-        return hv.Bars(rows, "image", f"p({name})").opts(
+        return hv.Bars(rows, "image", self._p_name).opts(
             ylim=(0, 1),
             width=380,
             height=220,

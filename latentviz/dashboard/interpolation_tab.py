@@ -18,13 +18,22 @@ import numpy as np
 import panel as pn
 import torch
 
+from latentviz.core import render
 from latentviz.core.explanation import ExplanationResult
 from latentviz.core.explorer import ExplorerSession
 from latentviz.core.interpolation import InterpolationSession
 from latentviz.core.throttle import LatestWinsWorker
 from latentviz.dashboard.dispatch import UiThread
 from latentviz.dashboard.resources import Resources
-from latentviz.dashboard.style import IMAGE_CSS, error_html, image_pane, label, message_html, primary
+from latentviz.dashboard.style import (
+    IMAGE_CSS,
+    colorbar_block,
+    error_html,
+    image_pane,
+    label,
+    message_html,
+    primary,
+)
 from latentviz.errors import LatentvizError
 
 __all__ = ["InterpolationTab"]
@@ -54,6 +63,7 @@ class InterpolationTab:
     ) -> None:
         self.resources, self.ui, self.explorer = resources, ui, explorer
         self.generator = resources.generator
+        self._p_name = render.probability_label(resources.classifier)  # e.g. p(positive)
         self.session: InterpolationSession | None = None
         self.inversion: Any = None
         self._index = FrameIndex()
@@ -71,7 +81,11 @@ class InterpolationTab:
         self.frame = image_pane(None, image_size, "lv-interp-frame")
         self.step = image_pane(None, image_size, "lv-interp-step")
         self.cumulative = image_pane(None, image_size, "lv-interp-cumulative")
-        self.step_bar, self.cumulative_bar = pn.pane.PNG(None), pn.pane.PNG(None)
+        bar_labels = InterpolationSession.COLORBAR_LABELS
+        self.step_bar = colorbar_block(None, bar_labels["step"], "lv-interp-step-bar", visible=False)
+        self.cumulative_bar = colorbar_block(
+            None, bar_labels["cumulative"], "lv-interp-cumulative-bar", visible=False
+        )
         self.caption = pn.pane.HTML("", css_classes=["lv-interp-caption"])
         self.player_row = pn.Row(self.player, self.caption)
         self.message = pn.pane.HTML("", css_classes=["lv-interp-message"])
@@ -163,8 +177,9 @@ class InterpolationTab:
     # -- display (event loop) --------------------------------------------------------------------
     def _show_path(self, s: InterpolationSession) -> None:
         self.session = s
-        bars = s.colorbars()
-        self.step_bar.object, self.cumulative_bar.object = bars["step"], bars["cumulative"]
+        bars = s.colorbars(length=self.frame.width - 60, labels=False)  # labels are HTML under them
+        self.step_bar[0].object, self.cumulative_bar[0].object = bars["step"], bars["cumulative"]
+        self.step_bar.visible = self.cumulative_bar.visible = True
         self.curve.object = self._curve(s)
         self.tap_image.object, self.profile.object = self._tap_views(s)
         self.message.object = message_html(f"{s.n_frames} frames")
@@ -194,15 +209,15 @@ class InterpolationTab:
             return
         f = s.frame(min(int(index), s.n_frames - 1))
         self.frame.object, self.step.object, self.cumulative.object = f.png, f.step_png, f.cumulative_png
-        p = "" if f.probability is None else f" · p(target) = {f.probability:.3f}"
+        p = "" if f.probability is None else f" · {self._p_name} = {f.probability:.3f}"
         self.caption.object = f"<b>frame {f.index + 1}/{s.n_frames} · α = {f.alpha:.2f}{p}</b>"
         self._index.event(index=f.index)
 
     def _curve(self, s: InterpolationSession) -> hv.DynamicMap | hv.Curve:
         alphas, probs = s.alphas, s.probabilities
         if probs is None:
-            return hv.Curve([], "α", "p(target)").opts(title="no classifier", width=420, height=260)
-        base = hv.Curve((alphas, probs), "α (0 = start, 1 = end)", "p(target)").opts(
+            return hv.Curve([], "α", self._p_name).opts(title="no classifier", width=420, height=260)
+        base = hv.Curve((alphas, probs), "α (0 = start, 1 = end)", self._p_name).opts(
             ylim=(-0.02, 1.02), width=420, height=260, title="classifier probability along the path"
         )
 

@@ -6,7 +6,7 @@ import html
 
 import panel as pn
 
-__all__ = ["IMAGE_CSS", "error_html", "image_pane", "label", "message_html", "primary"]
+__all__ = ["IMAGE_CSS", "colorbar_block", "error_html", "image_pane", "label", "message_html", "primary"]
 
 #: Model images are small (64 px): the browser upscales them without smoothing.
 PIXELATED = "image-rendering: pixelated;"
@@ -14,15 +14,36 @@ IMAGE_CSS = f"img {{ {PIXELATED} }}"
 
 
 def image_pane(png: bytes | None, width: int, css_class: str, visible: bool = True) -> pn.pane.PNG:
-    """A PNG pane of ``width`` pixels, square, pixelated, with a stable CSS class for tests."""
+    """A PNG pane of ``width`` pixels, square, pixelated, with a stable CSS class for tests.
+
+    Its outline is drawn inside the box (an inset shadow, not a border), so a pane is exactly
+    ``width`` wide and its right edge is never clipped by the column that holds it.
+    """
     return pn.pane.PNG(
         png,
         width=width,
         height=width,
         css_classes=[css_class],
-        stylesheets=[f":host {{ {PIXELATED} }} {IMAGE_CSS}"],
-        styles={"border": "1px solid #ccc"},
+        stylesheets=[f":host {{ {PIXELATED} box-shadow: inset 0 0 0 1px #ccc; }} {IMAGE_CSS}"],
         visible=visible,
+    )
+
+
+def colorbar_block(png: bytes | None, text: str, css_class: str, visible: bool = True) -> pn.Column:
+    """A colour-bar ramp (PNG, ticks only) with its label as HTML text under it.
+
+    The browser lays the label out, so it wraps instead of being clipped; its element has
+    the class ``lv-colorbar-label`` (the browser tests read it).
+    """
+    return pn.Column(
+        pn.pane.PNG(png, css_classes=["lv-colorbar", css_class]),
+        pn.pane.HTML(
+            f"<span class='lv-colorbar-label'>{html.escape(text)}</span>",
+            css_classes=[f"{css_class}-label"],
+            width=300,
+        ),
+        visible=visible,
+        css_classes=[f"{css_class}-block"],
     )
 
 

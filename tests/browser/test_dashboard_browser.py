@@ -159,7 +159,7 @@ def test_page_loads_clean_and_a_slider_drag_changes_the_image(server, browser) -
             "e => (e.shadowRoot || e).textContent"
         )
         assert "sefa 0" in readout and "+" in readout
-        assert "classifier p(target)" in page.text(".lv-probability")
+        assert "classifier p(positive)" in page.text(".lv-probability")
         page.page.locator(".lv-direction-slider .noUi-handle").nth(2).focus()
         for _ in range(8):  # keyboard works too: a second direction, for a nicer screenshot
             page.page.keyboard.press("ArrowLeft")

@@ -218,3 +218,38 @@ def test_the_session_compute_budget_is_enforced_with_a_message(resources) -> Non
         assert tab.session is not None and not tab.session.running
     finally:
         tab.close()
+
+
+def test_a_new_image_clears_the_last_results_and_names_itself_without_identifiers(dashboard) -> None:
+    tab = dashboard.explain
+    for k, v in {"restarts": 1, "steps": 3, "refine": 0, "ig_steps": 4, "lig_steps": 4}.items():
+        getattr(tab, k).value = v
+    tab.colorized_colormap.value = "jet"
+    tab.use_phantom(seed=3)
+    assert "in use: phantom sample, seed 3" in tab.current.object
+    tab.start()
+    assert tab.wait(120) and tab.panels.objects and tab.show_mask.visible
+    assert tab.session.options.colorized_colormap == "jet"
+    assert tab.colorized_bar.visible and tab.colorbar.visible
+    assert tab.bars.object.vdims[0].name == "p(positive)"  # the target is named
+    _upload(tab, CT_SMALL.read_bytes(), "CompressedSamples^CT1.dcm")
+    # the old panels described the phantom: gone, and no lesion contour box for an upload
+    assert tab.panels.objects == [] and tab.result is None
+    assert not tab.show_mask.visible and not tab.colorbar.visible and not tab.colorized_bar.visible
+    assert "in use: uploaded CT image (file name withheld)" in tab.current.object
+    for ident in (*IDENTIFIERS, ".dcm"):
+        assert ident not in tab.current.object
+
+
+def test_colour_bar_labels_are_html_text_under_the_ramps(dashboard) -> None:
+    from latentviz.core.explanation import ExplanationSession
+
+    tab = dashboard.explain
+    label = tab.colorbar[1].object
+    assert "lv-colorbar-label" in label and "value / max|value| of each map" in label
+    assert "colorized" in tab.colorized_bar[1].object
+    assert ExplanationSession.colorbar(label=False) != ExplanationSession.colorbar()
+    player = dashboard.interpolation
+    step, cumulative = player.step_bar[1].object, player.cumulative_bar[1].object
+    assert "frame − previous frame" in step and "accumulated |difference|" in cumulative
+    assert "difference to start" in dashboard.directions.colorbar[1].object

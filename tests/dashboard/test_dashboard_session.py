@@ -19,7 +19,7 @@ def _png(data: bytes) -> np.ndarray:
 def test_slider_changes_the_image_and_the_probability_readout(dashboard) -> None:
     tab = dashboard.directions
     before = tab.image.object
-    assert "classifier p(target) =" in tab.probability.object
+    assert "classifier p(positive) =" in tab.probability.object
     tab.sliders[0].value = 3.0
     assert tab.wait(30)
     assert tab.session.state.values[0] == 3.0
@@ -135,3 +135,19 @@ def test_close_stops_the_workers(resources, closed_twice) -> None:
         d.close()
     with pytest.raises(RuntimeError):
         d.interpolation._worker.submit(("latents", None, None, 8))
+
+
+def test_grid_mode_shows_one_difference_per_sample(dashboard) -> None:
+    tab = dashboard.directions
+    tab.show_difference.value = True
+    tab.sliders[0].value = 2.5
+    tab.grid.value = 3
+    assert tab.wait(30)
+    image, diff = _png(tab.image.object), _png(tab.difference.object)
+    assert diff.shape[:2] == image.shape[:2]  # laid out as the 3 × 3 sample grid
+    s = tab.session
+    starts = s.start_images()
+    assert starts.shape[0] == 9 and not np.allclose(starts[0], starts[1])  # nine different samples
+    # each tile differs: not the single image's difference repeated
+    h = diff.shape[0] // 3
+    assert not np.array_equal(diff[:h, : diff.shape[1] // 3], diff[h : 2 * h, : diff.shape[1] // 3])
