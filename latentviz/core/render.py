@@ -41,6 +41,7 @@ __all__ = [
     "heat_overlay",
     "label_image",
     "png_bytes",
+    "png_size",
     "probability_label",
     "resolve_window",
     "signed_to_uint8",
@@ -459,6 +460,13 @@ def colorbar_png(
     if label:
         _text(draw, (pad, thickness + 20), label, 10)
     return png_bytes(np.asarray(canvas))
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """``(width, height)`` of PNG bytes, read from the header (nothing decoded)."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or len(data) < 24:
+        raise ShapeError("not PNG bytes")
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
 
 
 def _pad_to(u8: np.ndarray, h: int, w: int) -> np.ndarray:

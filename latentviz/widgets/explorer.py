@@ -14,7 +14,7 @@ from typing import Any
 
 import ipywidgets as w
 
-from latentviz.core import loading
+from latentviz.core import loading, render
 from latentviz.core.explorer import ExplorerFrame, ExplorerSession, ExplorerState
 from latentviz.errors import LatentvizError
 
@@ -89,10 +89,11 @@ class DirectionExplorer(w.VBox):
         self.image = w.Image(format="png", width=image_width, layout=w.Layout(border="1px solid #ccc"))
         self.image.add_class("lv-frame")
         self.difference = w.Image(format="png", width=image_width, layout=w.Layout(display="none"))
+        bar = s.difference_colorbar(image_width - 48)
         self.colorbar = w.Image(  # drawn at its natural width, so its labels stay sharp
-            value=s.difference_colorbar(image_width - 48),
+            value=bar,
             format="png",
-            width=image_width,
+            width=render.png_size(bar)[0],
             layout=w.Layout(display="none"),
         )
         self.probability = w.HTML()

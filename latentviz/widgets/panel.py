@@ -14,6 +14,7 @@ from typing import Any
 import ipywidgets as w
 
 from latentviz.bounds import Bound, OptionSpec, RealBound
+from latentviz.core import render
 from latentviz.core.explanation import (
     ExplanationCancelled,
     ExplanationOptions,
@@ -48,6 +49,8 @@ def _verdict_html(session: ExplanationSession) -> str:
         f"<div style='background:{colour[0]};color:{colour[1]};padding:4px'>"
         f"{'⚠ ' if v.foreign else ''}{html.escape(v.message)}</div>"
     )
+
+
 def _spec_widget(spec: OptionSpec, value: Any) -> w.Widget:
     """A widget for one declared method option, its range or choices from ``spec``."""
     style = {"description_width": "initial"}
@@ -158,8 +161,15 @@ class ExplanationPanel(w.VBox):
         self.panels = w.HBox(layout=w.Layout(flex_flow="row wrap"))
         self.panels.add_class("lv-panels")  # stable hooks for styling and browser tests
         self.status.add_class("lv-status")
+        bar = s.colorbar(2 * panel_width)
         self.colorbar = w.Image(  # drawn at its natural width, so its labels stay sharp
-            value=s.colorbar(2 * panel_width), format="png", width=2 * panel_width + 48
+            value=bar, format="png", width=render.png_size(bar)[0]
+        )
+        self.colorized_bar = w.Image(format="png", layout=w.Layout(display="none"))
+        self.colorized_bar.add_class("lv-colorized-bar")
+        spec = ExplanationOptions.spec("colorized_colormap")
+        self.colorized_colormap = w.Dropdown(
+            options=list(spec.choices or ()), value=o.colorized_colormap, description="colorized"
         )
         self.run_button.on_click(lambda _: self.start())
         self.cancel_button.on_click(lambda _: self.session.cancel())
@@ -167,6 +177,7 @@ class ExplanationPanel(w.VBox):
         options = w.VBox(
             [
                 w.HBox([self.target, self.baseline, self.show_mask]),
+                w.HBox([self.colorized_colormap]),
                 w.HBox([self.ig_steps, self.lig_steps]),
                 w.HBox([self.steps, self.restarts]),
                 w.HBox(list(self.methods.values()), layout=w.Layout(flex_flow="row wrap")),
@@ -174,7 +185,16 @@ class ExplanationPanel(w.VBox):
                 w.HBox([self.run_button, self.cancel_button, self.progress]),
             ]
         )
-        super().__init__([options, self.verdict, self.status, self.warning, self.panels, self.colorbar])
+        super().__init__(
+            [
+                options,
+                self.verdict,
+                self.status,
+                self.warning,
+                self.panels,
+                w.HBox([self.colorbar, self.colorized_bar]),
+            ]
+        )
         if run:
             self.start()
 
@@ -201,6 +221,7 @@ class ExplanationPanel(w.VBox):
             ig_steps=self.ig_steps.value,
             lig_steps=self.lig_steps.value,
             baseline=self.baseline.value,
+            colorized_colormap=self.colorized_colormap.value,
             restarts=self.restarts.value,
             inversion_steps=self.steps.value,
             methods=tuple(k for k, box in self.methods.items() if box.value),
@@ -225,6 +246,9 @@ class ExplanationPanel(w.VBox):
         self.run_button.disabled, self.cancel_button.disabled = False, True
         secs = result.inversion.seconds + sum(a.seconds for a in result.attributions.values())
         self._message(f"done in {secs:.1f} s")
+        bar = self.session.colorized_colorbar(self._width)
+        self.colorized_bar.value, self.colorized_bar.width = bar, render.png_size(bar)[0]
+        self.colorized_bar.layout.display = None
         self._draw()
 
     def _failed(self, exc: BaseException) -> None:

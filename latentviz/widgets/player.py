@@ -14,7 +14,7 @@ from typing import Any
 import ipywidgets as w
 import plotly.graph_objects as go
 
-from latentviz.core import loading
+from latentviz.core import loading, render
 from latentviz.core.interpolation import InterpolationSession
 from latentviz.errors import LatentvizError
 
@@ -66,7 +66,9 @@ class InterpolationPlayer(w.VBox):
         self.step = w.Image(format="png", width=image_width)
         self.cumulative = w.Image(format="png", width=image_width)
         bars = s.colorbars(image_width - 48)  # natural width = image width: sharp labels
-        captions = [w.HTML(f"<b>{t}</b>") for t in ("frame", "frame − previous", "accumulated |difference|")]
+        captions = [
+            w.HTML(f"<b>{t}</b>") for t in ("frame", "frame − previous frame", "accumulated |difference|")
+        ]
         self.caption = w.HTML()
         self.status = w.HTML()
         self.export_path = w.Text(
@@ -113,8 +115,8 @@ class InterpolationPlayer(w.VBox):
                 self.step,
                 self.cumulative,
                 w.HTML(),
-                w.Image(value=bars["step"], format="png", width=image_width),
-                w.Image(value=bars["cumulative"], format="png", width=image_width),
+                w.Image(value=bars["step"], format="png", width=render.png_size(bars["step"])[0]),
+                w.Image(value=bars["cumulative"], format="png", width=render.png_size(bars["cumulative"])[0]),
             ],
             layout=w.Layout(grid_template_columns=f"repeat(3, {image_width + 10}px)"),
         )

@@ -27,6 +27,10 @@ def test_panel_runs_in_the_background_and_shows_every_panel(cond, classifier) ->
     p.show_mask.value = False
     assert bytes(p.panels.children[0].children[1].value) != first
     assert "p=" in p.panels.children[0].children[2].value
+    assert p.colorized_bar.layout.display is None and bytes(p.colorized_bar.value).startswith(b"\x89PNG")
+    assert p.colorized_colormap.value == "magma" and p.options().colorized_colormap == "magma"
+    p.colorized_colormap.value = "jet"
+    assert p.options().colorized_colormap == "jet"
 
 
 def test_panel_cancel(cond, classifier) -> None:
