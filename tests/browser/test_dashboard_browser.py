@@ -292,3 +292,96 @@ def test_the_load_benchmark_measures_frames_of_concurrent_sessions(server) -> No
     base, _ = server
     latencies, _ = session_latencies(base, n=2, events=4, think_ms=20)
     assert len(latencies) == 8 and all(x is not None and 0 < x < 20_000 for x in latencies)
+
+
+# Boxes of every element matching a class (through shadow roots) that stick out of an ancestor
+# which clips (overflow other than visible), or whose text overflows its own box.
+CLIPPED = """(cls) => { const found = [];
+  const walk = (n) => { if (n.shadowRoot) walk(n.shadowRoot);
+    for (const c of n.children || []) {
+      if (c.classList && c.classList.contains(cls)) found.push(c); walk(c); } };
+  walk(document.body);
+  const up = (e) => e.parentElement || (e.getRootNode && e.getRootNode().host) || null;
+  const bad = [];
+  for (const e of found) { const r = e.getBoundingClientRect(); if (r.width === 0) continue;
+    if (e.scrollWidth > e.clientWidth + 1) bad.push(cls + ': text wider than its box');
+    for (let a = up(e); a && a !== document.body; a = up(a)) {
+      const s = getComputedStyle(a); if (s.overflowX === 'visible' && s.overflowY === 'visible') continue;
+      const q = a.getBoundingClientRect();
+      if (r.left < q.left - 1 || r.right > q.right + 1 || r.top < q.top - 1 || r.bottom > q.bottom + 1)
+        bad.push(cls + ' clipped by ' + a.tagName + '.' + a.className); } }
+  return {n: found.filter((e) => e.getBoundingClientRect().width > 0).length, bad: bad}; }"""
+
+
+def _deep_texts(page: Page, cls: str) -> list[str]:
+    return page.page.evaluate(
+        """(cls) => { const out = [];
+        const walk = (n) => { if (n.shadowRoot) walk(n.shadowRoot);
+          for (const c of n.children || []) { if (c.classList && c.classList.contains(cls)
+            && c.getBoundingClientRect().width > 0) out.push(c.textContent); walk(c); } };
+        walk(document.body); return out; }""",
+        cls,
+    )
+
+
+def _not_clipped(page: Page, cls: str, at_least: int = 1) -> None:
+    got = page.page.evaluate(CLIPPED, cls)
+    assert got["n"] >= at_least, f"{cls}: {got['n']} shown, expected {at_least}"
+    assert not got["bad"], got["bad"]
+
+
+def test_figure_labels_are_whole_and_name_the_target(server, browser) -> None:
+    base, _ = server
+    page = Page(browser, base)
+    try:
+        # Directions: the difference view's colour bar is labelled in text, nothing clipped.
+        page.page.locator(".lv-difference-toggle input").first.check()
+        page.page.locator(".lv-difference img").first.wait_for(timeout=30_000)
+        page.page.wait_for_timeout(500)
+        assert _deep_texts(page, "lv-colorbar-label") == ["difference to start (model units)"]
+        for cls in ("lv-colorbar-label", "lv-frame", "lv-difference", "lv-colorbar"):
+            _not_clipped(page, cls)
+        assert "classifier p(positive)" in page.text(".lv-probability")
+        page.shot("figures_directions")
+
+        # Explain: a phantom's explanation, both colour bars, the target named on the bars.
+        page.tab("Explain")
+        page.page.locator(".lv-phantom button").first.click()
+        page.page.wait_for_function(
+            f"() => ({DEEP_TEXT})().includes('in use: phantom sample, seed 0')", timeout=60_000
+        )
+        page.page.locator(".lv-explain button").first.click()
+        page.page.locator(".lv-panel-lig img").first.wait_for(timeout=240_000)
+        page.page.wait_for_timeout(800)
+        labels = _deep_texts(page, "lv-colorbar-label")
+        assert "value / max|value| of each map (red: raises p)" in labels
+        assert "|difference| / max|difference| (colorized)" in labels
+        for cls in ("lv-colorbar-label", "lv-colorbar", "lv-panel-colorized", "lv-panel-lig"):
+            _not_clipped(page, cls)
+        assert "p(positive)" in page.page.evaluate(DOCUMENT_STRINGS)  # the bar chart's axis
+        assert "in use: phantom sample, seed 0" in page.page.evaluate(DEEP_TEXT)
+        page.shot("figures_explain")
+
+        # A real upload replaces the phantom: its results go, no lesion-contour box, a safe name.
+        page.page.locator(".lv-upload input[type=file]").first.set_input_files(str(CT_SMALL))
+        page.page.wait_for_function(
+            f"() => ({DEEP_TEXT})().includes('uploaded CT image (file name withheld)')", timeout=60_000
+        )
+        page.page.wait_for_timeout(500)
+        text = page.page.evaluate(DEEP_TEXT)
+        contour_box = page.page.get_by_text("ground-truth lesion contour")
+        assert all(not contour_box.nth(i).is_visible() for i in range(contour_box.count()))
+        assert page.page.locator(".lv-panel-lig img").count() == 0
+        assert "CT_small" not in text and "CT_small" not in page.page.evaluate(DOCUMENT_STRINGS)
+
+        # Interpolation: both colour bars, with the true minus sign.
+        page.tab("Interpolation")
+        page.page.locator(".lv-interp-frame img").first.wait_for(timeout=60_000)
+        page.page.wait_for_timeout(500)
+        labels = _deep_texts(page, "lv-colorbar-label")
+        assert "frame \u2212 previous frame" in labels and "accumulated |difference|" in labels
+        _not_clipped(page, "lv-colorbar-label", at_least=2)
+        page.shot("figures_interpolation")
+    finally:
+        page.close()
+    assert not page.errors, f"JavaScript console errors: {page.errors}"
