@@ -13,17 +13,31 @@ from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
+import numpy as np
+import traitlets
 
 from latentviz.core import loading, render
 from latentviz.core.explorer import ExplorerFrame, ExplorerSession, ExplorerState
-from latentviz.errors import LatentvizError
+from latentviz.errors import LatentvizError, OptionError
+from latentviz.widgets._static import StaticFallback, captioned
 
 __all__ = ["DirectionExplorer"]
 
 
-class DirectionExplorer(w.VBox):
+class DirectionExplorer(StaticFallback, w.VBox):
     """One slider per direction (σ units), with seed, truncation, grid, window, difference,
     probability readout, rename/annotate/save and GIF/PNG export.
+
+    Traits (observe them, or ``ipywidgets.link`` them to other widgets):
+
+    * ``value``: the slider positions, a tuple of K floats in σ units; setting it moves the
+      sliders and renders one frame.
+    * ``target_probability``: the classifier's probability of the target class for the shown
+      image (None without a classifier), read-only by convention; ``probability`` is the
+      readout widget.
+
+    Saved notebooks keep a picture of the state at display time (``image/png`` beside the
+    live view), so nbviewer, GitHub and exported HTML show the image, not a repr.
 
     Parameters
     ----------
@@ -41,6 +55,9 @@ class DirectionExplorer(w.VBox):
     --------
     >>> DirectionExplorer.from_zoo("ct-dcgan", method="sefa")  # doctest: +SKIP
     """
+
+    value = traitlets.Tuple(help="slider positions (σ units), one per direction")
+    target_probability = traitlets.Float(None, allow_none=True, help="classifier probability of the image")
 
     def __init__(
         self,
@@ -177,6 +194,8 @@ class DirectionExplorer(w.VBox):
         )
         view = w.VBox([self.probability, w.HBox([self.image, self.difference]), self.colorbar])
         super().__init__([w.HBox([view, controls]), edit, self.status])
+        self.value = tuple(float(v) for v in s.state.values)
+        self.observe(self._on_value, names="value")
         self._show(s.state, s.render())  # first frame synchronously
 
     # -- one-liners --------------------------------------------------------------------------
@@ -198,7 +217,56 @@ class DirectionExplorer(w.VBox):
         if self._syncing:
             return
         self.session.set_value(k, value)
+        self._syncing = True  # the trait follows the sliders without moving them back
+        try:
+            self.value = tuple(float(v) for v in self.session.state.values)
+        finally:
+            self._syncing = False
         self._worker.submit(self.session.snapshot())
+
+    @traitlets.validate("value")
+    def _check_value(self, proposal: dict) -> tuple[float, ...]:
+        v = tuple(proposal["value"])
+        k = len(self.session.directions) if hasattr(self, "session") else len(v)
+        if len(v) != k:
+            raise OptionError("value", v, f"a tuple of {k} slider positions (one per direction)")
+        try:
+            out = tuple(float(x) for x in v)
+        except (TypeError, ValueError):
+            raise OptionError("value", v, "numbers (σ units)") from None
+        if not all(np.isfinite(out)):
+            raise OptionError("value", v, "finite numbers (σ units)")
+        return out
+
+    def _on_value(self, change: dict) -> None:
+        if self._syncing:
+            return
+        self._syncing = True  # K slider moves, one frame
+        try:
+            for k, (sl, v) in enumerate(zip(self.sliders, change["new"])):
+                sl.value = v
+                self.session.set_value(k, sl.value)  # clipped to the slider's range
+            self.value = tuple(float(v) for v in self.session.state.values)  # the clipped values
+        finally:
+            self._syncing = False
+        self._worker.submit(self.session.snapshot())
+
+    # -- static picture -------------------------------------------------------------------
+    def to_png(self) -> bytes:
+        """The current image (and its difference, when shown) with the probability, as PNG."""
+        frame = self.session.render()
+        p = "" if frame.probability is None else f"{self._target} = {frame.probability:.3f}"
+        tiles = [captioned(frame.png, p or "image")]
+        if frame.difference_png is not None:
+            tiles.append(captioned(frame.difference_png, "difference to start"))
+        return render.png_bytes(render.strip(tiles), compress_level=6)
+
+    def describe(self) -> str:
+        s = self.session
+        return (
+            f"DirectionExplorer: {s.generator.name}, {len(s.directions)} directions; "
+            f"sliders {', '.join(f'{v:+.1f}' for v in s.state.values)} σ"
+        )
 
     def _apply(self, setter: Any, value: Any) -> None:
         self._guard(setter, value)
@@ -220,6 +288,7 @@ class DirectionExplorer(w.VBox):
         try:
             for sl in self.sliders:
                 sl.value = 0.0
+            self.value = (0.0,) * len(self.sliders)
         finally:
             self._syncing = False
         self._worker.submit(self.session.snapshot())
@@ -263,6 +332,7 @@ class DirectionExplorer(w.VBox):
             self.probability.value = "<i>no classifier</i>"
         else:
             self.probability.value = f"<b>classifier {self._target} = {frame.probability:.3f}</b>"
+        self.target_probability = frame.probability
 
     def _show_error(self, state: ExplorerState, exc: BaseException) -> None:
         self.status.value = (

@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 import ipywidgets as w
+import traitlets
 
 from latentviz.bounds import Bound, OptionSpec, RealBound
 from latentviz.core import render
@@ -22,8 +23,9 @@ from latentviz.core.explanation import (
     ExplanationSession,
     method_option_specs,
 )
-from latentviz.errors import LatentvizError
+from latentviz.errors import LatentvizError, OptionError
 from latentviz.explain import registry
+from latentviz.widgets._static import StaticFallback
 
 __all__ = ["ExplanationPanel"]
 
@@ -71,7 +73,7 @@ def _spec_widget(spec: OptionSpec, value: Any) -> w.Widget:
     return w.Text(value=str(value), description=spec.label, tooltip=spec.doc, style=style)
 
 
-class ExplanationPanel(w.VBox):
+class ExplanationPanel(StaticFallback, w.VBox):
     """Side-by-side explanation of one image with method options, progress and cancel.
 
     Parameters
@@ -90,7 +92,14 @@ class ExplanationPanel(w.VBox):
         Displayed width of each panel.
     **session_options
         Passed to the session (``mask``, ``window``, ``options``).
+
+    Traits: ``value``, the selected methods (a tuple of registry keys, linked to the method
+    checkboxes), and ``done`` (True once an explanation has finished). Saved notebooks keep
+    the explanation figure of the last result beside the live view.
     """
+
+    value = traitlets.Tuple(help="selected attribution methods (registry keys)")
+    done = traitlets.Bool(False, help="an explanation has finished")
 
     def __init__(
         self,
@@ -195,6 +204,10 @@ class ExplanationPanel(w.VBox):
                 w.HBox([self.colorbar, self.colorized_bar]),
             ]
         )
+        self.value = tuple(k for k, box in self.methods.items() if box.value)
+        for box in self.methods.values():
+            box.observe(lambda _: self._boxes_to_value(), names="value")
+        self.observe(self._value_to_boxes, names="value")
         if run:
             self.start()
 
@@ -228,6 +241,35 @@ class ExplanationPanel(w.VBox):
             method_options=self._method_options(),
         )
 
+    @traitlets.validate("value")
+    def _check_value(self, proposal: dict) -> tuple[str, ...]:
+        v = tuple(proposal["value"])
+        known = tuple(self.methods) if hasattr(self, "methods") else v
+        bad = [m for m in v if m not in known]
+        if bad:
+            raise OptionError(
+                "value", v, "registry keys of methods these models can run: " + ", ".join(known)
+            )
+        return v
+
+    def _boxes_to_value(self) -> None:
+        self.value = tuple(k for k, box in self.methods.items() if box.value)
+
+    def _value_to_boxes(self, change: dict) -> None:
+        for k, box in self.methods.items():
+            box.value = k in change["new"]
+
+    # -- static picture -------------------------------------------------------------------
+    def to_png(self) -> bytes | None:
+        """The figure of the last explanation (every panel, captioned), or None before one."""
+        return (
+            None if self.session.result is None else self.session.figure_png(show_mask=self.show_mask.value)
+        )
+
+    def describe(self) -> str:
+        state = "explained" if self.session.result is not None else "not explained yet"
+        return f"ExplanationPanel: {self.session.generator.name} / {self.session.classifier.name}, {state}"
+
     def _method_options(self) -> dict[str, dict[str, Any]]:
         out = {k: dict(v) for k, v in self.session.options.method_options.items()}
         for (key, name), widget in self.method_options.items():
@@ -246,6 +288,7 @@ class ExplanationPanel(w.VBox):
         self.run_button.disabled, self.cancel_button.disabled = False, True
         secs = result.inversion.seconds + sum(a.seconds for a in result.attributions.values())
         self._message(f"done in {secs:.1f} s")
+        self.done = True
         bar = self.session.colorized_colorbar(self._width)
         self.colorized_bar.value, self.colorized_bar.width = bar, render.png_size(bar)[0]
         self.colorized_bar.layout.display = None

@@ -13,17 +13,23 @@ from typing import Any
 
 import ipywidgets as w
 import plotly.graph_objects as go
+import traitlets
 
 from latentviz.core import loading, render
 from latentviz.core.interpolation import InterpolationSession
-from latentviz.errors import LatentvizError
+from latentviz.errors import LatentvizError, OptionError
+from latentviz.widgets._static import StaticFallback, captioned
 
 __all__ = ["InterpolationPlayer"]
 
 
-class InterpolationPlayer(w.VBox):
+class InterpolationPlayer(StaticFallback, w.VBox):
     """Image, per-frame difference and accumulating difference along a path, with a
     probability curve whose marker follows the frame.
+
+    Traits: ``value``, the index of the frame shown (0 … n_frames − 1; link it to a slider
+    or observe it), and ``target_probability`` of that frame (None without a classifier).
+    Saved notebooks keep a picture of the frame shown at display time.
 
     Parameters
     ----------
@@ -37,6 +43,9 @@ class InterpolationPlayer(w.VBox):
     image_width
         Displayed width of each image.
     """
+
+    value = traitlets.Int(0, help="index of the frame shown")
+    target_probability = traitlets.Float(None, allow_none=True, help="classifier probability of the frame")
 
     def __init__(
         self,
@@ -108,6 +117,7 @@ class InterpolationPlayer(w.VBox):
             ),
         )
         self.scrub.observe(lambda ch: self.show(ch["new"]), names="value")
+        self._p_name = f"p({target})" if clf is not None else "p"
         grid = w.GridBox(
             [
                 *captions,
@@ -129,6 +139,7 @@ class InterpolationPlayer(w.VBox):
                 self.status,
             ]
         )
+        w.link((self.scrub, "value"), (self, "value"))
         self.show(0)
         inv = s.inversion
         if inv is not None:  # the path starts from an inverted image: say how faithful it is
@@ -145,12 +156,36 @@ class InterpolationPlayer(w.VBox):
         """Show frame ``index`` (bytes are pre-rendered; nothing is computed here)."""
         f = self.session.frame(index)
         self.image.value, self.step.value, self.cumulative.value = f.png, f.step_png, f.cumulative_png
-        p = "" if f.probability is None else f" · p = {f.probability:.3f}"
-        self.caption.value = f"<b>α = {f.alpha:.2f}{p}</b>"
+        p = "" if f.probability is None else f" · {self._p_name} = {f.probability:.3f}"
+        self.caption.value = f"<b>frame {f.index + 1}/{self.session.n_frames} · α = {f.alpha:.2f}{p}</b>"
+        self.target_probability = f.probability
         if f.probability is not None:
             with self.figure.batch_update():
                 self.figure.data[1].x = [f.alpha]
                 self.figure.data[1].y = [f.probability]
+
+    @traitlets.validate("value")
+    def _check_value(self, proposal: dict) -> int:
+        v = proposal["value"]
+        n = self.session.n_frames if hasattr(self, "session") else v + 1
+        if not 0 <= v < n:
+            raise OptionError("value", v, f"a frame index 0..{n - 1}")
+        return v
+
+    # -- static picture -------------------------------------------------------------------
+    def to_png(self) -> bytes:
+        """The frame shown, its step and accumulated differences, captioned, as PNG."""
+        f = self.session.frame(self.value)
+        p = "" if f.probability is None else f", {self._p_name} = {f.probability:.3f}"
+        tiles = [
+            captioned(f.png, f"frame {f.index + 1}, α = {f.alpha:.2f}{p}"),
+            captioned(f.step_png, "frame − previous frame"),
+            captioned(f.cumulative_png, "accumulated |difference|"),
+        ]
+        return render.png_bytes(render.strip(tiles), compress_level=6)
+
+    def describe(self) -> str:
+        return f"InterpolationPlayer: {self.session.n_frames} frames, frame {self.value + 1} shown"
 
     def _export(self) -> None:
         try:
