@@ -43,10 +43,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         type=_window,
         default=None,
         metavar="C,W|PRESET",
-        help="window of DICOM/NIfTI files: center,width in their units (e.g. 40,80; a negative center "
-        "needs '=': --window=-600,1500) or a preset (lung, mediastinum, soft_tissue, bone, brain); "
-        "default: each file's own window, else its 0.5-99.5 percentiles. A fixed window is recorded "
-        "on the model card",
+        help="intensity window of grey images (DICOM, NIfTI, grey PNG) in their stored units: "
+        "center,width (e.g. 40,80 in HU; a negative center needs '=': --window=-600,1500) or a CT "
+        "preset (lung, mediastinum, soft_tissue, bone, brain); default: each file's own window "
+        "(DICOM header, PNG bit depth), else its 0.5-99.5 percentiles. Colour images under "
+        "--channels 3 are read as they are. A fixed window is recorded on the model card",
     )
     p.add_argument(
         "--positive-class",

@@ -77,9 +77,11 @@ class TrainConfig:
         1 (grey) or 3 (RGB). RGB rasters keep their colour; grey images and DICOMs are
         repeated to 3 channels.
     window
-        Intensity window of DICOM/NIfTI files: ``(center, width)`` or a preset name
-        (:data:`latentviz.data.PRESETS`); ``None``: each file's own window, else its percentiles.
-        A fixed window is recorded on the model card as the window the model's [-1, 1] spans.
+        Intensity window of grey images (DICOM, NIfTI, grey rasters) in their stored units:
+        ``(center, width)`` or a preset name (:data:`latentviz.data.PRESETS`); ``None``: each
+        file's own window, else its percentiles. Colour rasters under ``channels=3`` are read as
+        they are. A fixed window is recorded on the model card as the window the model's
+        [-1, 1] spans.
     positive_class
         A class name (or index) of the labels. A classifier records it as its ``target``
         (default: index 1, the second class in sorted order); medXGAN's z2 ≠ 0 renders it
