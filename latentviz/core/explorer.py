@@ -547,6 +547,23 @@ class ExplorerSession:
             Path(path).write_bytes(data)
         return data
 
+    def export_video(
+        self,
+        path: str | Path,
+        direction: int | None = None,
+        span: float = 3.0,
+        n_frames: int = 16,
+        duration_ms: int = 120,
+    ) -> Path:
+        """The walk as an animation chosen by the suffix of ``path``: ``.gif`` or ``.mp4``.
+
+        The frames are those of :meth:`export_gif`; an ``.mp4`` needs the ``video`` extra
+        (:func:`latentviz.core.video.write_video`).
+        """
+        from latentviz.core.video import write_video
+
+        return write_video(self._walk_tiles(direction, span, n_frames), path, duration_ms=duration_ms)
+
     def export_strip(
         self,
         path: str | Path | None = None,
