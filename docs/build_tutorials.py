@@ -10,7 +10,8 @@ Each notebook runs top to bottom in a fresh kernel (nbclient) in a temporary fol
 files it writes do not land in the repository. The copy the docs render keeps the code and
 markdown cells unchanged (``tests/docs/test_tutorials.py`` checks that they match
 ``examples/``) and slims the outputs: PNG images, plain text, small HTML; interactive widget
-views become a one-line note (the static site cannot run them), widget state is dropped, and
+views become their picture (latentviz's widgets add one of their state) and a one-line note
+(the static site cannot run them), widget state is dropped, and
 carriage-return progress bars keep only their last state. A note at the top says how and
 when the copy was executed. The site build itself never executes notebooks.
 """
@@ -52,8 +53,9 @@ def _slim_output(out: nbformat.NotebookNode) -> nbformat.NotebookNode | None:
     if out.output_type not in ("display_data", "execute_result"):
         return out  # errors are kept: the build refuses them anyway
     data = out.get("data", {})
-    if WIDGET_MIME in data:
-        return nbformat.v4.new_output("display_data", data={"text/plain": WIDGET_NOTE})
+    if WIDGET_MIME in data:  # latentviz's widgets carry a picture of their state: keep it
+        kept = {"image/png": data["image/png"]} if "image/png" in data else {}
+        return nbformat.v4.new_output("display_data", data={**kept, "text/plain": WIDGET_NOTE})
     kept = {m: data[m] for m in KEEP_MIMES if m in data}
     if len(kept.get("text/html", "")) > MAX_HTML:
         kept.pop("text/html")

@@ -116,6 +116,11 @@ def test_slim_replaces_widgets_and_drops_heavy_outputs() -> None:
     outs = nb.cells[0].outputs
     assert "widgets" not in nb.metadata
     assert outs[0].data == {"text/plain": bt.WIDGET_NOTE}
+    pictured = nbformat.v4.new_output(
+        "display_data",
+        data={bt.WIDGET_MIME: {"model_id": "b"}, "image/png": "iVBORw0KGgo=", "text/plain": "x"},
+    )
+    assert bt._slim_output(pictured).data == {"image/png": "iVBORw0KGgo=", "text/plain": bt.WIDGET_NOTE}
     assert outs[1].data == {"text/plain": "repr"}  # the big HTML is gone, its repr stays
     assert set(outs[2].data) == {"image/png", "text/plain"}
     assert outs[3].data == {"text/plain": "repr"}  # GIF dropped
