@@ -68,12 +68,12 @@ class CaptumExplainer(Explainer):
         check_images(inputs)
         opts = self.resolve(options)
         x = _usable(inputs, self.classifier.device)
-        t = _target(self.classifier, target)
+        t = _target(self.classifier, target, x)
         attr, delta, extras = self.compute(x, t, **opts)
         return Attribution(
             map=attr.detach().cpu(),
             method=self.key,
-            options={"target": t, "output": self.output, **json_options(opts)},
+            options={"target": self.classifier.target_option(t), "output": self.output, **json_options(opts)},
             delta=None if delta is None else delta.detach().cpu(),
             seconds=time.perf_counter() - t0,
             extras=extras,
