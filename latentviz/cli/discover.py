@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from latentviz.cli import print_json
-from latentviz.errors import ModelFileError
+from latentviz.cli import MODEL_FORMS, add_latent_shape_argument, print_json
 
 __all__ = ["HELP", "add_arguments", "run"]
 
@@ -16,7 +15,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     # Methods and their option flags come from the registry (latentviz.directions.registry).
     from latentviz.directions.registry import add_option_arguments, method_names
 
-    p.add_argument("--model", required=True, help="zoo generator name (e.g. ct-dcgan)")
+    p.add_argument("--model", required=True, help=f"generator: {MODEL_FORMS} (e.g. ct-dcgan, dec.pt)")
+    add_latent_shape_argument(p)
     p.add_argument("--method", required=True, choices=method_names())
     p.add_argument("--out", required=True, help="direction-set path: writes OUT.npz, OUT.json and OUT.png")
     methods = p.add_argument_group(
@@ -32,15 +32,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from latentviz import zoo
+    from latentviz.core.loading import load_model
     from latentviz.directions.registry import DiscoveryInputs, get_method, options_from_arguments
     from latentviz.directions.strips import strip_grid
 
     method = get_method(args.method)
     options = method.options(**options_from_arguments(method, args))  # refuse bad flags before loading
-    generator = zoo.load(args.model, device=args.device)
-    if not hasattr(generator, "sample_latents"):
-        raise ModelFileError(f"{args.model} is a classifier, not a generator")
+    generator = load_model(
+        args.model, args.device, role="generator", latent_shape=args.latent_shape, flag="--model"
+    )
     ds = method(generator, DiscoveryInputs(progress=not args.quiet), **options.to_dict())
     npz, sidecar = ds.save(args.out)
     png = None

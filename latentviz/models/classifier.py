@@ -21,6 +21,7 @@ from torch import nn
 from latentviz.errors import ArgumentError, ImageValueError, ShapeError, TargetError
 from latentviz.models.device import pick_device
 from latentviz.models.generator import module_sha256
+from latentviz.models.latent_layer import layer_inputs, layer_kind
 
 __all__ = ["Classifier", "Target", "find_gradcam_layer"]
 
@@ -49,7 +50,7 @@ def find_gradcam_layer(module: nn.Module) -> nn.Module:
         return module.features
     last = None
     for sub in module.modules():
-        if isinstance(sub, nn.Conv2d):
+        if layer_kind(sub) == "Conv2d":  # TorchScript submodules too
             last = sub
     if last is None:
         raise ArgumentError(f"{type(module).__name__} has no Conv2d layer; pass gradcam_layer=")
@@ -67,8 +68,8 @@ def _module_device(module: nn.Module) -> torch.device:
 
 def _first_conv_channels(module: nn.Module) -> int | None:
     """Input channels of the first ``nn.Conv2d`` in ``module`` (None without one)."""
-    conv = next((m for m in module.modules() if isinstance(m, nn.Conv2d)), None)
-    return None if conv is None else int(conv.in_channels)
+    conv = next((m for m in module.modules() if layer_kind(m) == "Conv2d"), None)
+    return None if conv is None else layer_inputs(conv, "Conv2d")
 
 
 class Classifier:
@@ -161,8 +162,14 @@ class Classifier:
         self.module = module.to(self._device) if device is not None else module
         self._lock = threading.RLock()
         self._depth = 0
-        if isinstance(gradcam_layer, str):
-            gradcam_layer = self.module.get_submodule(gradcam_layer)
+        if isinstance(gradcam_layer, str):  # a dotted name (get_submodule fails on TorchScript)
+            modules = dict(self.module.named_modules())
+            if gradcam_layer not in modules:
+                raise ArgumentError(
+                    f"gradcam_layer {gradcam_layer!r} is not a submodule of {name}; "
+                    f"some are: {', '.join(n for n in list(modules)[1:9])}"
+                )
+            gradcam_layer = modules[gradcam_layer]
         self._gradcam_layer = gradcam_layer
         self._sha256: str | None = None
 
