@@ -104,6 +104,7 @@ class GradCam(Explainer):
     def __init__(
         self, classifier: Classifier, layer: nn.Module | None = None, output: Output = "logit"
     ) -> None:
+        classifier.require_hooks("Grad-CAM")
         self.classifier = classifier
         self.layer = classifier.gradcam_layer if layer is None else layer
         self.output = output

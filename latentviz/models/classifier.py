@@ -192,6 +192,26 @@ class Classifier:
         return self._device
 
     @property
+    def is_scripted(self) -> bool:
+        """Whether the module is TorchScript (no forward hooks: no Grad-CAM or hook methods)."""
+        return isinstance(self.module, torch.jit.ScriptModule)
+
+    def require_hooks(self, method: str) -> None:
+        """Refuse, with a typed error, a method that hooks layers on a TorchScript module.
+
+        Raises
+        ------
+        ArgumentError
+            When :attr:`is_scripted`.
+        """
+        if self.is_scripted:
+            raise ArgumentError(
+                f"{method} hooks the classifier's layers, which TorchScript modules do not allow; "
+                f"{self.name} is TorchScript: use integrated_gradients, saliency, gradient_shap or "
+                "occlusion, or wrap the eager nn.Module"
+            )
+
+    @property
     def sha256(self) -> str:
         if self._sha256 is None:
             self._sha256 = module_sha256(self.module)

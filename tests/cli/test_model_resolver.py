@@ -111,3 +111,31 @@ def test_every_model_flag_says_it_takes_the_three_forms(capsys) -> None:
             parser.parse_args([*argv, "--help"])
         text = " ".join(capsys.readouterr().out.split())
         assert MODEL_FORMS in text, argv
+
+
+def test_cli_explain_takes_a_torchscript_classifier(tmp_path: Path, monkeypatch, capsys) -> None:
+    import functools
+
+    from latentviz.errors import ArgumentError
+    from latentviz.explain import GradCam, report
+
+    zc = zoo.load("ct-classifier", device="cpu")
+    path = tmp_path / "ct_cnn.pt"
+    torch.jit.save(torch.jit.trace(zc.module.eval(), torch.zeros(1, 1, 64, 64)), str(path))
+    path.with_suffix(".json").write_text(
+        json.dumps({"role": "classifier", "activation": "softmax", "target_names": zc.target_names})
+    )
+    ts = resolve_model(path, role="classifier", device="cpu")
+    x = torch.zeros(2, 1, 64, 64)
+    torch.testing.assert_close(ts.probabilities(x), zc.probabilities(x))
+    with pytest.raises(ArgumentError, match="TorchScript modules do not allow"):
+        GradCam(ts)  # hooks are impossible on TorchScript: a typed error, not a RuntimeError
+    monkeypatch.setattr(report, "invert", functools.partial(report.invert, refine=None))
+    argv = ["explain", "phantom:ct:3", "--model", "ct-medxgan", "--classifier", str(path)]
+    cut = ["--steps", "2", "--restarts", "1", "--ig-steps", "2", "--lig-steps", "2", "--frames", "2"]
+    cut += ["--quiet"]
+    out = tmp_path / "out"
+    assert main([*argv, "--methods", "ig", "--out", str(out), *cut, "--device", "cpu"]) == 0
+    assert (out / "explanation.json").is_file()
+    assert main([*argv, "--methods", "gradcam", "--out", str(out), *cut, "--device", "cpu"]) == 2
+    assert "TorchScript modules do not allow" in capsys.readouterr().err

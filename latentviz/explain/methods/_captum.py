@@ -42,7 +42,12 @@ class CaptumExplainer(Explainer):
     #: What the method differentiates unless told otherwise.
     default_output: ClassVar[Output] = "probability"
 
+    #: Whether captum hooks the classifier's layers (impossible on TorchScript modules).
+    needs_hooks: ClassVar[bool] = False
+
     def __init__(self, classifier: Classifier, output: Output | None = None) -> None:
+        if self.needs_hooks:
+            classifier.require_hooks(self.key)
         self.classifier = classifier
         self.output: Output = output or self.default_output
         self.forward_module = score_module(classifier, self.output)
