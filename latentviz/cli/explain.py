@@ -97,13 +97,18 @@ def load_source(spec: str, size: int, window: str | None = None, generator=None)
     return image.to_model_input(size, window), None, image
 
 
+def _target_arg(text: str) -> int | str:
+    """``--target``: an index (``2``) or a class name (``nodule``)."""
+    return int(text) if text.lstrip("-").isdigit() else text
+
+
 def options_from_args(args: argparse.Namespace):
     """The :class:`~latentviz.core.ExplanationOptions` the arguments mean (the session's type,
     so the CLI and the views run one pipeline with one set of defaults)."""
     from latentviz.core.explanation import ExplanationOptions
 
     options = ExplanationOptions(
-        target=args.target,
+        target=args.target if not isinstance(args.target, str) else None,  # a name: set once loaded
         ig_steps=args.ig_steps,
         lig_steps=args.lig_steps,
         restarts=args.restarts,
@@ -136,7 +141,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         choices=list(registry.keys()),
         help=f"attribution maps (default: {' '.join(d.methods)})",
     )
-    p.add_argument("--target", type=int, default=None, help="class to explain (default: the classifier's)")
+    p.add_argument(
+        "--target",
+        type=_target_arg,
+        default=None,
+        help="class to explain: an index or a class name (default: the classifier's)",
+    )
     p.add_argument(
         "--restarts",
         type=int,
@@ -189,6 +199,8 @@ def run(args: argparse.Namespace) -> int:
 
     options = options_from_args(args)
     g, c = load_models(args.model, args.classifier, args.device, args.latent_shape)
+    if isinstance(args.target, str):  # a class name: its index in the classifier's target_names
+        options.target = c.check_target(args.target)
     ae = (
         resolve_model(args.autoencoder, args.device, role="generator", flag="--autoencoder")
         if args.autoencoder

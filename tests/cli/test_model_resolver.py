@@ -135,7 +135,10 @@ def test_cli_explain_takes_a_torchscript_classifier(tmp_path: Path, monkeypatch,
     cut = ["--steps", "2", "--restarts", "1", "--ig-steps", "2", "--lig-steps", "2", "--frames", "2"]
     cut += ["--quiet"]
     out = tmp_path / "out"
-    assert main([*argv, "--methods", "ig", "--out", str(out), *cut, "--device", "cpu"]) == 0
-    assert (out / "explanation.json").is_file()
+    # --target takes a class name too (issue 16, item 5).
+    rc = main([*argv, "--methods", "ig", "--target", "negative", "--out", str(out), *cut, "--device", "cpu"])
+    assert rc == 0
+    summary = json.loads((out / "explanation.json").read_text())
+    assert summary["target"] == 0 and summary["target_name"] == "negative"
     assert main([*argv, "--methods", "gradcam", "--out", str(out), *cut, "--device", "cpu"]) == 2
     assert "TorchScript modules do not allow" in capsys.readouterr().err
