@@ -2,7 +2,7 @@
 
 Usage, from the repository root::
 
-    python docs/build_tutorials.py             # every examples/NN_*.ipynb, full budgets
+    python docs/build_tutorials.py             # every examples/NN_*.ipynb, default budgets
     python docs/build_tutorials.py --quick     # LATENTVIZ_QUICK=1: the small CI budgets
     python docs/build_tutorials.py 01 04       # only the notebooks whose names start so
 
@@ -80,7 +80,7 @@ def slim(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 def stamp(nb: nbformat.NotebookNode, quick: bool, seconds: float) -> None:
     """Insert a markdown cell saying how the copy was made (replaced, not stacked)."""
-    mode = "`LATENTVIZ_QUICK=1` (the small CI budgets)" if quick else "full budgets"
+    mode = "`LATENTVIZ_QUICK=1` (the small CI budgets)" if quick else "the default budgets"
     import torch
 
     text = (

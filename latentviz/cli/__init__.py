@@ -12,6 +12,8 @@ cause (:class:`latentviz.errors.LatentvizError`) are printed as one line, exit c
 Start-up is lazy: ``latentviz --version`` and ``latentviz --help`` import no subcommand,
 and ``latentviz NAME ...`` imports only ``latentviz.cli.NAME`` (the one-line helps of the
 others come from :data:`SUBCOMMANDS`, which a test keeps equal to each module's ``HELP``).
+``latentviz NAME --help`` prints a cached copy of the page when this code has printed it
+before (:mod:`latentviz.cli._help_cache`), so it imports neither torch nor the registries.
 """
 
 from __future__ import annotations
@@ -118,9 +120,40 @@ def _command_in(argv: Sequence[str]) -> str | None:
     return None
 
 
+def _help(parser: argparse.ArgumentParser, argv: list[str]) -> int:
+    """Print the help page ``argv`` asks for, building it only when it is not cached."""
+    import contextlib
+    import io
+
+    from latentviz.cli import _help_cache
+
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out):
+            parser.parse_args(argv)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 0
+    else:  # e.g. "--help" given as an option's value: nothing was printed
+        code = 0
+    text = out.getvalue()
+    if code == 0 and text:
+        _help_cache.store(argv, text)
+    sys.stdout.write(text)
+    return code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = _command_in(argv)
+    if command is not None:
+        from latentviz.cli import _help_cache
+
+        if _help_cache.wants_help(argv):
+            cached = _help_cache.load(argv)
+            if cached is not None:  # the page of this code and terminal width: no imports
+                sys.stdout.write(cached)
+                return 0
+            return _help(build_parser(load=[command]), argv)
     parser = build_parser(load=[command] if command else [])
     args = parser.parse_args(argv)
     if getattr(args, "_run", None) is None:

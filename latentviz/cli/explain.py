@@ -32,7 +32,7 @@ DESCRIPTION = (
     "Latent Integrated Gradients). The defaults are those of the notebook panel and the dashboard: "
     "the same image gives the same maps. Writes to DIR: "
     "explanation.png (side-by-side figure), explanation.npz (raw maps), explanation.json "
-    "(probabilities, fidelity, completeness) and explanation_interpolation.gif."
+    "(probabilities, fidelity, completeness) and explanation_interpolation.gif (.mp4 with --video mp4)."
 )
 
 
@@ -170,7 +170,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--lig-steps", type=int, default=d.lig_steps, help=f"LIG path steps (default {d.lig_steps})"
     )
     p.add_argument(
-        "--frames", type=int, default=d.n_frames, help=f"interpolation GIF frames (default {d.n_frames})"
+        "--frames", type=int, default=d.n_frames, help=f"interpolation frames (default {d.n_frames})"
+    )
+    p.add_argument(
+        "--video",
+        choices=("gif", "mp4"),
+        default="gif",
+        help="format of the interpolation: gif (default) or mp4 (needs pip install 'latentviz[video]')",
     )
     p.add_argument(
         "--window",
@@ -217,7 +223,7 @@ def run(args: argparse.Namespace) -> int:
     shown = args.image if args.image.startswith("phantom:") else anonymous_name(args.image)
     expl.info.update(image=shown, model=args.model, classifier=args.classifier)
     title = f"{shown} · {Path(args.model).stem} · {Path(args.classifier).stem}"
-    paths = save_explanation(expl, args.out, title=title)
+    paths = save_explanation(expl, args.out, title=title, video=args.video)
     summary = expl.summary()
     if mask is not None:  # phantoms know where the lesion is: score every map
         m = torch.from_numpy(np.asarray(mask))

@@ -7,6 +7,7 @@ import os
 import shlex
 
 from latentviz.models.training import KINDS, TrainConfig, fit
+from latentviz.models.training.common import IMAGE_SIZES
 
 HELP = "train a classifier, DCGAN, VAE, medXGAN, StyleGAN2 or style-based autoencoder"
 DESCRIPTION = (
@@ -23,7 +24,39 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--data", required=True, help="phantom kind (cxr, ct, brain) or a path to images (.npz or folder)"
     )
     p.add_argument("--out", required=True, help="run folder")
-    p.add_argument("--size", type=_positive, default=64, help="image size in px (64 or 128; default 64)")
+    p.add_argument(
+        "--size",
+        type=_image_size,
+        default=64,
+        help=f"image size in px: a power of two from {IMAGE_SIZES[0]} to {IMAGE_SIZES[-1]} "
+        "(default 64; the zoo uses 64 and 128)",
+    )
+    p.add_argument(
+        "--channels",
+        type=int,
+        choices=(1, 3),
+        default=1,
+        help="1: grey (default); 3: RGB (colour images keep their colour, grey ones are repeated)",
+    )
+    p.add_argument(
+        "--window",
+        type=_window,
+        default=None,
+        metavar="C,W|PRESET",
+        help="intensity window of grey images (DICOM, NIfTI, grey PNG) in their stored units: "
+        "center,width (e.g. 40,80 in HU; a negative center needs '=': --window=-600,1500) or a CT "
+        "preset (lung, mediastinum, soft_tissue, bone, brain); default: each file's own window "
+        "(DICOM header, PNG bit depth), else its 0.5-99.5 percentiles. Colour images under "
+        "--channels 3 are read as they are. A fixed window is recorded on the model card",
+    )
+    p.add_argument(
+        "--positive-class",
+        default=None,
+        metavar="NAME",
+        help="a class folder name (or index). classifier: the class explanations target (default: "
+        "index 1, the second folder in sorted order). medxgan: the class z2 != 0 renders among the "
+        "classifier's classes (default: the classifier's target)",
+    )
     p.add_argument("--steps", type=_positive, default=1000, help="optimisation steps (default 1000)")
     p.add_argument("--batch-size", type=_positive, default=64, help="batch size (default 64)")
     p.add_argument("--lr", type=float, default=None, help="learning rate (default: the recipe's)")
@@ -67,6 +100,57 @@ def _positive(text: str) -> int:
     return v
 
 
+def _image_size(text: str) -> int:
+    """``--size``: exactly the range its help states."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+    if v not in IMAGE_SIZES:
+        raise argparse.ArgumentTypeError(
+            f"must be a power of two from {IMAGE_SIZES[0]} to {IMAGE_SIZES[-1]} "
+            f"({', '.join(map(str, IMAGE_SIZES))}), got {text}"
+        )
+    return v
+
+
+def _window(text: str) -> str:
+    """``--window``: ``C,W`` or a preset name, checked here and parsed by :func:`parse_window`."""
+    from latentviz.errors import ArgumentError
+
+    try:
+        parse_window(text)
+    except ArgumentError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def parse_window(text: str | None) -> tuple[float, float] | str | None:
+    """``"C,W"`` → ``(C, W)``; a preset name stays a name (checked against the presets).
+
+    Raises
+    ------
+    ArgumentError
+        Not two numbers, a non-positive width, or an unknown preset.
+    """
+    from latentviz.data.windowing import PRESETS, resolve_window
+    from latentviz.errors import ArgumentError
+
+    if text is None:
+        return None
+    if "," in text:
+        parts = text.split(",")
+        try:
+            center, width = (float(v) for v in parts)
+        except ValueError:
+            raise ArgumentError(f"window {text!r}: give center,width as two numbers, e.g. 40,80") from None
+        return resolve_window((center, width))
+    name = text.lower().replace("-", "_").replace(" ", "_")
+    if name not in PRESETS:
+        raise ArgumentError(f"unknown window {text!r}; use center,width or one of {sorted(PRESETS)}")
+    return name
+
+
 def recipe_command(args: argparse.Namespace) -> str:
     """The command line that reproduces this run (recorded in the model card), without --out."""
     parts = ["latentviz", "train", args.kind]
@@ -74,10 +158,15 @@ def recipe_command(args: argparse.Namespace) -> str:
         skip = ("kind", "out", "resume", "no_progress", "device", "command", "nproc")
         if key in skip or key.startswith("_"):
             continue
-        if value is None or value is False:
-            continue
+        if value is None or value is False or (key == "channels" and value == 1):
+            continue  # (grey runs keep the recipe they always had)
         flag = "--" + key.replace("_", "-")
-        parts += [flag] if value is True else [flag, str(value)]
+        if value is True:
+            parts += [flag]
+        elif str(value).startswith("-"):  # --window=-600,1500: argparse would read an option
+            parts += [f"{flag}={value}"]
+        else:
+            parts += [flag, str(value)]
     return shlex.join(parts)
 
 
@@ -111,6 +200,9 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         early_step=args.early_step,
         progress=not args.no_progress,
         extra=extra,
+        channels=args.channels,
+        window=parse_window(args.window),
+        positive_class=args.positive_class,
     )
 
 

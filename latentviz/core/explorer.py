@@ -66,7 +66,9 @@ class ExplorerFrame:
     image
         Float image ``(C, H, W)`` in ``[-1, 1]`` (the first sample in grid mode).
     probability
-        The classifier's target probability of ``image`` (None without a classifier).
+        The classifier's target probability of ``image`` (None without a classifier, and
+        None while it is still being computed when the frame came from a worker that sends
+        frames first: see :meth:`ExplorerSession.worker`).
     difference_png
         The signed difference to the start image (sliders at 0), ``difference_colormap`` on
         ``±difference_scale``; None unless ``state.difference``.
@@ -159,6 +161,7 @@ class ExplorerSession:
         self._start: dict[tuple, np.ndarray] = {}
         self._ranges: dict[str, tuple[float, float] | None] = {}
         self._worker: LatestWinsWorker[ExplorerState, ExplorerFrame] | None = None
+        self._prob_worker: LatestWinsWorker[tuple[ExplorerState, ExplorerFrame], float] | None = None
         self._lock = threading.RLock()  # the worker and the caller's thread share caches
         self.resolve_window("full")
 
@@ -366,29 +369,53 @@ class ExplorerSession:
             return c + (z - c) * st.truncation + shift
         return z * st.truncation + shift
 
-    def _forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def _forward(
+        self, z: torch.Tensor, probability: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         with torch.inference_mode():
             x = self.generator(z.reshape(z.shape[0], *self.generator.latent_shape))
-            p = self.classifier.probability(x) if self.classifier is not None else None
+            p = self.classifier.probability(x) if (self.classifier is not None and probability) else None
         return x, p
 
-    def render(self, state: ExplorerState | None = None) -> ExplorerFrame:
-        """Render ``state`` (default: the current one); cached."""
+    def render(self, state: ExplorerState | None = None, probability: bool = True) -> ExplorerFrame:
+        """Render ``state`` (default: the current one); cached.
+
+        ``probability=False`` skips the classifier for a single image (the frame's
+        ``probability`` is then None until :meth:`probability_of` fills it in); a sample
+        grid always carries its probabilities, which are drawn on its tiles.
+        """
         st = self.state if state is None else state
         with self._lock:
             hit = self._cache.get(st)
-            if hit is not None:
+            complete = hit is not None and (hit.probability is not None or self.classifier is None)
+            if hit is not None and (complete or not probability):
                 self._cache.move_to_end(st)
                 return hit
-            frame = self._render(st)
+        if hit is not None:  # the frame without its probability: only the classifier runs
+            self.probability_of(hit)
+            return self._cache.get(st, hit)
+        frame = self._render(st, probability or bool(st.grid))
+        with self._lock:
             self._cache[st] = frame
             if len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
-            return frame
+        return frame
 
-    def _render(self, st: ExplorerState) -> ExplorerFrame:
+    def probability_of(self, frame: ExplorerFrame) -> float | None:
+        """The classifier's probability of ``frame``'s image (cached with the frame)."""
+        if frame.probability is not None or self.classifier is None:
+            return frame.probability
+        x = torch.from_numpy(frame.image).unsqueeze(0)
+        with torch.inference_mode():
+            p = float(self.classifier.probability(x.to(self.classifier.device))[0])
+        with self._lock:
+            if frame.state in self._cache:
+                self._cache[frame.state] = replace(frame, probability=p)
+        return p
+
+    def _render(self, st: ExplorerState, probability: bool = True) -> ExplorerFrame:
         n = st.grid * st.grid if st.grid else 1
-        x, p = self._forward(self.latents(st, n))
+        x, p = self._forward(self.latents(st, n), probability)
         vrange = self.display_range(st.window, x)
         image = x[0].cpu().numpy()
         prob = float(p[0]) if p is not None else None
@@ -429,7 +456,7 @@ class ExplorerSession:
             img = self._start.get(key)
         if img is None:
             zero = replace(st, values=(0.0,) * self.n_directions, grid=0, difference=False)
-            x, _ = self._forward(self.latents(zero))
+            x, _ = self._forward(self.latents(zero), probability=False)
             self._start[key] = img = x[0].cpu().numpy()
         return img
 
@@ -442,7 +469,7 @@ class ExplorerSession:
             imgs = self._start.get(key)
         if imgs is None:
             zero = replace(st, values=(0.0,) * self.n_directions, difference=False)
-            x, _ = self._forward(self.latents(zero, n))
+            x, _ = self._forward(self.latents(zero, n), probability=False)
             self._start[key] = imgs = x.cpu().numpy()
         return imgs
 
@@ -520,6 +547,23 @@ class ExplorerSession:
             Path(path).write_bytes(data)
         return data
 
+    def export_video(
+        self,
+        path: str | Path,
+        direction: int | None = None,
+        span: float = 3.0,
+        n_frames: int = 16,
+        duration_ms: int = 120,
+    ) -> Path:
+        """The walk as an animation chosen by the suffix of ``path``: ``.gif`` or ``.mp4``.
+
+        The frames are those of :meth:`export_gif`; an ``.mp4`` needs the ``video`` extra
+        (:func:`latentviz.core.video.write_video`).
+        """
+        from latentviz.core.video import write_video
+
+        return write_video(self._walk_tiles(direction, span, n_frames), path, duration_ms=duration_ms)
+
     def export_strip(
         self,
         path: str | Path | None = None,
@@ -538,14 +582,55 @@ class ExplorerSession:
         self,
         on_frame: Callable[[ExplorerState, ExplorerFrame], Any],
         on_error: Callable[[ExplorerState, BaseException], Any] | None = None,
+        on_probability: Callable[[ExplorerState, float], Any] | None = None,
     ) -> LatestWinsWorker[ExplorerState, ExplorerFrame]:
-        """This session's latest-wins worker (created once; the callbacks of the first call stay)."""
-        if self._worker is None:
+        """This session's latest-wins worker (created once; the callbacks of the first call stay).
+
+        With ``on_probability`` the frame does not wait for the classifier: ``on_frame``
+        gets the image as soon as the generator and the PNG encoder are done (its
+        ``probability`` None), and a second latest-wins worker computes the probability
+        and calls ``on_probability(state, p)``. A front end shows ``p`` only while the
+        frame of ``state`` is the one on screen, so a label never shows the probability of
+        another frame; a newer frame drops an older frame's pending probability.
+        """
+        if self._worker is not None:
+            return self._worker
+        if on_probability is None or self.classifier is None:
             self._worker = LatestWinsWorker(self.render, on_frame, on_error, name="latentviz-explorer")
+            return self._worker
+
+        def probability(request: tuple[ExplorerState, ExplorerFrame]) -> float:
+            return float(self.probability_of(request[1]))
+
+        self._prob_worker = LatestWinsWorker(
+            probability,
+            lambda req, p: on_probability(req[0], p),
+            (lambda req, exc: on_error(req[0], exc)) if on_error is not None else None,
+            name="latentviz-probability",
+        )
+
+        def frame_ready(state: ExplorerState, frame: ExplorerFrame) -> None:
+            on_frame(state, frame)
+            if frame.probability is None and self._prob_worker is not None:
+                self._prob_worker.submit((state, frame))
+            elif frame.probability is not None:
+                on_probability(state, frame.probability)
+
+        self._worker = LatestWinsWorker(
+            lambda st: self.render(st, probability=False), frame_ready, on_error, name="latentviz-explorer"
+        )
         return self._worker
 
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Block until the frame worker and the probability worker are idle."""
+        ok = self._worker is None or self._worker.wait_idle(timeout)
+        return ok and (self._prob_worker is None or self._prob_worker.wait_idle(timeout))
+
     def close(self) -> None:
-        """Stop the background worker."""
+        """Stop the background workers."""
         if self._worker is not None:
             self._worker.close()
             self._worker = None
+        if self._prob_worker is not None:
+            self._prob_worker.close()
+            self._prob_worker = None

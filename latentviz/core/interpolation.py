@@ -292,3 +292,13 @@ class InterpolationSession:
         if path is not None:
             Path(path).write_bytes(data)
         return data
+
+    def export_video(self, path: str | Path, duration_ms: int = 100) -> Path:
+        """The path as an animation chosen by the suffix of ``path``: ``.gif`` or ``.mp4``.
+
+        Each frame carries its probability and α, as in :meth:`export_gif`. An ``.mp4``
+        needs the ``video`` extra (:func:`latentviz.core.video.write_video`).
+        """
+        from latentviz.core.video import write_video
+
+        return write_video(self._tiles(), path, duration_ms=duration_ms)

@@ -132,7 +132,9 @@ class DirectionsTab:
         if layer_opts:
             self.layers.param.watch(lambda ev: self._apply(s.set_layers, ev.new), "value")
 
-        self._worker = s.worker(self._frame_ready, self._frame_failed)
+        # Frames first; the probability follows on its own worker (core.ExplorerSession.worker).
+        self._shown: ExplorerState | None = None
+        self._worker = s.worker(self._frame_ready, self._frame_failed, self._probability_ready)
         self._show(s.render())
         g = resources.generator
         about = (
@@ -202,23 +204,36 @@ class DirectionsTab:
     def _frame_failed(self, state: ExplorerState, exc: BaseException) -> None:
         self.ui.call(setattr, self.status, "object", error_html(f"{type(exc).__name__}: {exc}"))
 
+    def _probability_ready(self, state: ExplorerState, p: float) -> None:
+        self.ui.call(self._show_probability, state, p)
+
     def _show(self, frame: ExplorerFrame) -> None:
         self.image.object = frame.png
+        self._shown = frame.state
         if frame.difference_png is not None:
             self.difference.object = frame.difference_png
-        if frame.probability is None:
+        if self.session.classifier is None:
             self.probability.object = "<i>no classifier</i>"
-        else:
+        elif frame.probability is None:  # on its way: never the previous frame's number
             self.probability.object = (
-                f"<b>classifier {html.escape(self._p_name)} = "
-                f"<span class='lv-p'>{frame.probability:.3f}</span></b>"
+                f"<b>classifier {html.escape(self._p_name)} = <span class='lv-p-pending'>…</span></b>"
             )
+        else:
+            self._show_probability(frame.state, frame.probability)
         self.status.object = ""
+
+    def _show_probability(self, state: ExplorerState, p: float) -> None:
+        if state != self._shown:
+            return  # the probability of a frame that is no longer on screen
+        self.probability.object = (
+            f"<b>classifier {html.escape(self._p_name)} = <span class='lv-p'>{p:.3f}</span></b>"
+        )
 
     # -- lifecycle ----------------------------------------------------------------------------
     def wait(self, timeout: float = 10.0) -> bool:
-        """Block until the latest slider position is rendered (tests and benchmarks)."""
-        return self._worker.wait_idle(timeout)
+        """Block until the latest slider position and its probability are rendered (tests and
+        benchmarks)."""
+        return self.session.wait_idle(timeout)
 
     def close(self) -> None:
         """Stop the session's worker."""

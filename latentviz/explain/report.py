@@ -1,7 +1,8 @@
 """One image, every explanation: inversion → counterfactual → Grad-CAM, IG, LIG → interpolation,
-and its exports (side-by-side figure PNG, raw maps .npz, JSON summary, interpolation GIF).
+and its exports (side-by-side figure PNG, raw maps .npz, JSON summary, interpolation GIF or MP4).
 
-The GIF is written by Pillow (no ffmpeg); each frame carries α and the classifier probability.
+The GIF is written by Pillow (no ffmpeg), an MP4 by the optional ``video`` extra
+(:mod:`latentviz.core.video`); each frame carries α and the classifier probability.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from latentviz.errors import UnknownColormapError
+from latentviz.errors import ArgumentError, UnknownColormapError
 from latentviz.explain import registry
 from latentviz.explain.attribution import Attribution, check_images
 from latentviz.explain.counterfactual import COLORIZED_COLORMAPS, Counterfactual, counterfactual
@@ -324,8 +325,8 @@ def explanation_figure(expl: ImageExplanation, index: int = 0, title: str = ""):
     return fig
 
 
-def _gif(expl: ImageExplanation, index: int, path: Path, scale: int) -> None:
-    """The negative → positive path as an animated GIF (Pillow), α and p on every frame."""
+def _path_frames(expl: ImageExplanation, index: int, scale: int) -> list[np.ndarray]:
+    """The negative → positive path as RGB uint8 frames, α and p drawn on every frame."""
     from PIL import Image, ImageDraw, ImageFont
 
     it = expl.interpolation
@@ -351,16 +352,38 @@ def _gif(expl: ImageExplanation, index: int, path: Path, scale: int) -> None:
             pt = float(probs[t])
             colour = (170, 0, 0) if pt >= 0.5 else (0, 0, 150)
             draw.text((4, fs + 6), f"p({names}) = {pt:.3f}", fill=colour, font=font)
-        out.append(canvas)
-    out[0].save(path, save_all=True, append_images=out[1:], duration=150, loop=0)
+        out.append(np.asarray(canvas))
+    return out
 
 
 def save_explanation(
-    expl: ImageExplanation, out_dir: str | Path, stem: str = "explanation", index: int = 0, title: str = ""
+    expl: ImageExplanation,
+    out_dir: str | Path,
+    stem: str = "explanation",
+    index: int = 0,
+    title: str = "",
+    video: str = "gif",
 ) -> dict[str, Path]:
-    """Write ``stem.png`` (figure), ``stem.npz`` (raw maps), ``stem.json`` (summary) and
-    ``stem_interpolation.gif`` into ``out_dir``; returns their paths."""
+    """Write ``stem.png`` (figure), ``stem.npz`` (raw maps), ``stem.json`` (summary) and the
+    interpolation ``stem_interpolation.gif`` (or ``.mp4``) into ``out_dir``.
+
+    Parameters
+    ----------
+    video
+        ``"gif"`` (Pillow) or ``"mp4"`` (needs the ``video`` extra); the key of its path in
+        the returned dict.
+
+    Returns
+    -------
+    dict
+        ``figure``, ``maps``, ``summary`` and ``gif`` or ``mp4``: the paths written.
+    """
     import matplotlib.pyplot as plt
+
+    from latentviz.core.video import VIDEO_SUFFIXES, write_video
+
+    if video not in VIDEO_SUFFIXES.values():
+        raise ArgumentError(f"video must be one of {sorted(VIDEO_SUFFIXES.values())}, not {video!r}")
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -368,7 +391,7 @@ def save_explanation(
         "figure": out / f"{stem}.png",
         "maps": out / f"{stem}.npz",
         "summary": out / f"{stem}.json",
-        "gif": out / f"{stem}_interpolation.gif",
+        video: out / f"{stem}_interpolation.{video}",
     }
     fig = explanation_figure(expl, index, title)
     fig.savefig(paths["figure"], dpi=110)
@@ -393,5 +416,6 @@ def save_explanation(
             arrays[f"{name}_paper"] = a.extras["paper_map"][index].numpy()
     np.savez_compressed(paths["maps"], **arrays)
     paths["summary"].write_text(json.dumps(expl.summary(index), indent=2, default=float))
-    _gif(expl, index, paths["gif"], scale=max(1, 256 // expl.original.shape[-1]))
+    frames = _path_frames(expl, index, scale=max(1, 256 // expl.original.shape[-1]))
+    write_video(frames, paths[video], duration_ms=150)
     return paths

@@ -174,7 +174,9 @@ class DirectionExplorer(StaticFallback, w.VBox):
         self.gif_button.on_click(lambda _: self._guard(self._export, "gif"))
         self.strip_button.on_click(lambda _: self._guard(self._export, "png"))
 
-        self._worker = s.worker(self._show, self._show_error)
+        # Frames first; the probability follows on its own worker (core.ExplorerSession.worker).
+        self._shown: ExplorerState | None = None
+        self._worker = s.worker(self._show, self._show_error, self._show_probability)
         controls = w.VBox(
             [
                 w.HBox([self.reset_button, self.random_button, self.seed]),
@@ -326,13 +328,23 @@ class DirectionExplorer(StaticFallback, w.VBox):
     # -- results (called on the worker thread) ---------------------------------------------------
     def _show(self, state: ExplorerState, frame: ExplorerFrame) -> None:
         self.image.value = frame.png
+        self._shown = frame.state
         if frame.difference_png is not None:
             self.difference.value = frame.difference_png
-        if frame.probability is None:
+        if self.session.classifier is None:
             self.probability.value = "<i>no classifier</i>"
+            self.target_probability = None
+        elif frame.probability is None:  # on its way: never the previous frame's number
+            self.probability.value = f"<b>classifier {self._target} = …</b>"
+            self.target_probability = None
         else:
-            self.probability.value = f"<b>classifier {self._target} = {frame.probability:.3f}</b>"
-        self.target_probability = frame.probability
+            self._show_probability(frame.state, frame.probability)
+
+    def _show_probability(self, state: ExplorerState, p: float) -> None:
+        if state != self._shown:
+            return  # the probability of a frame that is no longer on screen
+        self.probability.value = f"<b>classifier {self._target} = {p:.3f}</b>"
+        self.target_probability = p
 
     def _show_error(self, state: ExplorerState, exc: BaseException) -> None:
         self.status.value = (
@@ -341,7 +353,7 @@ class DirectionExplorer(StaticFallback, w.VBox):
 
     def wait(self, timeout: float = 10.0) -> bool:
         """Block until the latest slider position is rendered (for scripts and tests)."""
-        return self._worker.wait_idle(timeout)
+        return self.session.wait_idle(timeout)
 
     def close(self) -> None:
         """Stop the background worker and close the widgets."""

@@ -193,3 +193,69 @@ def test_difference_colormap_is_an_option(generator) -> None:
     assert default.difference_colorbar() != other.difference_colorbar()
     with pytest.raises(UnknownColormapError):
         ExplorerSession(generator, ds, difference_colormap="nope")
+
+
+class _SlowClassifier:
+    """Wraps a classifier so that each probability takes at least ``delay`` seconds."""
+
+    def __init__(self, inner, delay: float) -> None:
+        self.inner, self.delay = inner, delay
+        self.calls = 0
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def probability(self, x, target=None):
+        import time
+
+        self.calls += 1
+        time.sleep(self.delay)
+        return self.inner.probability(x, target)
+
+
+def test_the_frame_does_not_wait_for_the_probability(generator, classifier) -> None:
+    import time
+
+    slow = _SlowClassifier(classifier, delay=0.4)
+    s = ExplorerSession(generator, sefa(generator, k=3), slow)
+    frames: list[tuple[float, object]] = []
+    probs: list[tuple[float, object, float]] = []
+    t0 = time.perf_counter()
+    w = s.worker(
+        lambda st, f: frames.append((time.perf_counter() - t0, f)),
+        None,
+        lambda st, p: probs.append((time.perf_counter() - t0, st, p)),
+    )
+    s.set_value(0, 2.0)
+    w.submit(s.snapshot())
+    assert s.wait_idle(10)
+    (t_frame, frame), (t_prob, st, p) = frames[-1], probs[-1]
+    assert frame.probability is None and t_frame < 0.3 < t_prob  # the image came first
+    assert st == frame.state
+    reference = ExplorerSession(generator, sefa(generator, k=3), classifier).render(st)
+    assert p == pytest.approx(reference.probability, abs=1e-6)
+    assert s.render(st).probability == p and slow.calls == 1  # cached with the frame
+    s.close()
+
+
+def test_a_newer_frame_drops_the_older_probability(generator, classifier) -> None:
+    slow = _SlowClassifier(classifier, delay=0.2)
+    s = ExplorerSession(generator, sefa(generator, k=3), slow)
+    shown: list = []
+    labels: list = []
+
+    def on_frame(st, f):
+        shown.append(st)
+
+    def on_probability(st, p):
+        labels.append((st, p))
+
+    w = s.worker(on_frame, None, on_probability)
+    for v in np.linspace(-3, 3, 25):  # a drag
+        s.set_value(1, float(v))
+        w.submit(s.snapshot())
+    assert s.wait_idle(20)
+    assert labels[-1][0] == shown[-1] == s.snapshot()  # the last frame gets its probability
+    assert all(st in shown for st, _ in labels)  # only probabilities of frames that were sent
+    assert len(labels) <= len(shown)
+    s.close()

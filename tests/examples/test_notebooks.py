@@ -1,13 +1,21 @@
 """Execute every example notebook as a user would (fresh kernel, top to bottom) with tiny budgets.
 
-Each notebook reads ``LATENTVIZ_QUICK=1`` and writes its files under ``LATENTVIZ_OUT``. A cell that
-raises fails the test. Beyond running cleanly, each notebook must produce the result it teaches: the
-checks below read its outputs and the files it wrote.
+Each notebook reads ``LATENTVIZ_QUICK=1``. It runs where JupyterLab runs it, in its own folder with
+``LATENTVIZ_OUT`` unset (so it writes to ``outputs/`` next to it), but in a throwaway git copy of
+``examples/`` and of every ``.gitignore``: afterwards ``git status`` must show nothing the run made,
+in the copy or in the checkout. A cell that raises fails the test. Beyond running cleanly, each
+notebook must produce the result it teaches: the checks below read its outputs and the files it
+wrote. Each notebook also states its measured run time at its default budgets at the top, offers
+its full budget in one cell, and the quick run must fit in :data:`QUICK_LIMIT_S`.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,8 +25,13 @@ from PIL import Image
 
 nbclient = pytest.importorskip("nbclient")
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
 NOTEBOOKS = sorted(EXAMPLES.glob("[0-9][0-9]_*.ipynb"))
+
+QUICK_LIMIT_S = 240  # a LATENTVIZ_QUICK=1 run, kernel start included, on a (shared) 2-core CPU
+DEFAULT_LIMIT_S = 240  # the stated, measured run time at the default budgets: "a few minutes"
+RUN_TIME = re.compile(r"\*Run time at the default budgets: (\d+) s \(")
 
 
 def _text(nb: nbformat.NotebookNode) -> str:
@@ -140,16 +153,91 @@ def test_notebooks_are_committed_without_outputs() -> None:
         assert any("LATENTVIZ_QUICK" in c.source for c in code), path.name
 
 
+def _stated_seconds(path: Path) -> int:
+    head = nbformat.read(path, as_version=4).cells[0]
+    assert head.cell_type == "markdown", path.name
+    found = RUN_TIME.search(head.source)
+    assert found, f"{path.name}: the first cell must state '*Run time at the default budgets: N s (...'"
+    assert "load average" in head.source, path.name  # ... and under what load it was measured
+    return int(found.group(1))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_states_its_run_time_and_offers_the_full_budget(path: Path) -> None:
+    assert 0 < _stated_seconds(path) <= DEFAULT_LIMIT_S, "the default budget must finish in a few minutes"
+    cells = nbformat.read(path, as_version=4).cells
+    heads = [
+        i for i, c in enumerate(cells) if c.cell_type == "markdown" and c.source.startswith("## Full budget")
+    ]
+    assert len(heads) == 1, f"{path.name}: one '## Full budget' section"
+    cell = cells[heads[0] + 1]
+    assert cell.cell_type == "code"
+    assert re.match(r"FULL = False  # set True for the full budget \(", cell.source), cell.source
+    assert "parameters" in cell.metadata.get("tags", [])  # papermill -p FULL True
+    later = [c.source for c in cells[heads[0] + 2 :] if c.cell_type == "code"]
+    assert any(re.search(r"\bFULL\b", src) for src in later), f"{path.name}: FULL is never used"
+
+
+def test_examples_readme_tabulates_the_stated_run_times() -> None:
+    readme = (EXAMPLES / "README.md").read_text()
+    assert f"{len(NOTEBOOKS)} notebooks" in readme.replace("Seven", "7")
+    for path in NOTEBOOKS:
+        row = re.search(rf"^\| `{re.escape(path.name)}` \| (\d+) s \|", readme, flags=re.M)
+        assert row, f"examples/README.md: no run-time row for {path.name}"
+        assert int(row.group(1)) == _stated_seconds(path), path.name
+
+
+def _git(*args: str, cwd: Path) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True).stdout
+
+
+def _status(cwd: Path) -> set[str]:
+    return set(_git("status", "--porcelain", "--untracked-files=all", cwd=cwd).splitlines())
+
+
+def _checkout_copy(dest: Path) -> Path | None:
+    """A git repository holding the checkout's examples/ and its .gitignore files, or None."""
+    if shutil.which("git") is None:
+        return None
+    try:
+        top = Path(_git("rev-parse", "--show-toplevel", cwd=ROOT).strip())
+        files = _git("ls-files", "--", "examples", ".gitignore", ":(glob)**/.gitignore", cwd=top).split()
+    except subprocess.CalledProcessError:
+        return None
+    if top.resolve() != ROOT.resolve() or not files:
+        return None
+    for name in files:
+        (dest / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(top / name, dest / name)
+    _git("init", "-q", cwd=dest)
+    _git("add", "-A", cwd=dest)
+    _git("-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qm", "copy", cwd=dest)
+    return dest
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    out = tmp_path / "out"
+    copy = _checkout_copy(tmp_path / "checkout")
+    where = copy / "examples" if copy is not None else tmp_path
+    shutil.copy2(path, where / path.name)
+    before = _status(ROOT) if copy is not None else set()
     monkeypatch.setenv("LATENTVIZ_QUICK", "1")
-    monkeypatch.setenv("LATENTVIZ_OUT", str(out))
+    monkeypatch.delenv("LATENTVIZ_OUT", raising=False)  # as in JupyterLab: outputs/ next to the notebook
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
-    nb = nbformat.read(path, as_version=4)
+    nb = nbformat.read(where / path.name, as_version=4)
     client = nbclient.NotebookClient(
-        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(where)}}
     )
+    t0 = time.perf_counter()
     client.execute()  # raises CellExecutionError with the failing cell's traceback
-    CHECKS[path.stem](nb, _text(nb), out)
+    seconds = time.perf_counter() - t0
+    CHECKS[path.stem](nb, _text(nb), where / "outputs")
+    load = os.getloadavg()[0]
+    assert seconds < QUICK_LIMIT_S, f"quick run took {seconds:.0f} s (load average {load:.1f})"
+    if copy is None:
+        pytest.skip("the notebook ran and passed its checks; not a git checkout: git status not checked")
+    made = _status(copy)
+    assert not made, f"running {path.name} changed or left files git does not ignore: {sorted(made)}"
+    new = _status(ROOT) - before
+    assert not new, f"running {path.name} changed the checkout: {sorted(new)}"

@@ -79,3 +79,13 @@ def test_errors_show_in_the_status_line(explorer) -> None:
 def test_wrong_model_direction_set_is_refused(generator) -> None:
     with pytest.raises(DirectionSetMismatchError, match="built for model"):
         DirectionExplorer(generator, sefa(toy_generator(seed=9), k=2))
+
+
+def test_readout_is_the_probability_of_the_frame_on_screen(explorer) -> None:
+    for v in np.linspace(-3, 3, 13):
+        explorer.sliders[2].value = float(v)
+    assert explorer.wait()
+    frame = explorer.session.render(explorer.session.snapshot())
+    assert bytes(explorer.image.value) == frame.png
+    assert f"= {frame.probability:.3f}" in explorer.probability.value
+    assert explorer.target_probability == pytest.approx(frame.probability)

@@ -66,7 +66,21 @@ class Trainer:
         self.world = current_world()
         self.shard = self.world.shard(cfg.batch_size)
         if self.needs_labels and not data.has_labels:
-            raise ArgumentError(f"a {self.kind} run needs labelled data; {data.source} has no labels")
+            raise ArgumentError(
+                f"a {self.kind} run needs labelled data; {data.source} has no labels "
+                "(a folder needs one sub-folder per class, e.g. DATA/normal/*.png and "
+                "DATA/pneumonia/*.png; an .npz needs a 'labels' array)"
+            )
+        if self.needs_labels and data.num_classes < 2:
+            raise ArgumentError(
+                f"a {self.kind} run needs at least 2 classes; {data.source} has "
+                f"{data.num_classes} ({', '.join(data.class_names)})"
+            )
+
+    @property
+    def channels(self) -> int:
+        """Image channels of the training data (1 grey, 3 RGB)."""
+        return int(self.data.images.shape[1])
 
     def parallel(self, module: nn.Module) -> nn.Module:
         """What :meth:`step` calls to train ``module``: itself, or its DDP wrapper when several
@@ -88,7 +102,7 @@ class Trainer:
         raise NotImplementedError
 
     def samples(self) -> torch.Tensor:
-        """A fixed batch of images ``(N, 1, S, S)`` to tile into the PNG grid."""
+        """A fixed batch of images ``(N, C, S, S)`` to tile into the PNG grid."""
         raise NotImplementedError
 
     def export(self) -> tuple[nn.Module, dict]:

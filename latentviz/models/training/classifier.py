@@ -1,4 +1,4 @@
-"""Training the phantom classifier: cross-entropy on two logits."""
+"""Training a classifier: cross-entropy on one logit per class (two for phantoms, N for N class folders)."""
 
 from __future__ import annotations
 
@@ -25,13 +25,20 @@ class ClassifierTrainer(Trainer):
 
     def __init__(self, cfg, data, device) -> None:
         super().__init__(cfg, data, device)
+        self.class_names = data.class_names
+        n = len(self.class_names)
+        # The class explanations use by default: --positive-class, else index 1 (the positive
+        # class of a binary set; the second folder in sorted order).
+        self.target = data.class_index(cfg.positive_class) if cfg.positive_class is not None else 1
         self.architecture = str(cfg.extra.get("architecture", "cnn-classifier"))
+        # "channels" only when RGB: grey cards stay as they were.
+        chans = {"channels": self.channels} if self.channels != 1 else {}
         if self.architecture == "resnet18-classifier":
-            self.kwargs: dict = {"num_classes": 2}
+            self.kwargs: dict = {"num_classes": n, **chans}
             self.model: nn.Module = ResNetClassifier(**self.kwargs).to(device)
         else:
             self.architecture = "cnn-classifier"
-            self.kwargs = {"num_classes": 2, "width": cfg.width or 16}
+            self.kwargs = {"num_classes": n, "width": cfg.width or 16, **chans}
             self.model = PhantomCNN(**self.kwargs).to(device)
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=self.lr, weight_decay=1e-4)
         self.train_model = self.parallel(self.model)
@@ -64,6 +71,6 @@ class ClassifierTrainer(Trainer):
             "kwargs": self.kwargs,
             "role": "classifier",
             "activation": "softmax",
-            "target": 1,
-            "target_names": ["negative", "positive"],
+            "target": self.target,
+            "target_names": self.class_names,
         }

@@ -31,7 +31,9 @@ class GANTrainer(Trainer):
         super().__init__(cfg, data, device)
         self.kwargs = self.generator_kwargs()
         self.G = self.build_generator().to(device)
-        self.D = DCGANDiscriminator(image_size=cfg.size, width=self.kwargs["width"]).to(device)
+        self.D = DCGANDiscriminator(
+            image_size=cfg.size, width=self.kwargs["width"], channels=self.channels
+        ).to(device)
         self.G_ema = copy.deepcopy(self.G).eval()
         for p in self.G_ema.parameters():
             p.requires_grad_(False)
@@ -43,7 +45,16 @@ class GANTrainer(Trainer):
 
     def generator_kwargs(self) -> dict:
         c = self.cfg
-        return {"latent_dim": c.latent_dim or 32, "image_size": c.size, "width": c.width or 32}
+        return {
+            "latent_dim": c.latent_dim or 32,
+            "image_size": c.size,
+            "width": c.width or 32,
+            **self.channel_kwargs(),
+        }
+
+    def channel_kwargs(self) -> dict:
+        """``{"channels": 3}`` for RGB; nothing for grey (grey cards stay as they were)."""
+        return {"channels": self.channels} if self.channels != 1 else {}
 
     def build_generator(self) -> nn.Module:
         return DCGANGenerator(**self.kwargs)

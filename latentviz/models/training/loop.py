@@ -65,7 +65,7 @@ def _train(cfg: TrainConfig, trainer_class: type[Trainer], world: World, device:
     main = world.is_main
     cfg.out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
-    data = load_training_data(cfg.data, cfg.size, cfg.n_train, cfg.seed)
+    data = load_training_data(cfg.data, cfg.size, cfg.n_train, cfg.seed, cfg.channels, cfg.window)
     data.images, data.labels = data.images.to(device), data.labels.to(device)
     trainer = trainer_class(cfg, data, device)
     sampler = BatchSampler(len(data), cfg.batch_size, cfg.seed + 1)
@@ -137,7 +137,23 @@ def _export(
         "latentviz": __version__,
         **cfg.extra,
     }
+    if cfg.channels != 1:
+        config["channels"] = cfg.channels
+    window = _fixed_window(cfg.window)
+    if window is not None:  # what the model's [-1, 1] spans, in the files' units
+        config["window"] = list(window)
     return save_model(module, config, path)
+
+
+def _fixed_window(window: tuple[float, float] | str | None) -> tuple[float, float] | None:
+    """The window every file was mapped through, or None (each file's own, or percentiles)."""
+    if window is None:
+        return None
+    if isinstance(window, str):
+        from latentviz.data.windowing import PRESETS
+
+        return PRESETS.get(window.lower().replace("-", "_").replace(" ", "_"))
+    return (float(window[0]), float(window[1]))
 
 
 def _checkpoint(

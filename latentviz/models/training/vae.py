@@ -34,6 +34,8 @@ class VAETrainer(Trainer):
     def __init__(self, cfg, data, device) -> None:
         super().__init__(cfg, data, device)
         self.kwargs = {"latent_dim": cfg.latent_dim or 32, "image_size": cfg.size, "width": cfg.width or 16}
+        if self.channels != 1:  # RGB; grey cards stay as they were
+            self.kwargs["channels"] = self.channels
         self.model = ConvVAE(**self.kwargs).to(device)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=self.lr)
         self.train_elbo = self.parallel(NegativeELBO(self.model))
