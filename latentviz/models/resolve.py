@@ -207,7 +207,8 @@ def resolve_model(
     label = f"{flag} {text}" if flag else text
     path = Path(text).expanduser()
     weights, sidecar = model_paths(path)
-    if weights.is_file() and sidecar.is_file():
+    if weights.is_file() and (sidecar.is_file() or not is_torchscript(weights)):
+        # latentviz weights (a missing sidecar is load_wrapped's own clear error)
         obj: Generator | Classifier = load_wrapped(weights, device=device)
     elif path.is_file() and is_torchscript(path):
         obj = _load_torchscript(path, role, device, latent_shape, label)

@@ -142,3 +142,12 @@ def test_cli_explain_takes_a_torchscript_classifier(tmp_path: Path, monkeypatch,
     assert summary["target"] == 0 and summary["target_name"] == "negative"
     assert main([*argv, "--methods", "gradcam", "--out", str(out), *cut, "--device", "cpu"]) == 2
     assert "TorchScript modules do not allow" in capsys.readouterr().err
+
+
+def test_weights_without_their_sidecar_say_so(tmp_path: Path) -> None:
+    import shutil
+
+    weights = tmp_path / "alone.safetensors"
+    shutil.copy(zoo.path_of("ct-dcgan"), weights)
+    with pytest.raises(ModelFileError, match="no config sidecar"):
+        resolve_model(weights, role="generator")
