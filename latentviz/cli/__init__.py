@@ -152,8 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             cached = _help_cache.load(argv)
             if cached is not None:  # the page of this code and terminal width: no imports
                 sys.stdout.write(cached)
-                return 0
-            return _help(build_parser(load=[command]), argv)
+                raise SystemExit(0)  # as argparse's own --help does
+            raise SystemExit(_help(build_parser(load=[command]), argv))
     parser = build_parser(load=[command] if command else [])
     args = parser.parse_args(argv)
     if getattr(args, "_run", None) is None:

@@ -93,6 +93,8 @@ class ExplanationPanel(StaticFallback, w.VBox):
     **session_options
         Passed to the session (``mask``, ``window``, ``options``).
 
+    Notes
+    -----
     Traits: ``value``, the selected methods (a tuple of registry keys, linked to the method
     checkboxes), and ``done`` (True once an explanation has finished). Saved notebooks keep
     the explanation figure of the last result beside the live view.

@@ -65,7 +65,10 @@ def _run_help(argv: list[str], cache: str) -> tuple[str, str]:
     code = (
         "import sys\n"
         "from latentviz.cli import main\n"
-        f"code = main({argv!r})\n"
+        "try:\n"
+        f"    code = main({argv!r})\n"
+        "except SystemExit as exc:\n"
+        "    code = exc.code\n"
         "mods = sorted(m for m in sys.modules if m == 'torch' or m.startswith('latentviz.cli.'))\n"
         "print('\\nMODULES', code, mods)\n"
     )
@@ -106,5 +109,7 @@ def test_an_unwritable_cache_still_prints_the_help(tmp_path, monkeypatch, capsys
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     monkeypatch.setenv("LATENTVIZ_CACHE_DIR", str(blocker))
-    assert main(["zoo", "--help"]) == 0
+    with pytest.raises(SystemExit) as exc:
+        main(["zoo", "--help"])
+    assert exc.value.code == 0
     assert "usage: latentviz zoo" in capsys.readouterr().out
