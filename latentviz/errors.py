@@ -22,6 +22,7 @@ __all__ = [
     "OptionError",
     "ShapeError",
     "StoreIntegrityError",
+    "TargetError",
     "UnknownColormapError",
     "UnknownMethodError",
     "UploadTooLargeError",
@@ -181,3 +182,22 @@ class ArgumentError(LatentvizError, ValueError):
 
 class BudgetExceededError(LatentvizError):
     """A session spent its compute budget (time or memory) on the served dashboard."""
+
+
+class TargetError(ShapeError, ArgumentError):
+    """A classifier target that names no class: an index outside ``0..n_classes-1``, an
+    unknown class name, or per-sample targets of another length than the batch.
+
+    Parameters
+    ----------
+    message
+        What was refused and the valid range (indices, and the names when known).
+    target
+        The refused target.
+    n_classes
+        How many classes the classifier has (None when unknown).
+    """
+
+    def __init__(self, message: str, target: object = None, n_classes: int | None = None) -> None:
+        super().__init__(message)
+        self.target, self.n_classes = target, n_classes

@@ -104,7 +104,8 @@ def prepare_job(
     resume) the store; a store of another job is refused (:class:`StoreMismatchError`)."""
     if batch_size < 1:
         raise ArgumentError(f"--batch-size must be >= 1, got {batch_size}")
-    g, c = resolve_model(model, device), resolve_model(classifier, device)
+    g = resolve_model(model, device, "generator", "--model")
+    c = resolve_model(classifier, device, "classifier", "--classifier")
     check_models(g, c, options)
     size = int(g.image_shape[-1])
     cohort = open_cohort(data, size, seed=options.seed)
@@ -139,8 +140,8 @@ def prepare_job(
     return BatchJob(
         store,
         cohort,
-        ModelRef(model, g.sha256, device),
-        ModelRef(classifier, c.sha256, device),
+        ModelRef(model, g.sha256, device, "generator"),
+        ModelRef(classifier, c.sha256, device, "classifier"),
         options,
         batch_size,
     )

@@ -34,26 +34,28 @@ _THREADS: int | None = None
 
 @dataclass(frozen=True)
 class ModelRef:
-    """A model as a job names it: a zoo name or a model file, and its parameter checksum."""
+    """A model as a job names it: a zoo name, a model file or a TorchScript file, its
+    parameter checksum, and its role (``"generator"`` / ``"classifier"``)."""
 
     name: str
     sha256: str
     device: str | None = None
+    role: str | None = None
 
 
-def resolve_model(name: str, device: str | None = None):
-    """A latentviz model file or a zoo model (:func:`latentviz.core.loading.load_model`),
-    on ``device`` when one is given."""
+def resolve_model(name: str, device: str | None = None, role: str | None = None, flag: str | None = None):
+    """A latentviz model file, a TorchScript file or a zoo model (the one resolver,
+    :func:`latentviz.core.loading.load_model`), on ``device`` when one is given."""
     from latentviz.core.loading import load_model
 
-    return load_model(name, device)
+    return load_model(name, device, role=role, flag=flag)
 
 
 def cached_model(ref: ModelRef):
     """The model ``ref`` names, loaded at most once per process (then in eval mode)."""
     key = (ref.name, ref.sha256)
     if key not in _MODELS:
-        model = resolve_model(ref.name, ref.device)
+        model = resolve_model(ref.name, ref.device, ref.role)
         if model.sha256 != ref.sha256:
             raise ModelFileError(
                 f"{ref.name} on this worker has checksum {model.sha256[:12]}, the job was started "

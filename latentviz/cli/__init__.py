@@ -28,7 +28,21 @@ from collections.abc import Sequence
 from latentviz import __version__
 from latentviz.errors import LatentvizError
 
-__all__ = ["SUBCOMMANDS", "build_parser", "main", "print_json"]
+__all__ = ["MODEL_FORMS", "SUBCOMMANDS", "add_latent_shape_argument", "build_parser", "main", "print_json"]
+
+#: What every --model / --classifier flag takes (one resolver: latentviz.models.resolve).
+MODEL_FORMS = "zoo name, latentviz model file (.safetensors + .json) or TorchScript file"
+
+
+def add_latent_shape_argument(p: argparse.ArgumentParser) -> None:
+    """``--latent-shape``: the latent shape of a TorchScript generator given to ``--model``."""
+    p.add_argument(
+        "--latent-shape",
+        default=None,
+        metavar="SHAPE",
+        help="latent shape of a TorchScript --model, e.g. 16 or 16,1,1 (default: the "
+        "\"latent_shape\" in NAME.json beside it, else what its first layer takes)",
+    )
 
 # name -> one-line help, in the order ``latentviz --help`` lists them. Kept here so that
 # listing the commands imports none of them (torch, dask and Panel take seconds).

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from latentviz.cli import print_json
+from latentviz.cli import MODEL_FORMS, add_latent_shape_argument, print_json
 
 __all__ = ["DESCRIPTION", "HEAVY_VOYNOV_STEPS", "HELP", "add_arguments", "heavy_warning", "run"]
 
@@ -33,7 +33,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from latentviz.directions.registry import method_names
 
     default = list(method_names(evaluated_by_default=True))
-    p.add_argument("--model", required=True, help="zoo generator name (e.g. ct-dcgan, ct-vae)")
+    p.add_argument("--model", required=True, help=f"generator: {MODEL_FORMS} (e.g. ct-dcgan, ct-vae)")
+    add_latent_shape_argument(p)
     p.add_argument(
         "--methods",
         nargs="+",
@@ -91,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     warning = heavy_warning(args)
     if warning is not None:
         print(warning, file=sys.stderr, flush=True)
-    from latentviz import zoo
+    from latentviz.core.loading import load_model
     from latentviz.directions.evaluation import evaluate_directions
     from latentviz.directions.registry import parse_assignment
 
@@ -106,7 +107,9 @@ def run(args: argparse.Namespace) -> int:
     for text in args.option:  # read before loading the model: a typo fails at once
         method, name, value = parse_assignment(text)
         options.setdefault(method, {})[name] = value
-    generator = zoo.load(args.model, device=args.device)
+    generator = load_model(
+        args.model, args.device, role="generator", latent_shape=args.latent_shape, flag="--model"
+    )
     ev = evaluate_directions(
         generator,
         args.methods,

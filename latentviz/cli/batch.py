@@ -7,6 +7,7 @@ import os
 
 from latentviz.batch.jobs import COMMANDS, JobOptions, summary_table
 from latentviz.batch.runner import prepare_job, run_dask, run_local, start_client
+from latentviz.cli import MODEL_FORMS
 from latentviz.explain import registry
 
 HELP = "encode / explain / evaluate a cohort in batches on dask (a local cluster or yours)"
@@ -23,8 +24,8 @@ DESCRIPTION = (
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("job", choices=COMMANDS, help="what to compute for every image")
     p.add_argument("--data", required=True, help="phantom:KIND[:N], an .npz, or a folder of images")
-    p.add_argument("--model", required=True, help="generator: zoo name or model file")
-    p.add_argument("--classifier", required=True, help="classifier: zoo name or model file")
+    p.add_argument("--model", required=True, help=f"generator: {MODEL_FORMS}")
+    p.add_argument("--classifier", required=True, help=f"classifier: {MODEL_FORMS}")
     p.add_argument("--out", required=True, help="results store folder (created, or resumed)")
     p.add_argument("--scheduler", default=None, help="address of a running dask scheduler (tcp://host:8786)")
     p.add_argument(

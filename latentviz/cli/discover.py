@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from latentviz.cli import print_json
-from latentviz.errors import ArgumentError, ModelFileError
+from latentviz.cli import MODEL_FORMS, add_latent_shape_argument, print_json
+from latentviz.errors import ArgumentError
 
 __all__ = ["HELP", "add_arguments", "run"]
 
@@ -16,7 +16,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     # Methods and their option flags come from the registry (latentviz.directions.registry).
     from latentviz.directions.registry import add_option_arguments, method_names
 
-    p.add_argument("--model", required=True, help="zoo generator name (e.g. ct-dcgan)")
+    p.add_argument("--model", required=True, help=f"generator: {MODEL_FORMS} (e.g. ct-dcgan, dec.pt)")
+    add_latent_shape_argument(p)
     p.add_argument("--method", required=True, choices=method_names())
     p.add_argument("--out", required=True, help="direction-set path: writes OUT.npz, OUT.json and OUT.png")
     methods = p.add_argument_group(
@@ -42,7 +43,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from latentviz import zoo
+    from latentviz.core.loading import load_model
     from latentviz.directions.registry import DiscoveryInputs, get_method, options_from_arguments
     from latentviz.directions.strips import strip_grid
 
@@ -52,9 +53,9 @@ def run(args: argparse.Namespace) -> int:
         from latentviz.core.video import video_format
 
         video_format(args.walk)  # an unknown suffix is refused before any work
-    generator = zoo.load(args.model, device=args.device)
-    if not hasattr(generator, "sample_latents"):
-        raise ModelFileError(f"{args.model} is a classifier, not a generator")
+    generator = load_model(
+        args.model, args.device, role="generator", latent_shape=args.latent_shape, flag="--model"
+    )
     ds = method(generator, DiscoveryInputs(progress=not args.quiet), **options.to_dict())
     npz, sidecar = ds.save(args.out)
     png = None

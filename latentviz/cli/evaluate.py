@@ -48,9 +48,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     e.add_argument("--data", choices=["cxr", "ct", "brain"], default="cxr", help="phantom kind (default cxr)")
     e.add_argument("--n", type=int, default=16, help="positive phantoms (default 16)")
     e.add_argument("--seed", type=int, default=1000, help="phantom seed (default 1000, unseen by the zoo)")
-    e.add_argument("--model", default=None, help="conditional generator (default: zoo KIND-medxgan)")
-    e.add_argument("--classifier", default=None, help="classifier (default: zoo KIND-classifier)")
-    e.add_argument("--autoencoder", default=None, help="VAE for Latent Shift (default: zoo KIND-vae)")
+    from latentviz.cli import MODEL_FORMS, add_latent_shape_argument
+
+    e.add_argument(
+        "--model", default=None, help=f"conditional generator: {MODEL_FORMS} (default: zoo KIND-medxgan)"
+    )
+    add_latent_shape_argument(e)
+    e.add_argument(
+        "--classifier", default=None, help=f"classifier: {MODEL_FORMS} (default: zoo KIND-classifier)"
+    )
+    e.add_argument(
+        "--autoencoder", default=None, help=f"VAE for Latent Shift: {MODEL_FORMS} (default: zoo KIND-vae)"
+    )
     e.add_argument(
         "--methods",
         nargs="+",
@@ -99,13 +108,17 @@ def _run_explanations(args: argparse.Namespace) -> int:
         raise ModelFileError(
             f"no classifier for {args.data!r}: pass --classifier (zoo has no {args.data}-classifier)"
         )
-    clf = resolve_model(clf_name, args.device)
+    clf = resolve_model(clf_name, args.device, role="classifier", flag="--classifier")
     if not isinstance(clf, Classifier):
         raise ModelFileError(f"--classifier {clf_name}: not a classifier")
-    gen = resolve_model(model, args.device) if model else None
+    gen = (
+        resolve_model(model, args.device, role="generator", flag="--model", latent_shape=args.latent_shape)
+        if model
+        else None
+    )
     if gen is not None and (not isinstance(gen, Generator) or not gen.is_conditional):
         raise ModelFileError(f"--model {model}: a conditional (z1, z2) generator is needed")
-    ae = resolve_model(ae_name, args.device) if ae_name else None
+    ae = resolve_model(ae_name, args.device, role="generator", flag="--autoencoder") if ae_name else None
     if ae is not None and (not isinstance(ae, Generator) or not ae.has_encoder):
         raise ModelFileError(f"--autoencoder {ae_name}: a generator with an encoder (VAE) is needed")
     size = (gen or ae).image_shape[-1] if (gen or ae) else int(clf.config.get("image_size", 64))

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from latentviz.cli import print_json
+from latentviz.cli import MODEL_FORMS, add_latent_shape_argument, print_json
 from latentviz.data.readers import anonymous_name
 from latentviz.errors import ImageReadError, ModelFileError
 
@@ -36,19 +36,27 @@ DESCRIPTION = (
 )
 
 
-def resolve_model(name: str, device: str | None = None):
-    """A zoo model by name, or a latentviz model file (:func:`latentviz.core.loading.load_model`)."""
+def resolve_model(
+    name: str,
+    device: str | None = None,
+    *,
+    role: str | None = None,
+    flag: str | None = None,
+    latent_shape: str | None = None,
+):
+    """A zoo model, a latentviz model file or a TorchScript file, through the one resolver
+    (:func:`latentviz.core.loading.load_model`)."""
     from latentviz.core.loading import load_model
 
-    return load_model(name, device)
+    return load_model(name, device, role=role, latent_shape=latent_shape, flag=flag)
 
 
-def load_models(model: str, classifier: str, device: str | None = None):
+def load_models(model: str, classifier: str, device: str | None = None, latent_shape: str | None = None):
     """Load and check a conditional generator and a classifier."""
     from latentviz.models import Classifier, Generator
 
-    g = resolve_model(model, device)
-    c = resolve_model(classifier, device)
+    g = resolve_model(model, device, role="generator", flag="--model", latent_shape=latent_shape)
+    c = resolve_model(classifier, device, role="classifier", flag="--classifier")
     if not isinstance(g, Generator) or not g.is_conditional:
         raise ModelFileError(f"--model {model}: a conditional (z1, z2) generator (medXGAN) is needed")
     if not isinstance(c, Classifier):
@@ -89,13 +97,18 @@ def load_source(spec: str, size: int, window: str | None = None, generator=None)
     return image.to_model_input(size, window), None, image
 
 
+def _target_arg(text: str) -> int | str:
+    """``--target``: an index (``2``) or a class name (``nodule``)."""
+    return int(text) if text.lstrip("-").isdigit() else text
+
+
 def options_from_args(args: argparse.Namespace):
     """The :class:`~latentviz.core.ExplanationOptions` the arguments mean (the session's type,
     so the CLI and the views run one pipeline with one set of defaults)."""
     from latentviz.core.explanation import ExplanationOptions
 
     options = ExplanationOptions(
-        target=args.target,
+        target=args.target if not isinstance(args.target, str) else None,  # a name: set once loaded
         ig_steps=args.ig_steps,
         lig_steps=args.lig_steps,
         restarts=args.restarts,
@@ -116,9 +129,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
     d = ExplanationOptions()  # the defaults of the notebook panel and the dashboard
     p.add_argument("image", help="DICOM/NIfTI/PNG/NPZ file, or phantom:KIND:SEED (a positive phantom)")
-    p.add_argument("--model", required=True, help="conditional generator: zoo name or model file")
-    p.add_argument("--classifier", required=True, help="classifier: zoo name or model file")
-    p.add_argument("--autoencoder", default=None, help="VAE for latent_shift: zoo name or model file")
+    p.add_argument("--model", required=True, help=f"conditional generator: {MODEL_FORMS}")
+    add_latent_shape_argument(p)
+    p.add_argument("--classifier", required=True, help=f"classifier: {MODEL_FORMS}")
+    p.add_argument("--autoencoder", default=None, help=f"VAE for latent_shift: {MODEL_FORMS}")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument(
         "--methods",
@@ -127,7 +141,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         choices=list(registry.keys()),
         help=f"attribution maps (default: {' '.join(d.methods)})",
     )
-    p.add_argument("--target", type=int, default=None, help="class to explain (default: the classifier's)")
+    p.add_argument(
+        "--target",
+        type=_target_arg,
+        default=None,
+        help="class to explain: an index or a class name (default: the classifier's)",
+    )
     p.add_argument(
         "--restarts",
         type=int,
@@ -185,8 +204,14 @@ def run(args: argparse.Namespace) -> int:
     from latentviz.models import Generator
 
     options = options_from_args(args)
-    g, c = load_models(args.model, args.classifier, args.device)
-    ae = resolve_model(args.autoencoder, args.device) if args.autoencoder else None
+    g, c = load_models(args.model, args.classifier, args.device, args.latent_shape)
+    if isinstance(args.target, str):  # a class name: its index in the classifier's target_names
+        options.target = c.check_target(args.target)
+    ae = (
+        resolve_model(args.autoencoder, args.device, role="generator", flag="--autoencoder")
+        if args.autoencoder
+        else None
+    )
     if ae is not None and (not isinstance(ae, Generator) or not ae.has_encoder):
         raise ModelFileError(f"--autoencoder {args.autoencoder}: a generator with an encoder (VAE) is needed")
     size = g.image_shape[-1]

@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from latentviz.cli import MODEL_FORMS
 from latentviz.errors import LatentvizError
 
 __all__ = ["DESCRIPTION", "EPILOG", "HELP", "add_arguments", "run"]
@@ -57,11 +58,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
     p.epilog = EPILOG
     p.formatter_class = argparse.RawDescriptionHelpFormatter
-    p.add_argument("--model", default=None, help="generator: zoo name or model file (default ct-medxgan)")
+    p.add_argument("--model", default=None, help=f"generator: {MODEL_FORMS} (default ct-medxgan)")
     p.add_argument(
         "--classifier",
         default=None,
-        help="classifier: zoo name or model file (default: the zoo classifier of the model's data)",
+        help=f"classifier: {MODEL_FORMS} (default: the zoo classifier of the model's data)",
     )
     p.add_argument(
         "--directions",

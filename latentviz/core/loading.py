@@ -48,41 +48,40 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def load_model(name_or_path: str | Path, device: str | None = None) -> Generator | Classifier:
-    """A latentviz model file (``.safetensors`` + ``.json`` sidecar, suffix optional) if one
-    exists at ``name_or_path``, else the zoo model of that name; on ``device`` (default:
-    the best available)."""
-    from latentviz.models.io import load_wrapped, model_paths
+def load_model(
+    name_or_path: str | Path,
+    device: str | None = None,
+    *,
+    role: str | None = None,
+    latent_shape: str | int | tuple[int, ...] | None = None,
+    flag: str | None = None,
+) -> Generator | Classifier:
+    """A latentviz model file (``.safetensors`` + ``.json`` sidecar, suffix optional), a
+    TorchScript file, or the zoo model of that name; on ``device`` (default: the best
+    available). The one resolver of every front end: :func:`latentviz.models.resolve.resolve_model`
+    (``role``, ``latent_shape`` and ``flag`` are its arguments)."""
+    from latentviz.models.resolve import resolve_model
 
-    weights, sidecar = model_paths(name_or_path)
-    if weights.is_file() and sidecar.is_file():
-        return load_wrapped(weights, device=device)
-    from latentviz import zoo
-
-    return zoo.load(str(name_or_path), device=device)
+    return resolve_model(name_or_path, role=role, device=device, latent_shape=latent_shape, flag=flag)
 
 
-def load_generator(model: str | Path | Generator) -> Generator:
-    """A :class:`Generator` from itself, a zoo name or a model file."""
+def load_generator(
+    model: str | Path | Generator, latent_shape: str | int | tuple[int, ...] | None = None
+) -> Generator:
+    """A :class:`Generator` from itself, a zoo name, a model file or a TorchScript file."""
     if isinstance(model, Generator):
         return model
     if isinstance(model, (str, Path)):
-        obj = load_model(model)
-        if not isinstance(obj, Generator):
-            raise LatentvizError(f"model {str(model)!r} is a {type(obj).__name__}, not a generator")
-        return obj
+        return load_model(model, role="generator", latent_shape=latent_shape)  # type: ignore[return-value]
     raise LatentvizError(f"expected a Generator, a zoo name or a model file, got {type(model).__name__}")
 
 
 def load_classifier(classifier: str | Path | Classifier | None) -> Classifier | None:
-    """A :class:`Classifier` from itself, a zoo name, a model file, or None."""
+    """A :class:`Classifier` from itself, a zoo name, a model file, a TorchScript file, or None."""
     if classifier is None or isinstance(classifier, Classifier):
         return classifier
     if isinstance(classifier, (str, Path)):
-        obj = load_model(classifier)
-        if not isinstance(obj, Classifier):
-            raise LatentvizError(f"model {str(classifier)!r} is a {type(obj).__name__}, not a classifier")
-        return obj
+        return load_model(classifier, role="classifier")  # type: ignore[return-value]
     raise LatentvizError(
         f"expected a Classifier, a zoo name, a model file or None, got {type(classifier).__name__}"
     )

@@ -18,7 +18,7 @@ import torch
 
 from latentviz.bounds import Bound
 from latentviz.directions.direction_set import DirectionSet
-from latentviz.directions.latent_layer import find_latent_layer, latent_weight
+from latentviz.directions.latent_layer import find_latent_layer, latent_weight, layer_kind
 from latentviz.directions.registry import (
     LATENT_LAYER,
     DirectionMethod,
@@ -86,7 +86,11 @@ def sefa(generator: object, k: int | None = None, normalize: bool = True) -> Dir
         [f"sefa {i}" for i in range(k)],
         values[:k],
         "sefa",
-        {"layer": type(layer).__name__, "normalize": normalize, "weight_shape": list(weight.shape)},
+        {
+            "layer": layer_kind(layer) or type(layer).__name__,
+            "normalize": normalize,
+            "weight_shape": list(weight.shape),
+        },
         str(getattr(generator, "sha256", "")),
         str(getattr(generator, "latent_space", "z")),
     )

@@ -65,8 +65,11 @@ def _usable(x: torch.Tensor, device: torch.device) -> torch.Tensor:
     return x.clone() if x.is_inference() else x
 
 
-def _target(classifier: Classifier, target: int | None) -> int:
-    return classifier.target if target is None else int(target)
+def _target(
+    classifier: Classifier, target: object, x: torch.Tensor | None = None
+) -> int | torch.Tensor:
+    """The resolved target (:meth:`Classifier.resolve_target`): an index, or one per sample."""
+    return classifier.resolve_target(target, x)
 
 
 class GradCam(Explainer):
@@ -101,6 +104,7 @@ class GradCam(Explainer):
     def __init__(
         self, classifier: Classifier, layer: nn.Module | None = None, output: Output = "logit"
     ) -> None:
+        classifier.require_hooks("Grad-CAM")
         self.classifier = classifier
         self.layer = classifier.gradcam_layer if layer is None else layer
         self.output = output
@@ -116,7 +120,7 @@ class GradCam(Explainer):
         t0 = time.perf_counter()
         check_images(inputs)
         x = _usable(inputs, self.classifier.device)
-        t = _target(self.classifier, target)
+        t = _target(self.classifier, target, x)
         cam = self._captum.attribute(x, target=t, relu_attributions=relu_attributions)
         if cam.ndim != 4:
             raise ShapeError(
@@ -127,7 +131,7 @@ class GradCam(Explainer):
             map=up.detach().cpu(),
             method=self.name,
             options={
-                "target": t,
+                "target": Classifier.target_option(t),
                 "output": self.output,
                 "interpolate_mode": interpolate_mode,
                 "relu_attributions": relu_attributions,
@@ -217,7 +221,7 @@ class IntegratedGradients(Explainer):
         check_images(inputs)
         n_steps = IG_STEPS.check("n_steps", n_steps)  # captum would assert, or allocate without limit
         x = _usable(inputs, self.classifier.device)
-        t = _target(self.classifier, target)
+        t = _target(self.classifier, target, x)
         base = ig_baseline(x, baseline, blur_sigma)
         attr, delta = self._captum.attribute(
             x,
@@ -232,7 +236,7 @@ class IntegratedGradients(Explainer):
             map=attr.detach().cpu(),
             method=self.name,
             options={
-                "target": t,
+                "target": Classifier.target_option(t),
                 "output": self.output,
                 "baseline": baseline if isinstance(baseline, (str, int, float)) else "tensor",
                 "n_steps": n_steps,
@@ -288,7 +292,7 @@ class SmoothGrad(Explainer):
         check_images(inputs)
         nt_samples = NOISE_SAMPLES.check("nt_samples", nt_samples)
         x = _usable(inputs, self.classifier.device)
-        t = _target(self.classifier, target)
+        t = _target(self.classifier, target, x)
         devices = [x.device] if x.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
             if seed is not None:
@@ -306,7 +310,7 @@ class SmoothGrad(Explainer):
             map=attr.detach().cpu(),
             method=self.name,
             options={
-                "target": t,
+                "target": Classifier.target_option(t),
                 "output": self.output,
                 "nt_samples": nt_samples,
                 "stdevs": stdevs,

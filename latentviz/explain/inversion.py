@@ -125,7 +125,7 @@ def fidelity_report(
     with torch.no_grad():
         px = classifier.probabilities(x)
         pr = classifier.probabilities(reconstruction)
-    t = classifier.target if target is None else int(target)
+    t = classifier.resolve_target(target, n_classes=px.shape[1], per_sample=False)
     rep = {
         "mse": mse(reconstruction, x),
         "psnr": psnr(reconstruction, x),

@@ -107,7 +107,7 @@ class LatentShift(Explainer):
             raise ArgumentError("n_frames must be >= 2 and search_steps >= 1")
         g, clf = self.generator, self.classifier
         x = inputs.to(g.device).clone()
-        t = clf.target if target is None else int(target)
+        t = clf.resolve_target(target, per_sample=False)  # one class per batch
         n = x.shape[0]
         z = self._encode(x).requires_grad_(True)
         with torch.enable_grad():

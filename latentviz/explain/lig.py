@@ -210,7 +210,7 @@ class LatentIntegratedGradients(Explainer):
             inputs = inputs.z
         g = self.generator
         z = g.check_latents(inputs)
-        t = self.classifier.target if target is None else int(target)
+        t = self.classifier.resolve_target(target, per_sample=False)  # one class per batch
         n = z.shape[0]
         z1, z2 = g.split(z)
 

@@ -210,7 +210,7 @@ def explain_image(
     path = interpolate(
         generator, generator.join(z1), inv.z, n_frames=n_frames, classifier=classifier, target=target
     )
-    t = classifier.target if target is None else int(target)
+    t = classifier.resolve_target(target, per_sample=False)
     names = classifier.target_names
     info = {
         "target": t,

@@ -9,17 +9,25 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Literal
 
+import numpy as np
 import torch
 from torch import nn
 
-from latentviz.errors import ArgumentError, ImageValueError, ShapeError
+from latentviz.errors import ArgumentError, ImageValueError, ShapeError, TargetError
 from latentviz.models.device import pick_device
 from latentviz.models.generator import module_sha256
+from latentviz.models.latent_layer import layer_inputs, layer_kind
 
-__all__ = ["Classifier", "find_gradcam_layer"]
+__all__ = ["Classifier", "Target", "find_gradcam_layer"]
+
+#: What a caller may pass as a target: a class index, a class name (from ``target_names``),
+#: or one target per sample (a 1-D tensor, array or list of indices or names).
+Target = int | str | Sequence[int | str] | np.ndarray | torch.Tensor
 
 
 def find_gradcam_layer(module: nn.Module) -> nn.Module:
@@ -42,17 +50,26 @@ def find_gradcam_layer(module: nn.Module) -> nn.Module:
         return module.features
     last = None
     for sub in module.modules():
-        if isinstance(sub, nn.Conv2d):
+        if layer_kind(sub) == "Conv2d":  # TorchScript submodules too
             last = sub
     if last is None:
         raise ArgumentError(f"{type(module).__name__} has no Conv2d layer; pass gradcam_layer=")
     return last
 
 
+def _module_device(module: nn.Module) -> torch.device:
+    """The device of the module's first parameter or buffer (cpu without any)."""
+    for t in module.parameters():
+        return t.device
+    for t in module.buffers():
+        return t.device
+    return torch.device("cpu")
+
+
 def _first_conv_channels(module: nn.Module) -> int | None:
     """Input channels of the first ``nn.Conv2d`` in ``module`` (None without one)."""
-    conv = next((m for m in module.modules() if isinstance(m, nn.Conv2d)), None)
-    return None if conv is None else int(conv.in_channels)
+    conv = next((m for m in module.modules() if layer_kind(m) == "Conv2d"), None)
+    return None if conv is None else layer_inputs(conv, "Conv2d")
 
 
 class Classifier:
@@ -71,15 +88,27 @@ class Classifier:
     activation
         ``"sigmoid"`` (binary / multi-label) or ``"softmax"`` (multi-class).
     target
-        Default class index explanations use (1 = positive for a binary model).
+        Default class explanations use (1 = positive for a binary model): an index or a
+        name from ``target_names``. Every method that takes ``target=`` also accepts a
+        name, or one target per sample (a 1-D tensor / list), see :meth:`resolve_target`.
     target_names
-        Names of the classes.
+        Names of the classes (of every output of a multi-class or multi-label model).
     gradcam_layer
         A submodule, a dotted name, or ``None`` to auto-pick.
     input_range
         Pixel range the module expects; latentviz images in [-1, 1] are mapped to it.
     in_channels
         Channels the module expects; 1-channel images are repeated to 3 when it wants 3.
+    device
+        Where to run; ``None`` keeps the module where its parameters are (cpu for a module
+        without any). An explicit device moves the module there.
+
+    Notes
+    -----
+    Wrapping leaves the module as it was: its train/eval mode, the ``requires_grad`` of its
+    parameters and its hooks are not changed. Each forward pass runs in eval mode with the
+    parameters out of the autograd graph, and both are restored right after it, so the
+    module still trains and other tools (MONAI's or captum's own Grad-CAM) still work on it.
 
     Examples
     --------
@@ -102,7 +131,7 @@ class Classifier:
         *,
         output: Literal["logits", "probabilities"] = "logits",
         activation: Literal["sigmoid", "softmax"] = "sigmoid",
-        target: int = 1,
+        target: int | str = 1,
         target_names: Sequence[str] = ("negative", "positive"),
         gradcam_layer: nn.Module | str | None = None,
         input_range: tuple[float, float] = (-1.0, 1.0),
@@ -117,23 +146,70 @@ class Classifier:
             raise ArgumentError(f"activation must be 'sigmoid' or 'softmax', not {activation!r}")
         self.output = output
         self.activation = activation
-        self.target = int(target)
+        self.name = name
         self.target_names = list(target_names)
+        self._n_classes: int | None = None  # the output width, known after a forward pass
+        if isinstance(target, str):
+            target = self._class_index(target)
+        if isinstance(target, bool) or not isinstance(target, (int, np.integer)):
+            raise TargetError(f"target must be a class index or name, not {target!r}", target)
+        self.target = int(target)
         self.input_range = (float(input_range[0]), float(input_range[1]))
         self.in_channels = in_channels
-        self.name = name
         self.config = dict(config or {})
-        self._device = pick_device(device)
-        self.module = module.to(self._device).eval()
-        self.module.requires_grad_(False)
-        if isinstance(gradcam_layer, str):
-            gradcam_layer = self.module.get_submodule(gradcam_layer)
+        self._device = _module_device(module) if device is None else pick_device(device)
+        # ``.to`` is a no-op (and returns the same object) when the module is already there.
+        self.module = module.to(self._device) if device is not None else module
+        self._lock = threading.RLock()
+        self._depth = 0
+        if isinstance(gradcam_layer, str):  # a dotted name (get_submodule fails on TorchScript)
+            modules = dict(self.module.named_modules())
+            if gradcam_layer not in modules:
+                raise ArgumentError(
+                    f"gradcam_layer {gradcam_layer!r} is not a submodule of {name}; "
+                    f"some are: {', '.join(n for n in list(modules)[1:9])}"
+                )
+            gradcam_layer = modules[gradcam_layer]
         self._gradcam_layer = gradcam_layer
         self._sha256: str | None = None
+
+    def __copy__(self) -> Classifier:
+        clone = object.__new__(type(self))
+        clone.__setstate__(self.__getstate__())
+        return clone
+
+    def __getstate__(self) -> dict:
+        # The lock is per object: a copy (or a pickled copy) gets its own.
+        return {k: v for k, v in self.__dict__.items() if k not in ("_lock", "_depth")}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+        self._depth = 0
 
     @property
     def device(self) -> torch.device:
         return self._device
+
+    @property
+    def is_scripted(self) -> bool:
+        """Whether the module is TorchScript (no forward hooks: no Grad-CAM or hook methods)."""
+        return isinstance(self.module, torch.jit.ScriptModule)
+
+    def require_hooks(self, method: str) -> None:
+        """Refuse, with a typed error, a method that hooks layers on a TorchScript module.
+
+        Raises
+        ------
+        ArgumentError
+            When :attr:`is_scripted`.
+        """
+        if self.is_scripted:
+            raise ArgumentError(
+                f"{method} hooks the classifier's layers, which TorchScript modules do not allow; "
+                f"{self.name} is TorchScript: use integrated_gradients, saliency, gradient_shap or "
+                "occlusion, or wrap the eager nn.Module"
+            )
 
     @property
     def sha256(self) -> str:
@@ -196,20 +272,128 @@ class Classifier:
                 "[-1, 1] first (MedicalImage.to_model_input)"
             )
 
-    def check_target(self, target: int | None, n_classes: int | None = None) -> int:
-        """The class index to use, checked against the number of classes.
+    def n_classes(self, x: torch.Tensor | None = None) -> int:
+        """The number of classes (the width of :meth:`probabilities`).
 
-        ``n_classes`` is the width of the model's output when known; otherwise the number
-        of ``target_names`` (at least 2) is used.
+        Known after any forward pass; otherwise found with one forward of ``x[:1]`` when
+        ``x`` is given, else the number of ``target_names`` (at least 2).
+        """
+        if self._n_classes is None and x is not None:
+            with torch.no_grad():
+                self._probabilities(self._prepare(x[:1].detach()))
+        if self._n_classes is not None:
+            return self._n_classes
+        return max(len(self.target_names), 2)
+
+    def _valid(self, n: int) -> str:
+        names = f" ({', '.join(self.target_names)})" if len(self.target_names) == n else ""
+        return f"valid indices 0..{n - 1}{names}"
+
+    def _class_index(self, name: str, n: int | None = None) -> int:
+        if name not in self.target_names:
+            known = ", ".join(repr(t) for t in self.target_names) or "none"
+            raise TargetError(
+                f"target {name!r} is not a class name of classifier {self.name}: known names {known}",
+                name,
+                n,
+            )
+        return self.target_names.index(name)
+
+    def check_target(self, target: int | str | None, n_classes: int | None = None) -> int:
+        """One class index (``target`` or the default), checked against the number of classes.
+
+        ``n_classes`` is the width of the model's output when known; otherwise
+        :meth:`n_classes` is used.
+
+        Raises
+        ------
+        TargetError
+            For an index outside ``0..n_classes-1`` or an unknown name (a :class:`ShapeError`).
         """
         t = self.target if target is None else target
-        n = n_classes if n_classes is not None else max(len(self.target_names), 2)
-        if isinstance(t, bool) or not isinstance(t, int) or not 0 <= t < n:
-            names = f" ({', '.join(self.target_names)})" if len(self.target_names) == n else ""
-            raise ShapeError(
-                f"target {t!r} is not a class of classifier {self.name}: valid indices 0..{n - 1}{names}"
+        n = n_classes if n_classes is not None else self.n_classes()
+        if isinstance(t, str):
+            t = self._class_index(t, n)
+        if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or not 0 <= int(t) < n:
+            raise TargetError(
+                f"target {t!r} is not a class of classifier {self.name}: {self._valid(n)}", t, n
             )
         return int(t)
+
+    def resolve_target(
+        self,
+        target: Target | None = None,
+        x: torch.Tensor | None = None,
+        *,
+        n_classes: int | None = None,
+        per_sample: bool = True,
+    ) -> int | torch.Tensor:
+        """The class(es) to explain, as captum takes them.
+
+        Parameters
+        ----------
+        target
+            ``None`` (the default :attr:`target`), a class index, a class name, or one
+            target per sample: a 1-D tensor, array or list of indices or names.
+        x
+            The batch the target is for: per-sample targets must match its length, and
+            its first image gives the number of classes when no forward pass ran yet.
+        n_classes
+            The output width, when the caller knows it.
+        per_sample
+            Whether per-sample targets are allowed; when not, targets that are all the same
+            class are taken as that one class.
+
+        Returns
+        -------
+        int or torch.Tensor
+            One index, or a ``(N,)`` long tensor on the classifier's device.
+
+        Raises
+        ------
+        TargetError
+            An index outside the valid range (named in the message), an unknown name, or
+            per-sample targets that do not fit the batch.
+        """
+        n = n_classes if n_classes is not None else self.n_classes(x)
+        t = self.target if target is None else target
+        if isinstance(t, torch.Tensor) and t.ndim == 0:
+            t = int(t)
+        if isinstance(t, np.ndarray) and t.ndim == 0:
+            t = t.item()
+        if isinstance(t, (str, int, np.integer)):
+            return self.check_target(t, n)
+        if not isinstance(t, (torch.Tensor, np.ndarray, list, tuple)):
+            raise TargetError(f"target must be an index, a class name or one per sample, not {t!r}", t, n)
+        items = t.tolist() if isinstance(t, (torch.Tensor, np.ndarray)) else list(t)
+        if any(isinstance(i, (list, tuple)) for i in items):
+            raise TargetError(f"per-sample targets must be 1-D (one class per sample), got {t!r}", t, n)
+        idx = [self.check_target(i, n) for i in items]
+        if x is not None and len(idx) != x.shape[0]:
+            raise TargetError(
+                f"{len(idx)} per-sample targets for a batch of {x.shape[0]} images; give one per image",
+                t,
+                n,
+            )
+        if not idx:
+            raise TargetError("per-sample targets are empty", t, n)
+        if not per_sample:
+            if len(set(idx)) != 1:
+                raise TargetError(f"this method explains one class for the batch, got {idx}", t, n)
+            return idx[0]
+        return torch.tensor(idx, dtype=torch.long, device=self._device)
+
+    @staticmethod
+    def target_option(target: int | torch.Tensor) -> int | list[int]:
+        """A resolved target as JSON-friendly options record it (an int or a list)."""
+        return target.tolist() if isinstance(target, torch.Tensor) else int(target)
+
+    @staticmethod
+    def select(p: torch.Tensor, target: int | torch.Tensor) -> torch.Tensor:
+        """Column ``target`` of ``(N, K)`` scores, or one column per sample: ``(N,)``."""
+        if isinstance(target, torch.Tensor):
+            return p.gather(1, target.to(p.device).view(-1, 1)).squeeze(1)
+        return p[:, target]
 
     def prepare(self, x: torch.Tensor) -> torch.Tensor:
         """Map latentviz images (N, C, H, W) in [-1, 1] to what the module expects.
@@ -234,9 +418,39 @@ class Classifier:
                 )
         return x
 
+    @contextmanager
+    def frozen(self) -> Iterator[nn.Module]:
+        """The module in eval mode with its parameters out of autograd, restored on exit.
+
+        Explanations need eval mode (BatchNorm statistics, no dropout) and gradients for
+        the input only; the user's own settings come back afterwards. Re-entrant and
+        thread-safe (one lock per classifier).
+        """
+        with self._lock:
+            self._depth += 1
+            saved = None
+            if self._depth == 1:
+                saved = (
+                    [(m, m.training) for m in self.module.modules()],
+                    [(p, p.requires_grad) for p in self.module.parameters()],
+                )
+                self.module.eval()
+                for p, _ in saved[1]:
+                    p.requires_grad_(False)
+            try:
+                yield self.module
+            finally:
+                self._depth -= 1
+                if saved is not None:
+                    for m, training in saved[0]:
+                        m.training = training
+                    for p, flag in saved[1]:
+                        p.requires_grad_(flag)
+
     def forward_raw(self, x: torch.Tensor) -> torch.Tensor:
-        """The module's own output on prepared input, as ``(N, K)``."""
-        out = self.module(x)
+        """The module's own output on prepared input, as ``(N, K)`` (in :meth:`frozen`)."""
+        with self.frozen() as module:
+            out = module(x)
         return out.unsqueeze(1) if out.ndim == 1 else out
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
@@ -261,14 +475,16 @@ class Classifier:
             out = torch.sigmoid(out) if self.activation == "sigmoid" else torch.softmax(out, dim=1)
         if self.activation == "sigmoid" and out.shape[1] == 1:
             out = torch.cat([1 - out, out], dim=1)
+        self._n_classes = int(out.shape[1])
         return out
 
-    def probability(self, x: torch.Tensor, target: int | None = None) -> torch.Tensor:
-        """Probability of ``target`` (default: ``self.target``), shape ``(N,)``."""
+    def probability(self, x: torch.Tensor, target: Target | None = None) -> torch.Tensor:
+        """Probability of ``target`` (default: ``self.target``; an index, a name or one per
+        sample), shape ``(N,)``."""
         p = self.probabilities(x)
-        return p[:, self.check_target(target, n_classes=p.shape[1])]
+        return self.select(p, self.resolve_target(target, x, n_classes=p.shape[1]))
 
-    def score(self, x: torch.Tensor, target: int | None = None) -> torch.Tensor:
+    def score(self, x: torch.Tensor, target: Target | None = None) -> torch.Tensor:
         """The scalar function attribution methods explain: the target probability.
 
         Shape ``(N,)``; differentiable in ``x``.

@@ -19,10 +19,11 @@ from typing import Protocol, runtime_checkable
 import torch
 from torch import nn
 
-from latentviz.errors import LatentError, ModelFileError, ShapeError
+from latentviz.errors import ArgumentError, LatentError, ModelFileError, ShapeError
 from latentviz.models.device import pick_device
+from latentviz.models.latent_layer import layer_inputs, layer_kind, resolve_latent_layer
 
-__all__ = ["Generator", "GeneratorProtocol", "module_sha256", "wrap_generator"]
+__all__ = ["Generator", "GeneratorProtocol", "check_latent_shape", "module_sha256", "wrap_generator"]
 
 
 @runtime_checkable
@@ -76,6 +77,10 @@ class Generator:
         Human-readable name shown in views.
     device
         Where to run; ``None`` picks cuda → mps → cpu.
+    latent_layer
+        The layer that consumes z, for SeFa: a submodule, its dotted name (``"0"``) or a
+        parameter name (``"0.weight"``); found in TorchScript modules too. ``None``: the
+        module's ``latent_layer`` attribute, else the first layer taking ``D`` inputs.
 
     Examples
     --------
@@ -99,6 +104,7 @@ class Generator:
         name: str = "generator",
         device: str | torch.device | None = None,
         config: dict | None = None,
+        latent_layer: str | nn.Module | None = None,
     ) -> None:
         self.latent_shape = (latent_shape,) if isinstance(latent_shape, int) else tuple(latent_shape)
         self.latent_space = latent_space
@@ -119,6 +125,11 @@ class Generator:
                 m.eval()
                 for prm in m.parameters():
                     prm.requires_grad_(False)
+        self.latent_layer: nn.Module | None = None
+        if latent_layer is not None:
+            if not isinstance(self.module, nn.Module):
+                raise ArgumentError(f"latent_layer= needs an nn.Module generator, {self.name} is a callable")
+            self.latent_layer = resolve_latent_layer(self.module, latent_layer)
         self._sha256: str | None = None
 
     # -- protocol --------------------------------------------------------------------
@@ -260,6 +271,11 @@ def wrap_generator(
 ) -> Generator:
     """Wrap a module, or load a TorchScript file, as a :class:`Generator`.
 
+    A TorchScript file is checked on wrap with one forward pass of a zero latent
+    ``(1, *latent_shape)``: a wrong ``latent_shape`` raises a :class:`ShapeError` that says
+    which shape was tried and, when one of ``(D,)`` / ``(D, 1, 1)`` for the module's first
+    layer works, which shape the module accepts.
+
     Parameters
     ----------
     obj
@@ -267,7 +283,15 @@ def wrap_generator(
     latent_shape
         Shape of one latent, without the batch axis.
     **kwargs
-        Passed to :class:`Generator`.
+        Passed to :class:`Generator` (``latent_layer="0"`` names the layer SeFa reads).
+
+    Raises
+    ------
+    ModelFileError
+        No such file, or not a TorchScript file.
+    ShapeError
+        The TorchScript module does not take latents of ``latent_shape`` or does not return
+        ``(N, C, H, W)`` images.
 
     Examples
     --------
@@ -283,7 +307,59 @@ def wrap_generator(
         except Exception as exc:  # torch raises RuntimeError with C++ text
             raise ModelFileError(f"{path}: not a TorchScript file ({exc.__class__.__name__})") from exc
         kwargs.setdefault("name", path.stem)
-        return Generator(module, latent_shape, **kwargs)
+        g = Generator(module, latent_shape, **kwargs)
+        g.config["image_shape"] = check_latent_shape(g.module, g.latent_shape, g.device, path.name)
+        return g
     if not isinstance(obj, nn.Module) and not callable(obj):
         raise TypeError(f"cannot wrap {type(obj).__name__} as a generator")
     return Generator(obj, latent_shape, **kwargs)
+
+
+def _try_forward(module: nn.Module, shape: tuple[int, ...], device: torch.device) -> torch.Tensor | str:
+    """The module's output for one zero latent of ``shape``, or the first line of its error."""
+    try:
+        with torch.inference_mode():
+            return module(torch.zeros((1, *shape), device=device))
+    except Exception as exc:  # TorchScript raises RuntimeError with C++/TorchScript text
+        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+        return (lines[-1] if lines else type(exc).__name__)[:200]
+
+
+def _candidate_shapes(module: nn.Module) -> list[tuple[int, ...]]:
+    """Latent shapes the module's first Linear / (transposed) convolution would take."""
+    for sub in module.modules():
+        kind = layer_kind(sub)
+        if kind is not None:
+            d = layer_inputs(sub, kind)
+            return [(d,), (d, 1, 1)] if kind == "Linear" else [(d, 1, 1), (d,)]
+    return []
+
+
+def check_latent_shape(
+    module: nn.Module, latent_shape: tuple[int, ...], device: torch.device, name: str = "generator"
+) -> tuple[int, int, int]:
+    """Run one zero latent through ``module``; the ``(C, H, W)`` of its image.
+
+    Raises
+    ------
+    ShapeError
+        Saying the shape tried and the module's own message; with the shape the module
+        accepts when one of :func:`_candidate_shapes` works.
+    """
+    out = _try_forward(module, latent_shape, device)
+    tried = f"(N, {', '.join(map(str, latent_shape))})"
+    if isinstance(out, str):
+        hint = "; check latent_shape="
+        for shape in _candidate_shapes(module):
+            if shape != tuple(latent_shape) and not isinstance(_try_forward(module, shape, device), str):
+                arg = shape[0] if len(shape) == 1 else shape
+                accepts = ", ".join(map(str, shape))
+                hint = f"; it accepts latents of shape (N, {accepts}): pass latent_shape={arg}"
+                break
+        raise ShapeError(
+            f"{name} does not take latents of shape {tried} (latent_shape={latent_shape}): {out}{hint}"
+        )
+    if not isinstance(out, torch.Tensor) or out.ndim != 4:
+        got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise ShapeError(f"{name} maps latents {tried} to {got}; a generator must return (N, C, H, W) images")
+    return tuple(int(s) for s in out.shape[1:])

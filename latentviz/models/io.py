@@ -20,6 +20,7 @@ from torch import nn
 from latentviz.errors import ChecksumError, ModelFileError
 from latentviz.models.architectures import ARCHITECTURES, build
 from latentviz.models.classifier import Classifier
+from latentviz.models.device import pick_device
 from latentviz.models.generator import Generator
 
 __all__ = [
@@ -240,7 +241,7 @@ def wrap_module(
             target_names=cfg.get("target_names", ("negative", "positive")),
             gradcam_layer=module.gradcam_layer,
             name=name,
-            device=device,
+            device=pick_device(device),
             config=cfg,
         )
     if role != "generator":

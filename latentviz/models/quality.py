@@ -84,7 +84,8 @@ def classifier_features(classifier: Classifier, images: torch.Tensor) -> np.ndar
     module = classifier.module
     if not hasattr(module, "features"):
         raise ShapeError(f"classifier {classifier.name} has no features() method for the Fréchet distance")
-    return _batched(lambda b: module.features(classifier.prepare(b)), images).double().numpy()
+    with classifier.frozen():  # eval mode, parameters out of autograd (restored after)
+        return _batched(lambda b: module.features(classifier.prepare(b)), images).double().numpy()
 
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:

@@ -2,7 +2,9 @@
 
 A page's runnable blocks are fenced ```` ```python ```` (blocks fenced ```` ```py ```` are shown
 but not run: notebook-only code such as widgets); the ```` ```text ```` block right after
-one (if any) is its expected output. All blocks of a page run in order in one interpreter (so
+one (if any) is its expected output. With ``shell=True`` a ```` ```bash ```` block whose every
+line is a ``latentviz ...`` command runs too, in its place, through ``latentviz.cli.main``
+(each command must exit 0). All blocks of a page run in order in one interpreter (so
 later blocks see earlier names), in a given working folder.
 """
 
@@ -29,12 +31,26 @@ class Snippet:
     line: int
 
 
-def extract_snippets(markdown: str) -> list[Snippet]:
-    """The ``python`` blocks of ``markdown``, each with the ``text`` block that follows it."""
+def _shell_code(body: str) -> str | None:
+    """Python that runs a bash block of ``latentviz`` commands, or None for another block."""
+    lines = [ln.strip() for ln in body.splitlines() if ln.strip()]
+    if not lines or not all(ln.startswith("latentviz ") for ln in lines):
+        return None
+    code = ["import shlex as _shlex", "from latentviz.cli import main as _latentviz"]
+    for ln in lines:
+        code.append(f"assert _latentviz(_shlex.split({ln!r})[1:]) == 0, {ln!r}")
+    return "\n".join(code) + "\n"
+
+
+def extract_snippets(markdown: str, shell: bool = False) -> list[Snippet]:
+    """The ``python`` blocks of ``markdown``, each with the ``text`` block that follows it;
+    with ``shell``, ``bash`` blocks of ``latentviz`` commands too (as Python that runs them)."""
     fences = [(m.group(1), m.group(2), m.start(), m.end()) for m in _FENCE.finditer(markdown)]
     out: list[Snippet] = []
     for i, (lang, body, start, end) in enumerate(fences):
-        if lang != "python":
+        if shell and lang == "bash" and (code := _shell_code(body)) is not None:
+            body = code
+        elif lang != "python":
             continue
         expected = None
         if i + 1 < len(fences):

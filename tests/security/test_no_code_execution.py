@@ -67,3 +67,20 @@ def test_results_store_part_with_a_pickled_array_is_refused_unrun(tmp_path: Path
     # The store reads its parts exactly that way (no allow_pickle anywhere).
     source = Path(store_mod.__file__).read_text()
     assert "allow_pickle=True" not in source and source.count("allow_pickle=False") >= 3
+
+
+@pytest.mark.parametrize("flag", ["--model", "--classifier"])
+def test_model_flag_given_a_pickle_with_a_payload_refuses_it_unrun(tmp_path: Path, flag: str, capsys) -> None:
+    from latentviz.cli import main
+    from latentviz.models.resolve import resolve_model
+
+    marker = tmp_path / "ran"
+    path = tmp_path / "model.pt"
+    torch.save({"weights": torch.zeros(2), "evil": _Payload(marker)}, path)
+    with pytest.raises(ModelFileError, match="never loads"):
+        resolve_model(path, role="generator" if flag == "--model" else "classifier", flag=flag)
+    argv = ["explain", "phantom:ct:1", "--model", "ct-medxgan", "--classifier", "ct-classifier"]
+    argv[argv.index(flag) + 1] = str(path)
+    assert main([*argv, "--out", str(tmp_path / "out")]) == 2
+    assert "never loads" in capsys.readouterr().err
+    assert not marker.exists()

@@ -42,7 +42,12 @@ class CaptumExplainer(Explainer):
     #: What the method differentiates unless told otherwise.
     default_output: ClassVar[Output] = "probability"
 
+    #: Whether captum hooks the classifier's layers (impossible on TorchScript modules).
+    needs_hooks: ClassVar[bool] = False
+
     def __init__(self, classifier: Classifier, output: Output | None = None) -> None:
+        if self.needs_hooks:
+            classifier.require_hooks(self.key)
         self.classifier = classifier
         self.output: Output = output or self.default_output
         self.forward_module = score_module(classifier, self.output)
@@ -68,12 +73,12 @@ class CaptumExplainer(Explainer):
         check_images(inputs)
         opts = self.resolve(options)
         x = _usable(inputs, self.classifier.device)
-        t = _target(self.classifier, target)
+        t = _target(self.classifier, target, x)
         attr, delta, extras = self.compute(x, t, **opts)
         return Attribution(
             map=attr.detach().cpu(),
             method=self.key,
-            options={"target": t, "output": self.output, **json_options(opts)},
+            options={"target": self.classifier.target_option(t), "output": self.output, **json_options(opts)},
             delta=None if delta is None else delta.detach().cpu(),
             seconds=time.perf_counter() - t0,
             extras=extras,

@@ -24,6 +24,7 @@ class DeepLift(CaptumExplainer):
     (``Σ map − (f(x) − f(baseline))``)."""
 
     key = "deeplift"
+    needs_hooks = True
     label = "DeepLift"
     default_output = "logit"
     options: ClassVar[dict[str, Option]] = {

@@ -20,6 +20,7 @@ class GuidedBackprop(CaptumExplainer):
     the plain gradient)."""
 
     key = "guided_backprop"
+    needs_hooks = True
     label = "Guided Backprop"
     default_output = "logit"
     options: ClassVar[dict[str, Option]] = {}

@@ -31,6 +31,7 @@ class GuidedGradCam(CaptumExplainer):
     """
 
     key = "guided_gradcam"
+    needs_hooks = True
     label = "Guided Grad-CAM"
     needs = frozenset({"layer"})
     default_output = "logit"

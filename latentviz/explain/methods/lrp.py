@@ -41,6 +41,7 @@ class LRP(CaptumExplainer):
     """LRP of the target LOGIT, with captum's convergence delta (``Σ map − f(x)``)."""
 
     key = "lrp"
+    needs_hooks = True
     label = "LRP"
     default_output = "logit"
     options: ClassVar[dict[str, Option]] = {}

@@ -25,25 +25,15 @@ __all__ = ["MedXGANTrainer", "load_frozen_classifier"]
 
 
 def load_frozen_classifier(spec: str | None, device: torch.device, image_size: int) -> Classifier:
-    """The frozen classifier of a medXGAN run, from a weights path or a zoo name."""
+    """The frozen classifier of a medXGAN run: a zoo name, a latentviz model file or a
+    TorchScript file (:func:`latentviz.models.resolve.resolve_model`)."""
     if not spec:
         raise ModelFileError(
             "a medxgan run needs --classifier (a weights path or a zoo name like cxr-classifier)"
         )
-    from latentviz.models.io import load_wrapped, model_paths
+    from latentviz.models.resolve import resolve_model
 
-    if model_paths(spec)[0].is_file():
-        clf = load_wrapped(spec, device=device)
-    else:
-        from latentviz import zoo
-
-        if spec not in zoo.names():
-            raise ModelFileError(
-                f"--classifier {spec}: neither a weights file nor a zoo model ({zoo.names()})"
-            )
-        clf = zoo.load(spec, device=device)
-    if not isinstance(clf, Classifier):
-        raise ModelFileError(f"--classifier {spec}: is a generator, not a classifier")
+    clf = resolve_model(spec, role="classifier", device=device, flag="--classifier")
     size = int(clf.config.get("image_size", image_size))
     if size != image_size:
         raise ModelFileError(f"--classifier {spec}: trained at {size} px, this run is {image_size} px")
