@@ -24,6 +24,8 @@ import os
 import sys
 from functools import cache
 
+from latentviz.errors import ArgumentError
+
 __all__ = ["limit_malloc_arenas", "release_memory", "rss_bytes"]
 
 _M_ARENA_MAX = -8  # glibc's mallopt parameter number
@@ -80,7 +82,7 @@ def limit_malloc_arenas(n: int = 2) -> bool:
         True when the cap was set.
     """
     if n < 1:
-        raise ValueError(f"the number of arenas must be >= 1, got {n}")
+        raise ArgumentError(f"the number of malloc arenas must be >= 1, got {n}")
     libc = _libc()
     if libc is None or "MALLOC_ARENA_MAX" in os.environ or not hasattr(libc, "mallopt"):
         return False

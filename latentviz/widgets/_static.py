@@ -49,7 +49,7 @@ class StaticFallback:
 
         png = self.to_png()
         if png is None:
-            raise ValueError(f"{type(self).__name__} has nothing to show yet")
+            raise LatentvizError(f"{type(self).__name__} has nothing to show yet (run it first)")
         return IPImage(data=png, format="png")
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:

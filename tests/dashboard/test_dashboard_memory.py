@@ -11,6 +11,7 @@ import time
 import pytest
 
 from latentviz.core.memory import release_memory, rss_bytes
+from latentviz.errors import ArgumentError
 from latentviz.dashboard.app import DashboardSession
 
 LIGHT = {"restarts": 1, "steps": 3, "refine": 0, "ig_steps": 4, "lig_steps": 4}
@@ -58,7 +59,7 @@ def test_rss_stays_flat_over_open_explain_close_cycles() -> None:
 def test_arena_cap_is_validated_and_defers_to_the_environment(monkeypatch) -> None:
     from latentviz.core.memory import limit_malloc_arenas
 
-    with pytest.raises(ValueError, match="arenas"):
+    with pytest.raises(ArgumentError, match="arenas"):
         limit_malloc_arenas(0)
     monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
     assert limit_malloc_arenas(2) is False
