@@ -11,8 +11,8 @@ import time
 import pytest
 
 from latentviz.core.memory import release_memory, rss_bytes
-from latentviz.errors import ArgumentError
 from latentviz.dashboard.app import DashboardSession
+from latentviz.errors import ArgumentError
 
 LIGHT = {"restarts": 1, "steps": 3, "refine": 0, "ig_steps": 4, "lig_steps": 4}
 
