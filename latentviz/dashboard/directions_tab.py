@@ -18,7 +18,16 @@ from latentviz.core import render
 from latentviz.core.explorer import ExplorerFrame, ExplorerSession, ExplorerState
 from latentviz.dashboard.dispatch import UiThread
 from latentviz.dashboard.resources import Resources
-from latentviz.dashboard.style import IMAGE_CSS, colorbar_block, error_html, image_pane, label, primary
+from latentviz.dashboard.style import (
+    IMAGE_CSS,
+    can_write_mp4,
+    colorbar_block,
+    error_html,
+    image_pane,
+    label,
+    primary,
+    video_download,
+)
 from latentviz.directions.registry import method_label
 from latentviz.errors import LatentvizError
 
@@ -114,6 +123,14 @@ class DirectionsTab:
             css_classes=["lv-export-gif"],
             width=300,
         )
+        self.mp4 = pn.widgets.FileDownload(
+            callback=lambda: io.BytesIO(video_download(s.export_video)),
+            filename="latentviz_walk.mp4",
+            label="MP4 of the walk (start → current)",
+            css_classes=["lv-export-mp4"],
+            width=300,
+            visible=can_write_mp4(),
+        )
         self.strip = pn.widgets.FileDownload(
             callback=lambda: io.BytesIO(s.export_strip()),
             filename="latentviz_walk.png",
@@ -153,6 +170,7 @@ class DirectionsTab:
             self.layers,
             *self.sliders,
             self.gif,
+            self.mp4,
             self.strip,
             width=400,
         )

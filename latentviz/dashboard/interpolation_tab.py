@@ -27,12 +27,14 @@ from latentviz.dashboard.dispatch import UiThread
 from latentviz.dashboard.resources import Resources
 from latentviz.dashboard.style import (
     IMAGE_CSS,
+    can_write_mp4,
     colorbar_block,
     error_html,
     image_pane,
     label,
     message_html,
     primary,
+    video_download,
 )
 from latentviz.errors import LatentvizError
 
@@ -95,6 +97,13 @@ class InterpolationTab:
         self.gif = pn.widgets.FileDownload(
             callback=self._gif, filename="latentviz_path.gif", label="GIF of the path", width=200
         )
+        self.mp4 = pn.widgets.FileDownload(
+            callback=self._mp4,
+            filename="latentviz_path.mp4",
+            label="MP4 of the path",
+            width=200,
+            visible=can_write_mp4(),
+        )
         self._worker: LatestWinsWorker[tuple, InterpolationSession] = LatestWinsWorker(
             self._compute, self._ready, self._failed, name="latentviz-path"
         )
@@ -128,7 +137,7 @@ class InterpolationTab:
             self.player_row,
             images,
             pn.Row(self.curve, self.tap_image, self.profile),
-            self.gif,
+            pn.Row(self.gif, self.mp4),
             name="Interpolation",
         )
 
@@ -278,6 +287,11 @@ class InterpolationTab:
         if self.session is None:
             raise LatentvizError("compute a path first")
         return io.BytesIO(self.session.export_gif())
+
+    def _mp4(self) -> io.BytesIO:
+        if self.session is None:
+            raise LatentvizError("compute a path first")
+        return io.BytesIO(video_download(self.session.export_video))
 
     # -- lifecycle --------------------------------------------------------------------------------
     @property

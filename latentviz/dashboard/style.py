@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
+from pathlib import Path
 
 import panel as pn
 
-__all__ = ["IMAGE_CSS", "colorbar_block", "error_html", "image_pane", "label", "message_html", "primary"]
+__all__ = [
+    "IMAGE_CSS",
+    "can_write_mp4",
+    "colorbar_block",
+    "error_html",
+    "image_pane",
+    "label",
+    "message_html",
+    "primary",
+    "video_download",
+]
 
 #: Model images are small (64 px): the browser upscales them without smoothing.
 PIXELATED = "image-rendering: pixelated;"
@@ -67,3 +79,19 @@ def primary(widget: type = pn.widgets.Button) -> dict[str, str]:
     """Keyword that colours a button as the primary action (``color=`` on newer Panel,
     ``button_type=`` on older releases)."""
     return {"color": "primary"} if "color" in widget.param else {"button_type": "primary"}
+
+
+def can_write_mp4() -> bool:
+    """True when the MP4 writer (the ``video`` extra, imageio-ffmpeg) is installed."""
+    import importlib.util
+
+    return importlib.util.find_spec("imageio_ffmpeg") is not None
+
+
+def video_download(export: Callable[[Path], Path], suffix: str = ".mp4") -> bytes:
+    """The bytes of ``export(path)`` (a session's ``export_video``) written to a private
+    temporary file, for a download button."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return export(Path(tmp) / f"animation{suffix}").read_bytes()

@@ -161,6 +161,7 @@ class DirectionExplorer(StaticFallback, w.VBox):
         self.export_path = w.Text(value="walk", description="export", layout=w.Layout(width="260px"))
         self.gif_button = w.Button(description="GIF", icon="film")
         self.strip_button = w.Button(description="PNG strip", icon="image")
+        self.mp4_button = w.Button(description="MP4", icon="film", tooltip="needs latentviz[video]")
 
         self.reset_button.on_click(lambda _: self.reset())
         self.random_button.on_click(lambda _: self._set_seed(s.random_seed()))
@@ -173,6 +174,7 @@ class DirectionExplorer(StaticFallback, w.VBox):
         self.save_button.on_click(lambda _: self._guard(self._save))
         self.gif_button.on_click(lambda _: self._guard(self._export, "gif"))
         self.strip_button.on_click(lambda _: self._guard(self._export, "png"))
+        self.mp4_button.on_click(lambda _: self._guard(self._export, "mp4"))
 
         # Frames first; the probability follows on its own worker (core.ExplorerSession.worker).
         self._shown: ExplorerState | None = None
@@ -190,7 +192,14 @@ class DirectionExplorer(StaticFallback, w.VBox):
             [
                 w.HBox([self.which, self.new_name, self.note, self.rename_button]),
                 w.HBox(
-                    [self.save_path, self.save_button, self.export_path, self.gif_button, self.strip_button]
+                    [
+                        self.save_path,
+                        self.save_button,
+                        self.export_path,
+                        self.gif_button,
+                        self.mp4_button,
+                        self.strip_button,
+                    ]
                 ),
             ]
         )
@@ -315,6 +324,8 @@ class DirectionExplorer(StaticFallback, w.VBox):
         path = Path(self.export_path.value).with_suffix(f".{kind}")
         if kind == "gif":
             self.session.export_gif(path)
+        elif kind == "mp4":
+            self.session.export_video(path)
         else:
             self.session.export_strip(path)
         self.status.value = f"wrote {html.escape(str(path))} (start → current walk)"

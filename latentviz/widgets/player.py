@@ -84,7 +84,9 @@ class InterpolationPlayer(StaticFallback, w.VBox):
             value="interpolation.gif", description="export", layout=w.Layout(width="280px")
         )
         self.gif_button = w.Button(description="GIF", icon="film")
-        self.gif_button.on_click(lambda _: self._export())
+        self.gif_button.on_click(lambda _: self._export(".gif"))
+        self.mp4_button = w.Button(description="MP4", icon="film", tooltip="needs latentviz[video]")
+        self.mp4_button.on_click(lambda _: self._export(".mp4"))
 
         probs = s.probabilities
         clf = s.classifier
@@ -135,7 +137,7 @@ class InterpolationPlayer(StaticFallback, w.VBox):
                 w.HBox([self.play, self.scrub, self.caption]),
                 grid,
                 self.figure,
-                w.HBox([self.export_path, self.gif_button]),
+                w.HBox([self.export_path, self.gif_button, self.mp4_button]),
                 self.status,
             ]
         )
@@ -187,10 +189,10 @@ class InterpolationPlayer(StaticFallback, w.VBox):
     def describe(self) -> str:
         return f"InterpolationPlayer: {self.session.n_frames} frames, frame {self.value + 1} shown"
 
-    def _export(self) -> None:
+    def _export(self, suffix: str = ".gif") -> None:
         try:
-            path = Path(self.export_path.value)
-            self.session.export_gif(path)
+            path = Path(self.export_path.value).with_suffix(suffix)
+            self.session.export_video(path)  # GIF or MP4 by the suffix
             self.status.value = f"wrote {html.escape(str(path))}"
         except (LatentvizError, OSError) as exc:
             self.status.value = f"<span style='color:#b00'>{html.escape(str(exc))}</span>"

@@ -151,3 +151,13 @@ def test_grid_mode_shows_one_difference_per_sample(dashboard) -> None:
     # each tile differs: not the single image's difference repeated
     h = diff.shape[0] // 3
     assert not np.array_equal(diff[:h, : diff.shape[1] // 3], diff[h : 2 * h, : diff.shape[1] // 3])
+
+
+def test_walk_and_path_download_as_mp4(dashboard) -> None:
+    pytest.importorskip("imageio_ffmpeg")
+    d, i = dashboard.directions, dashboard.interpolation
+    assert d.mp4.visible and i.mp4.visible
+    d.sliders[0].value = 1.5
+    assert d.wait(30)
+    for data in (d.mp4.callback().getvalue(), i.mp4.callback().getvalue()):
+        assert data[4:8] == b"ftyp"  # an MP4 container

@@ -133,3 +133,27 @@ def test_an_executed_notebook_keeps_a_picture_of_each_widget(tmp_path) -> None:
         assert data["text/plain"].startswith(name)  # not "VBox(children=…)"
         assert _png(data["image/png"]).width >= 64
     assert "+2.0, -1.0" in nb.cells[0].outputs[-1]["data"]["text/plain"]
+
+
+def test_widgets_export_mp4_beside_gif(generator, classifier, tmp_path) -> None:
+    pytest.importorskip("imageio_ffmpeg")
+    import imageio_ffmpeg
+
+    e = DirectionExplorer(generator, sefa(generator, k=3), classifier)
+    try:
+        e.sliders[0].value = 2.0
+        assert e.wait()
+        e.export_path.value = str(tmp_path / "walk")
+        e.mp4_button.click()
+        assert (tmp_path / "walk.mp4").is_file() and "wrote" in e.status.value
+    finally:
+        e.close()
+    z = generator.sample_latents(2, seed=0)
+    p = InterpolationPlayer(generator, z[:1], z[1:], classifier, n_frames=6)
+    p.export_path.value = str(tmp_path / "path.gif")
+    p.mp4_button.click()
+    p.gif_button.click()
+    assert Image.open(tmp_path / "path.gif").n_frames == 6
+    reader = imageio_ffmpeg.read_frames(str(tmp_path / "path.mp4"))
+    meta = next(reader)
+    assert sum(1 for _ in reader) == 6 and meta["size"][0] > 0
