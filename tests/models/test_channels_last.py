@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from latentviz.models.architectures import ConvVAE, DCGANGenerator, MedXGANGenerator
+from latentviz.models.architectures import ConvVAE, DCGANGenerator, MedXGANGenerator, build
 
 
 def _conv_weights(module: torch.nn.Module) -> list[torch.Tensor]:
@@ -38,3 +38,14 @@ def test_loaded_weights_give_the_same_images_as_the_nchw_layout() -> None:
         torch.testing.assert_close(fresh(z), g(z))
         x = torch.rand(4, 1, 16, 16) * 2 - 1
         torch.testing.assert_close(g.encode(x), nchw.encode(x), atol=1e-5, rtol=1e-5)
+
+
+def test_the_phantom_cnn_is_channels_last_and_gives_the_same_logits() -> None:
+    torch.manual_seed(0)
+    net = build("cnn-classifier", num_classes=3, width=8).eval()
+    assert all(w.is_contiguous(memory_format=torch.channels_last) for w in _conv_weights(net))
+    nchw = build("cnn-classifier", num_classes=3, width=8).eval().to(memory_format=torch.contiguous_format)
+    nchw.load_state_dict(net.state_dict())
+    x = torch.rand(5, 1, 32, 32) * 2 - 1
+    with torch.no_grad():
+        torch.testing.assert_close(net(x), nchw(x), atol=1e-5, rtol=1e-5)
