@@ -27,6 +27,7 @@ from latentviz.core.throttle import LatestWinsWorker
 from latentviz.directions import DirectionSet
 from latentviz.errors import LatentvizError, ShapeError
 from latentviz.models.classifier import Classifier
+from latentviz.models.device import to_device_async
 from latentviz.models.generator import Generator
 from latentviz.models.style import LAYER_GROUPS, StyleGenerator
 
@@ -362,7 +363,8 @@ class ExplorerSession:
         """The shifted latents ``(n, D)`` of ``state``: ``t · z_seed + Σ v_k σ_k d_k``."""
         st = self.state if state is None else state
         z = self._base_latents(st.seed, n)
-        v = torch.tensor(st.values, dtype=torch.float32, device=z.device)
+        # The slider values come from the host; pinned and asynchronous on an accelerator.
+        v = to_device_async(torch.tensor(st.values, dtype=torch.float32), z.device)
         shift = (v * self.directions.sigmas) @ self.directions.matrix
         if self._truncation_centre is not None:  # style-based: truncate towards the mean w
             c = self._truncation_centre
@@ -372,9 +374,13 @@ class ExplorerSession:
     def _forward(
         self, z: torch.Tensor, probability: bool = True
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        # Latents built from checked state (seeded draws, a loaded direction set, finite
+        # slider values) and the generator's own images: no value checks, no host reads;
+        # the frame's one read is the image copy for the PNG.
         with torch.inference_mode():
-            x = self.generator(z.reshape(z.shape[0], *self.generator.latent_shape))
-            p = self.classifier.probability(x) if (self.classifier is not None and probability) else None
+            x = self.generator.forward_trusted(z.reshape(z.shape[0], *self.generator.latent_shape))
+            clf = self.classifier
+            p = clf.probability_trusted(x) if (clf is not None and probability) else None
         return x, p
 
     def render(self, state: ExplorerState | None = None, probability: bool = True) -> ExplorerFrame:

@@ -44,6 +44,7 @@ from latentviz.directions.registry import (
     register_method,
 )
 from latentviz.errors import ArgumentError, ModelFileError
+from latentviz.models.device import to_device_async
 
 __all__ = ["DirectionMatrix", "Voynov", "VoynovResult", "resolve_precision", "train_voynov", "voynov"]
 
@@ -179,14 +180,29 @@ def _amp(device: torch.device, precision: str):
 
 
 def _pair(generator, a: DirectionMatrix, z, index, eps, grad: bool, precision: str = "fp32"):
+    # The draws are made on the CPU (the same numbers on every device, so a run is
+    # reproducible across machines) and copied without a sync; the generator skips its
+    # finiteness check (these latents are ours), which would read back every call.
     dev = generator.device
-    z, index, eps = z.to(dev), index.to(dev), eps.to(dev)
+    z, index, eps = (to_device_async(t, dev) for t in (z, index, eps))
+    forward = getattr(generator, "forward_trusted", generator)
     with torch.no_grad(), _amp(dev, precision):
-        x0 = generator(z)
+        x0 = forward(z)
     shifted = z + a(index, eps)  # the shift itself stays in fp32
     with torch.set_grad_enabled(grad), _amp(dev, precision):
-        x1 = generator(shifted)
+        x1 = forward(shifted)
     return x0, x1, index, eps
+
+
+def _flush(pending: list[torch.Tensor], history: dict[str, list[float]]) -> None:
+    """Move the steps' (loss, ce, l1, accuracy) rows from the device into ``history``."""
+    if not pending:
+        return
+    rows = torch.stack(pending).cpu().tolist()
+    pending.clear()
+    for row in rows:
+        for key, v in zip(("loss", "ce", "l1", "accuracy"), row, strict=True):
+            history[key].append(v)
 
 
 def _save(path: Path, a, r, opt, step: int, history: dict, config: dict) -> None:
@@ -357,6 +373,7 @@ def train_voynov(
     )
     module = getattr(generator, "module", None)
     layout = _channels_last(module, r) if precision == "bf16" else nullcontext()
+    pending: list[torch.Tensor] = []
     with layout:
         for step in bar:
             x0, x1, idx, eps = _pair(
@@ -375,13 +392,20 @@ def train_voynov(
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            acc = (logits.argmax(1) == idx).float().mean().item()
-            for key, v in (("loss", loss.item()), ("ce", ce.item()), ("l1", l1.item()), ("accuracy", acc)):
-                history[key].append(v)
-            if step % 20 == 0:
-                bar.set_postfix(loss=f"{loss.item():.3f}", acc=f"{np.mean(history['accuracy'][-50:]):.2f}")
-            if path is not None and ((step + 1) % checkpoint_every == 0 or step + 1 == steps):
+            acc = (logits.argmax(1) == idx).float().mean()
+            # The step's numbers stay on the device; they are read back in blocks (for the
+            # progress bar, a checkpoint and the end), not four times a step.
+            pending.append(torch.stack([loss.detach(), ce.detach(), l1.detach(), acc]))
+            last = step + 1 == steps
+            save = path is not None and ((step + 1) % checkpoint_every == 0 or last)
+            if save or last or (progress and step % 20 == 0):
+                _flush(pending, history)
+            if progress and step % 20 == 0:
+                acc50 = np.mean(history["accuracy"][-50:])
+                bar.set_postfix(loss=f"{history['loss'][-1]:.3f}", acc=f"{acc50:.2f}")
+            if save:
                 _save(path, a, r, opt, step + 1, history, config)
+        _flush(pending, history)
         seconds = time.perf_counter() - t0
         rca, err, per_direction = evaluate_rca(
             generator, a, r, n_eval, batch_size, precision=precision, **shift

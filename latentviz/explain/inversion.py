@@ -147,6 +147,16 @@ def fidelity_report(
     return {k: v.detach().cpu() for k, v in rep.items()}
 
 
+#: Adam steps between host reads of the inversion loop on an accelerator.
+SYNC_EVERY = 16
+
+
+def sync_interval(device: torch.device) -> int:
+    """Steps between the inversion loop's host reads: 1 on the CPU (a read waits for
+    nothing there), :data:`SYNC_EVERY` on an accelerator."""
+    return 1 if torch.device(device).type == "cpu" else SYNC_EVERY
+
+
 def _initial_latents(
     generator: Generator, x: torch.Tensor, restarts: int, init: Init, init_noise: float, seed: int
 ) -> torch.Tensor:
@@ -283,16 +293,25 @@ def invert(
     stale = torch.zeros(n * r, dtype=torch.long, device=z.device)
     ran = torch.zeros(n * r, dtype=torch.long, device=z.device)
     active = torch.ones(n * r, dtype=torch.bool, device=z.device)
-    history: list[float] = []
 
+    # The loop reads nothing back to the host except at sync points (every
+    # sync_interval(device) steps and right after pruning): there the batch shrinks to the
+    # active restarts and the loop ends when none is left. Between them, restarts that stop
+    # are masked, not dropped, so on an accelerator the steps queue without waiting. On the
+    # CPU a read costs nothing, so every step is a sync point and no step is wasted. A
+    # callback needs numbers and reads them every step (views pass one and accept that).
+    history_t: list[torch.Tensor] = []
+    idx = torch.arange(n * r, device=z.device)
+    every = sync_interval(z.device)
     bar = tqdm(range(steps), desc="inversion", disable=not progress, leave=False)
     for step in bar:
-        idx = active.nonzero().squeeze(1)
-        if idx.numel() == 0:
-            break
+        if step % every == 0 or (prune_after is not None and step == prune_after):
+            idx = active.nonzero().squeeze(1)
+            if idx.numel() == 0:
+                break
         zi = z[idx]
-        g = generator(zi)
-        p_g = classifier.probabilities(g).clamp(1e-6, 1 - 1e-6)
+        g = generator.forward_trusted(zi)
+        p_g = classifier.probabilities_trusted(g).clamp(1e-6, 1 - 1e-6)
         m = (g - x_rep[idx]).pow(2).flatten(1).mean(1)
         bce = F.binary_cross_entropy(p_g, p_rep[idx], reduction="none").mean(1)
         loss = bce_weight * bce + mse_weight * m
@@ -301,14 +320,16 @@ def invert(
 
         with torch.no_grad():
             lv = loss.detach()
-            improved = lv < best_loss[idx] * (1 - tol)
-            better = lv < best_loss[idx]
-            upd = idx[better]
-            best_loss[upd] = lv[better]
-            best_mse[upd] = m.detach()[better]
-            best_z[upd] = zi.detach()[better]
-            stale[idx] = torch.where(improved, torch.zeros_like(stale[idx]), stale[idx] + 1)
-            ran[idx] += 1
+            on = active[idx]
+            old = best_loss[idx]
+            improved = lv < old * (1 - tol)
+            better = (lv < old) & on
+            best_loss[idx] = torch.where(better, lv, old)
+            best_mse[idx] = torch.where(better, m.detach(), best_mse[idx])
+            best_z[idx] = torch.where(better[:, None], zi.detach(), best_z[idx])
+            stale_i = stale[idx]
+            stale[idx] = torch.where(on, torch.where(improved, 0, stale_i + 1), stale_i)
+            ran[idx] += on.long()
         opt.step()
 
         with torch.no_grad():
@@ -319,23 +340,24 @@ def invert(
                 active &= ~done.repeat_interleave(r)
             if prune_after is not None and r > 1 and step + 1 == prune_after:
                 keep = torch.zeros(n, r, dtype=torch.bool, device=z.device)
-                keep[torch.arange(n), best_loss.view(n, r).argmin(1)] = True
+                keep[torch.arange(n, device=z.device), best_loss.view(n, r).argmin(1)] = True
                 active &= keep.view(-1)
             # Stopped restarts keep their best latent (Adam's momentum would move them on).
-            z.data[~active] = best_z[~active]
-            history.append(best_loss.view(n, r).min(1).values.mean().item())
+            z.data.copy_(torch.where(active[:, None], z.data, best_z))
+            history_t.append(best_loss.view(n, r).min(1).values.mean())
             if callback is not None:
                 mse_now = best_mse.view(n, r).min(1).values.mean().item()
                 info = {"steps": steps, "active": int(active.sum()), "mse": mse_now, "phase": "adam"}
                 callback(step + 1, info)
-            if progress:
+            if progress and (step + 1) % every == 0:
                 bar.set_postfix(
                     active=int(active.sum()), mse=f"{best_mse.view(n, r).min(1).values.mean():.4f}"
                 )
     bar.close()
+    history = torch.stack(history_t).cpu() if history_t else torch.zeros(0)
 
     with torch.no_grad():
-        if not history:  # steps == 0: evaluate the starts
+        if not history_t:  # steps == 0: evaluate the starts
             g = generator(z.detach())
             p_g = classifier.probabilities(g).clamp(1e-6, 1 - 1e-6)
             best_loss = bce_weight * F.binary_cross_entropy(p_g, p_rep, reduction="none").mean(
@@ -396,7 +418,7 @@ def invert(
         loss=loss_best.cpu(),
         steps=ran_best.cpu(),
         restart=choice.cpu(),
-        history=torch.tensor(history),
+        history=history,
         seconds=time.perf_counter() - t0,
         options=options,
         **rep,
@@ -440,15 +462,15 @@ def _refine_lbfgs(
     def closure() -> torch.Tensor:
         nonlocal evals
         opt.zero_grad()
-        g = generator(z)
-        p_g = classifier.probabilities(g).clamp(1e-6, 1 - 1e-6)
+        g = generator.forward_trusted(z)
+        p_g = classifier.probabilities_trusted(g).clamp(1e-6, 1 - 1e-6)
         m = (g - x).pow(2).flatten(1).mean(1)
         loss = bce_weight * F.binary_cross_entropy(p_g, p_x, reduction="none").mean(1) + mse_weight * m
         with torch.no_grad():
             better = loss < best_loss
-            best_loss[better] = loss[better]
-            best_mse[better] = m[better]
-            best_z[better] = z.detach()[better]
+            best_loss.copy_(torch.where(better, loss, best_loss))
+            best_mse.copy_(torch.where(better, m, best_mse))
+            best_z.copy_(torch.where(better[:, None], z.detach(), best_z))
         evals += 1
         bar.update(1)
         if on_eval is not None:

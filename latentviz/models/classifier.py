@@ -235,7 +235,7 @@ class Classifier:
         size = self.config.get("image_size")
         return int(size) if size is not None else None
 
-    def check_input(self, x: torch.Tensor) -> None:
+    def check_input(self, x: torch.Tensor, values: bool = True) -> None:
         """Refuse images this classifier cannot give a meaningful number for.
 
         Checks the layout ``(N, C, H, W)`` with ``N >= 1``, the side length recorded in the
@@ -248,6 +248,9 @@ class Classifier:
             Wrong layout, an empty batch or another image size.
         ImageValueError
             NaN or infinite pixels, or values far outside [-1, 1].
+
+        ``values=False`` checks the layout and size only: the value check reads one number
+        back to the host, a sync on an accelerator (see :meth:`probabilities_trusted`).
         """
         if not isinstance(x, torch.Tensor):
             raise ShapeError(f"classifier {self.name} expects a torch tensor, got {type(x).__name__}")
@@ -261,6 +264,8 @@ class Classifier:
                 f"classifier {self.name} was trained on {size}x{size} images, got "
                 f"{x.shape[-2]}x{x.shape[-1]}; resize first (MedicalImage.to_model_input(size={size}))"
             )
+        if not values:
+            return
         # One reduction and one host sync: NaN/inf propagate into the peak.
         peak = float(x.detach().abs().amax())
         if not math.isfinite(peak):
@@ -469,6 +474,15 @@ class Classifier:
         """Class probabilities ``(N, K)``; a single binary logit gives ``(N, 2)``."""
         return self._probabilities(self.prepare(x))
 
+    def probabilities_trusted(self, x: torch.Tensor) -> torch.Tensor:
+        """:meth:`probabilities` without the value check, so without a device→host sync.
+
+        For hot loops on a generator's own images (inversion steps, slider frames), whose
+        values the generator bounds; the layout and size are still checked.
+        """
+        self.check_input(x, values=False)
+        return self._probabilities(self._prepare(x))
+
     def _probabilities(self, x: torch.Tensor) -> torch.Tensor:
         out = self.forward_raw(x)
         if self.output == "logits":
@@ -482,6 +496,11 @@ class Classifier:
         """Probability of ``target`` (default: ``self.target``; an index, a name or one per
         sample), shape ``(N,)``."""
         p = self.probabilities(x)
+        return self.select(p, self.resolve_target(target, x, n_classes=p.shape[1]))
+
+    def probability_trusted(self, x: torch.Tensor, target: Target | None = None) -> torch.Tensor:
+        """:meth:`probability` without the value check (see :meth:`probabilities_trusted`)."""
+        p = self.probabilities_trusted(x)
         return self.select(p, self.resolve_target(target, x, n_classes=p.shape[1]))
 
     def score(self, x: torch.Tensor, target: Target | None = None) -> torch.Tensor:

@@ -186,8 +186,13 @@ class Generator:
         z = torch.randn((n, *self.latent_shape), generator=gen) * float(truncation)
         return z.to(self._device)
 
-    def check_latents(self, z: torch.Tensor) -> torch.Tensor:
+    def check_latents(self, z: torch.Tensor, values: bool = True) -> torch.Tensor:
         """Validate a latent batch and move it to the device.
+
+        ``values=False`` checks the shape only: the finiteness check reads the batch back
+        to the host, which on an accelerator waits for every queued kernel, so hot loops
+        check their latents once at the boundary and then skip it
+        (:meth:`forward_trusted`).
 
         Raises
         ------
@@ -205,13 +210,23 @@ class Generator:
             )
         if z.shape[0] == 0:
             raise LatentError(f"latent batch for {self.name} is empty (shape {tuple(z.shape)})")
-        if not torch.isfinite(z).all():
+        if values and not torch.isfinite(z).all():
             raise LatentError(f"latent batch for {self.name} contains NaN or infinite values")
         return z.to(self._device, torch.float32)
 
     def __call__(self, z: torch.Tensor) -> torch.Tensor:
         """Map a latent batch to images in [-1, 1]. Differentiable in ``z``."""
-        z = self.check_latents(z)
+        return self._forward(self.check_latents(z))
+
+    def forward_trusted(self, z: torch.Tensor) -> torch.Tensor:
+        """:meth:`__call__` without the finiteness check, so without a device→host sync.
+
+        For hot loops (inversion, Voynov–Babenko steps, slider frames) whose latents were
+        checked once where they entered; the shape is still checked.
+        """
+        return self._forward(self.check_latents(z, values=False))
+
+    def _forward(self, z: torch.Tensor) -> torch.Tensor:
         x = self.module(z)
         lo, hi = self.output_range
         if (lo, hi) != (-1.0, 1.0):
@@ -222,7 +237,9 @@ class Generator:
         """Images for many latents without building a graph, in chunks."""
         z = self.check_latents(z)
         with torch.inference_mode():
-            return torch.cat([self(z[i : i + batch_size]) for i in range(0, len(z), batch_size)])
+            return torch.cat(
+                [self.forward_trusted(z[i : i + batch_size]) for i in range(0, len(z), batch_size)]
+            )
 
     @property
     def image_shape(self) -> tuple[int, int, int]:

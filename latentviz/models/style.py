@@ -213,7 +213,7 @@ class StyleGenerator(Generator):
             return torch.cat(self.module.styles(w), 1)[0]
         return w[0] if self.latent_space == "w" else self.module.broadcast(w).flatten(1)[0]
 
-    def check_latents(self, z: torch.Tensor) -> torch.Tensor:
+    def check_latents(self, z: torch.Tensor, values: bool = True) -> torch.Tensor:
         if self.latent_space == "w+" and isinstance(z, torch.Tensor) and z.ndim == 3:
             if tuple(z.shape[1:]) != (self.num_ws, self.w_dim):
                 raise LatentError(
@@ -221,7 +221,7 @@ class StyleGenerator(Generator):
                     f"(N, {self.num_ws}, {self.w_dim}) or (N, {self.num_ws * self.w_dim})"
                 )
             z = z.flatten(1)
-        return super().check_latents(z)
+        return super().check_latents(z, values)
 
     def as_wplus(self, latent: torch.Tensor) -> torch.Tensor:
         """This space's latents as W+ ``(N, num_ws, w_dim)`` (Z goes through the mapping)."""
@@ -279,7 +279,10 @@ class StyleGenerator(Generator):
     def __call__(self, z: torch.Tensor) -> torch.Tensor:
         """Images in [-1, 1] for this space's latents. Differentiable in ``z``; no-grad
         calls reuse cached early stages when only later styles changed."""
-        x = self._synthesise(self.check_latents(z))
+        return self._forward(self.check_latents(z))
+
+    def _forward(self, z: torch.Tensor) -> torch.Tensor:
+        x = self._synthesise(z)
         return x.clamp(-1.0, 1.0) if self.clamp_output else x
 
     def _synthesise(self, z: torch.Tensor) -> torch.Tensor:

@@ -259,3 +259,22 @@ def test_a_newer_frame_drops_the_older_probability(generator, classifier) -> Non
     assert all(st in shown for st, _ in labels)  # only probabilities of frames that were sent
     assert len(labels) <= len(shown)
     s.close()
+
+
+def test_a_slider_frame_reads_only_the_image_back(session: ExplorerSession) -> None:
+    # One frame on an accelerator: the slider values go up asynchronously, the generator
+    # and the classifier run without value checks, and the image comes back once for
+    # the PNG (the probability once more, as a number, when it is asked for).
+    from latentviz.models.device import HostSyncCounter
+
+    session.render()  # warm the start-image and latent caches
+    session.set_value(0, 1.5)
+    with HostSyncCounter() as syncs:
+        session.render(probability=False)
+    assert syncs.events == ["cpu", "numpy"], syncs.events
+    session.set_value(0, -1.0)
+    with HostSyncCounter() as syncs:
+        frame = session.render()
+    assert frame.probability is not None
+    assert syncs.events.count("__float__") == 1 and "item" not in syncs.events
+    assert "__bool__" not in syncs.events, syncs.events

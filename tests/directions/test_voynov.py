@@ -101,3 +101,17 @@ def test_lenet_reconstructor_takes_small_and_large_images():
         assert logits.shape == (3, 5) and shift.shape == (3,)
     n_params = sum(p.numel() for p in LeNetReconstructor(k=5).parameters())
     assert n_params < 250_000  # LeNet-5 sized (6/16/120/84 units)
+
+
+def test_training_step_reads_nothing_back(conv_generator):
+    # The step's losses stay on the device and are read back in blocks; the generator
+    # skips its finiteness check on latents the method drew itself.
+    from latentviz.models.device import HostSyncCounter
+
+    opts = dict(k=4, variant="linear", batch_size=8, lr=1e-3, progress=False, n_eval=16)
+    train_voynov(conv_generator, steps=2, **opts)  # warm-up outside the count
+    with HostSyncCounter() as short:
+        train_voynov(conv_generator, steps=5, **opts)
+    with HostSyncCounter() as long:
+        train_voynov(conv_generator, steps=45, **opts)
+    assert long.count == short.count, (long.events, short.events)  # nothing per step
