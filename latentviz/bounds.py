@@ -15,6 +15,8 @@ from latentviz.errors import OptionError
 
 __all__ = [
     "IG_STEPS",
+    "INVERT_PLATEAU_DB",
+    "INVERT_PLATEAU_WINDOW",
     "INVERT_REFINE_EVALS",
     "INVERT_RESTARTS",
     "INVERT_STEPS",
@@ -139,6 +141,8 @@ class OptionSpec:
 INVERT_RESTARTS = Bound(1, 256)
 INVERT_STEPS = Bound(0, 100_000)
 INVERT_REFINE_EVALS = Bound(0, 100_000)
+INVERT_PLATEAU_DB = RealBound(0.0, 10.0)  # PSNR gain (dB) below which inversion has plateaued
+INVERT_PLATEAU_WINDOW = Bound(2, 10_000)  # steps (or L-BFGS evaluations) the gain is taken over
 IG_STEPS = Bound(1, 4096)
 LIG_STEPS = Bound(1, 4096)
 NOISE_SAMPLES = Bound(1, 4096)  # SmoothGrad's noisy copies per image

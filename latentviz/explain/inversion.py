@@ -17,7 +17,7 @@ explanations carry.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -25,7 +25,13 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from latentviz.bounds import INVERT_REFINE_EVALS, INVERT_RESTARTS, INVERT_STEPS
+from latentviz.bounds import (
+    INVERT_PLATEAU_DB,
+    INVERT_PLATEAU_WINDOW,
+    INVERT_REFINE_EVALS,
+    INVERT_RESTARTS,
+    INVERT_STEPS,
+)
 from latentviz.errors import ArgumentError, ShapeError
 from latentviz.explain.attribution import check_images
 from latentviz.explain.fidelity import mse, psnr, ssim
@@ -78,6 +84,10 @@ class InversionResult:
         Wall time.
     options
         The options it ran with.
+    trace
+        With ``trace=True``: ``{"seconds": (T,), "mse": (T, N), "psnr": (T, N),
+        "phase": [...]}``, each image's best MSE (and PSNR) after every Adam step and
+        L-BFGS evaluation of the chosen restart set, and the wall time since the start.
     """
 
     z: torch.Tensor
@@ -96,6 +106,7 @@ class InversionResult:
     history: torch.Tensor
     seconds: float
     options: dict = field(default_factory=dict)
+    trace: dict | None = None
 
     def fidelity(self) -> dict:
         """Per-image fidelity as plain lists (for JSON and ``Attribution.extras``)."""
@@ -145,6 +156,30 @@ def fidelity_report(
         )
     )
     return {k: v.detach().cpu() for k, v in rep.items()}
+
+
+def _per_image_goal(target_mse, n: int, device: torch.device) -> torch.Tensor | None:
+    """``target_mse`` as an ``(N,)`` tensor (one number for every image, or one each)."""
+    if target_mse is None:
+        return None
+    goal = torch.as_tensor(target_mse, dtype=torch.float32).reshape(-1)
+    if goal.numel() == 1:
+        goal = goal.expand(n)
+    if goal.numel() != n or not torch.isfinite(goal).all() or (goal < 0).any():
+        raise ArgumentError(
+            f"target_mse must be one finite MSE >= 0 or one per image ({n}), got {goal.numel()} values"
+        )
+    return goal.to(device)
+
+
+def _trace_dict(mse_rows: list[torch.Tensor], seconds: list[float], n_adam: int) -> dict:
+    mse_t = torch.stack(mse_rows).cpu() if mse_rows else torch.zeros(0, 0)
+    return {
+        "seconds": torch.tensor(seconds),
+        "mse": mse_t,
+        "psnr": 10.0 * torch.log10(4.0 / mse_t.clamp_min(1e-12)),
+        "phase": ["adam"] * n_adam + ["lbfgs"] * (len(mse_rows) - n_adam),
+    }
 
 
 #: Adam steps between host reads of the inversion loop on an accelerator.
@@ -203,13 +238,16 @@ def invert(
     patience: int | None = 30,
     tol: float = 1e-3,
     prune_after: int | None = 30,
-    target_mse: float | None = None,
+    target_mse: float | Sequence[float] | torch.Tensor | None = None,
     target: int | None = None,
     seed: int = 0,
     progress: bool = True,
     callback: Callable[[int, dict], object] | None = None,
     refine: Literal["lbfgs"] | None = "lbfgs",
     refine_evals: int = 300,
+    plateau_db: float | None = None,
+    plateau_window: int = 25,
+    trace: bool = False,
 ) -> InversionResult:
     """Find latents whose images reproduce ``x`` (and the classifier's view of it).
 
@@ -239,7 +277,8 @@ def invert(
         After this many steps only the best restart of each image goes on (``None``: all
         restarts run to the end).
     target_mse
-        An image is done once one of its restarts reaches this MSE.
+        An image is done once one of its restarts reaches this MSE (one number, or one per
+        image).
     target
         Class index whose probability the explanations use (default: the classifier's).
     seed
@@ -256,6 +295,14 @@ def invert(
         "mse": float, "phase": "adam"})`` (mean best MSE over images) and after every L-BFGS
         loss evaluation with ``step = steps + evaluation``, ``"steps": steps + refine_evals``
         and ``"phase": "lbfgs"``; it may raise to cancel (views use this).
+    plateau_db, plateau_window
+        Stop on a fidelity plateau: an image is done when its best PSNR rose by less than
+        ``plateau_db`` dB over the last ``plateau_window`` Adam steps, and the L-BFGS polish
+        ends when no image gained that much over its last ``plateau_window`` evaluations.
+        ``None`` (the default) leaves stopping to ``patience``/``tol`` and the budgets.
+    trace
+        Record each image's best MSE after every Adam step and L-BFGS evaluation with the
+        wall time (:attr:`InversionResult.trace`), for time-to-PSNR curves.
 
     Raises
     ------
@@ -280,6 +327,10 @@ def invert(
             f"which makes {tuple(expected)}"
         )
     n, r = x.shape[0], restarts
+    goal = _per_image_goal(target_mse, n, x.device)
+    if plateau_db is not None:
+        plateau_db = INVERT_PLATEAU_DB.check("plateau_db", plateau_db)
+        plateau_window = INVERT_PLATEAU_WINDOW.check("plateau_window", plateau_window)
     with torch.no_grad():
         p_x = classifier.probabilities(x).clamp(1e-6, 1 - 1e-6)
     x_rep = x.repeat_interleave(r, 0)
@@ -301,6 +352,9 @@ def invert(
     # CPU a read costs nothing, so every step is a sync point and no step is wasted. A
     # callback needs numbers and reads them every step (views pass one and accept that).
     history_t: list[torch.Tensor] = []
+    trace_mse: list[torch.Tensor] = []
+    trace_t: list[float] = []
+    ring = torch.full((plateau_window if plateau_db is not None else 1, n), float("inf"), device=z.device)
     idx = torch.arange(n * r, device=z.device)
     every = sync_interval(z.device)
     bar = tqdm(range(steps), desc="inversion", disable=not progress, leave=False)
@@ -335,9 +389,20 @@ def invert(
         with torch.no_grad():
             if patience is not None:
                 active &= stale < patience
-            if target_mse is not None:
-                done = (best_mse.view(n, r) <= target_mse).any(1)
+            image_mse = best_mse.view(n, r).min(1).values
+            if goal is not None:
+                done = (best_mse.view(n, r) <= goal[:, None]).any(1)
                 active &= ~done.repeat_interleave(r)
+            if plateau_db is not None:
+                # Best MSE plateau_window steps ago, in a ring buffer on the device.
+                slot = step % plateau_window
+                if step >= plateau_window:
+                    gained = 10.0 * torch.log10(ring[slot] / image_mse.clamp_min(1e-12))
+                    active &= ~(gained < plateau_db).repeat_interleave(r)
+                ring[slot] = image_mse
+            if trace:
+                trace_mse.append(image_mse.clone())
+                trace_t.append(time.perf_counter() - t0)
             if prune_after is not None and r > 1 and step + 1 == prune_after:
                 keep = torch.zeros(n, r, dtype=torch.bool, device=z.device)
                 keep[torch.arange(n, device=z.device), best_loss.view(n, r).argmin(1)] = True
@@ -354,6 +419,7 @@ def invert(
                     active=int(active.sum()), mse=f"{best_mse.view(n, r).min(1).values.mean():.4f}"
                 )
     bar.close()
+    n_adam = len(trace_mse)
     history = torch.stack(history_t).cpu() if history_t else torch.zeros(0)
 
     with torch.no_grad():
@@ -373,7 +439,7 @@ def invert(
     if (
         refine == "lbfgs"
         and refine_evals > 0
-        and not (target_mse is not None and (mse_best <= target_mse).all())
+        and not (goal is not None and bool((mse_best <= goal).all()))
     ):
         z_best, loss_best, evals = _refine_lbfgs(
             generator,
@@ -385,9 +451,11 @@ def invert(
             bce_weight,
             mse_weight,
             refine_evals,
-            target_mse,
+            goal,
             progress,
             on_eval=None if callback is None else _lbfgs_reporter(callback, steps, refine_evals),
+            plateau=None if plateau_db is None else (plateau_db, plateau_window),
+            trace=(trace_mse, trace_t, t0) if trace else None,
         )
         ran_best = ran_best + evals
     elif refine not in ("lbfgs", None):
@@ -406,8 +474,10 @@ def invert(
         "patience": patience,
         "tol": tol,
         "prune_after": prune_after,
-        "target_mse": target_mse,
+        "target_mse": goal.tolist() if goal is not None and goal.numel() > 1 else target_mse,
         "seed": seed,
+        "plateau_db": plateau_db,
+        "plateau_window": plateau_window if plateau_db is not None else None,
         "refine": refine,
         "refine_evals": refine_evals,
     }
@@ -421,6 +491,7 @@ def invert(
         history=history,
         seconds=time.perf_counter() - t0,
         options=options,
+        trace=_trace_dict(trace_mse, trace_t, n_adam) if trace else None,
         **rep,
     )
 
@@ -447,9 +518,11 @@ def _refine_lbfgs(
     bce_weight: float,
     mse_weight: float,
     max_evals: int,
-    target_mse: float | None,
+    goal: torch.Tensor | None,
     progress: bool,
     on_eval: Callable[[int, float], object] | None = None,
+    plateau: tuple[float, int] | None = None,
+    trace: tuple[list, list, float] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, int]:
     """L-BFGS on the summed (separable) per-image loss; keeps each image's best latent."""
     z = z0.detach().clone().requires_grad_(True)
@@ -473,18 +546,29 @@ def _refine_lbfgs(
             best_z.copy_(torch.where(better[:, None], z.detach(), best_z))
         evals += 1
         bar.update(1)
+        if trace is not None:
+            trace[0].append(best_mse.clone())
+            trace[1].append(time.perf_counter() - trace[2])
+        if plateau is not None:
+            seen.append(best_mse.clone())
         if on_eval is not None:
             on_eval(evals, float(best_mse.mean()))
         total = loss.sum()
         total.backward()
         return total
 
+    seen: list[torch.Tensor] = []
     prev = float("inf")
     while evals < max_evals:
         opt.step(closure)
         cur = float(best_loss.sum())
-        if target_mse is not None and bool((best_mse <= target_mse).all()):
+        if goal is not None and bool((best_mse <= goal).all()):
             break
+        if plateau is not None and len(seen) > plateau[1]:
+            gained = 10.0 * torch.log10(seen[-plateau[1] - 1] / seen[-1].clamp_min(1e-12))
+            if bool((gained < plateau[0]).all()):
+                break
+            del seen[: -plateau[1] - 1]
         if not cur < prev * (1 - 1e-7):  # converged (or the line search made no progress)
             break
         prev = cur
@@ -501,9 +585,11 @@ def invert_paper(
     lr: float = 0.01,
     seed: int = 0,
     progress: bool = True,
+    trace: bool = False,
 ) -> InversionResult:
     """The medXGAN public code's inversion: one start (z1 = 0, z2 ~ N(0, I)), Adam at lr 0.01
-    for 5000 steps, no early stop. The slow reference :func:`invert` is benchmarked against."""
+    for 5000 steps, no early stop. The slow reference :func:`invert` is benchmarked against
+    (``trace=True`` records its time-to-PSNR curve)."""
     return invert(
         generator,
         classifier,
@@ -517,4 +603,5 @@ def invert_paper(
         refine=None,
         seed=seed,
         progress=progress,
+        trace=trace,
     )

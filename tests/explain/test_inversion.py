@@ -202,3 +202,38 @@ def test_masked_restarts_match_the_compacted_loop(toy_generator, toy_classifier,
     torch.testing.assert_close(accel.z, cpu.z)
     torch.testing.assert_close(accel.loss, cpu.loss)
     assert torch.equal(accel.steps, cpu.steps)
+
+
+def test_per_image_goals_and_trace(toy_generator, toy_classifier):
+    x = toy_generator.generate(toys.positive_latents(2, seed=23))
+    goal = torch.tensor([1e-2, 1e-3])
+    r = invert(
+        toy_generator, toy_classifier, x, restarts=2, steps=400, target_mse=goal, trace=True, progress=False
+    )
+    assert (r.mse <= goal + 1e-6).all()
+    tr = r.trace
+    assert tr["mse"].shape == (len(tr["seconds"]), 2) and len(tr["phase"]) == len(tr["seconds"])
+    assert (tr["seconds"].diff() >= 0).all()
+    assert (tr["mse"].diff(dim=0) <= 1e-7).all()  # best-so-far never rises
+    torch.testing.assert_close(tr["psnr"], 10 * torch.log10(4 / tr["mse"]))
+    # The looser goal is met no later than the tighter one.
+    first = [int((tr["mse"][:, i] <= goal[i]).nonzero()[0, 0]) for i in range(2)]
+    assert first[0] <= first[1]
+    with pytest.raises(ValueError, match="one per image"):
+        invert(toy_generator, toy_classifier, x, steps=5, target_mse=[1e-3, 1e-3, 1e-3], progress=False)
+
+
+def test_fidelity_plateau_stops_before_the_budget(toy_generator, toy_classifier):
+    from latentviz.errors import OptionError
+
+    x = toy_generator.generate(toys.positive_latents(2, seed=24))
+    opts = dict(restarts=1, steps=3000, patience=None, prune_after=None, progress=False)
+    opts |= dict(plateau_db=0.5, plateau_window=20, refine=None)
+    r = invert(toy_generator, toy_classifier, x, **opts)
+    assert 20 < int(r.steps.max()) < 3000
+    tr = invert(toy_generator, toy_classifier, x, trace=True, **opts).trace
+    # Where it stopped, the last window gained less than the threshold.
+    last = tr["psnr"][-1] - tr["psnr"][-21]
+    assert (last < 0.5).all()
+    with pytest.raises(OptionError):
+        invert(toy_generator, toy_classifier, x, **(opts | {"plateau_db": -1.0}))
