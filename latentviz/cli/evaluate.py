@@ -67,6 +67,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         choices=list(registry.keys()),
         help="subset of the registered methods (default: all that the models allow)",
     )
+    e.add_argument(
+        "--gradcam-blocks",
+        nargs="+",
+        default=None,
+        metavar="K",
+        help="also score Grad-CAM read at these conv blocks, counted from the last (1 = the default "
+        "layer; 'all' = every block), as extra rows on the same images",
+    )
+    e.add_argument(
+        "--paired",
+        nargs="*",
+        default=None,
+        metavar="METRIC",
+        help="print paired bootstrap CIs of the difference between every pair of methods on the same "
+        "images, with a verdict only where the interval excludes zero (default metrics: iou pointing "
+        "deletion insertion)",
+    )
     e.add_argument("--restarts", type=int, default=2, help="inversion restarts (default 2)")
     e.add_argument("--steps", type=int, default=100, help="inversion Adam steps before L-BFGS (default 100)")
     e.add_argument("--noise", type=float, default=0.1, help="robustness: Gaussian noise sigma (default 0.1)")
@@ -122,6 +139,7 @@ def _run_explanations(args: argparse.Namespace) -> int:
     if ae is not None and (not isinstance(ae, Generator) or not ae.has_encoder):
         raise ModelFileError(f"--autoencoder {ae_name}: a generator with an encoder (VAE) is needed")
     size = (gen or ae).image_shape[-1] if (gen or ae) else int(clf.config.get("image_size", 64))
+    variants = _gradcam_variants(clf, args.gradcam_blocks)
     batch = generate(args.data, args.n, size=size, seed=args.seed, labels=np.ones(args.n, dtype=np.int64))
     table = evaluate_explanations(
         clf,
@@ -136,6 +154,7 @@ def _run_explanations(args: argparse.Namespace) -> int:
         sanity=not args.no_sanity,
         options={"inversion": {"restarts": args.restarts, "steps": args.steps}},
         progress=not args.quiet,
+        variants=variants,
         info={
             "data": args.data,
             "size": size,
@@ -161,8 +180,44 @@ def _run_explanations(args: argparse.Namespace) -> int:
                 f"{f['agrees']:.0%}, low fidelity {f['low_fidelity']:.0%}, "
                 f"{f['seconds_per_image']:.2f} s/image"
             )
+        if table.distributions("completeness"):
+            print("\ncompleteness error |Σ attribution − Δ score| per image:")
+            print(table.distribution_markdown("completeness"))
+        for metric in _paired_metrics(args.paired, table):
+            print()
+            print(table.paired_markdown(metric))
         print("seconds per method: " + ", ".join(f"{k} {v:.1f}" for k, v in table.seconds.items()))
     return 0
+
+
+def _gradcam_variants(clf, blocks: list[str] | None) -> dict | None:
+    """``--gradcam-blocks`` as evaluation variants (``all``: every block but the default)."""
+    from latentviz.errors import ArgumentError
+    from latentviz.explain.evaluation import gradcam_block_variants
+
+    if not blocks:
+        return None
+    if blocks == ["all"]:
+        return gradcam_block_variants(clf)
+    try:
+        picks = [int(b) for b in blocks]
+    except ValueError:
+        got = " ".join(blocks)
+        raise ArgumentError(f"--gradcam-blocks takes block numbers or 'all', not {got}") from None
+    return gradcam_block_variants(clf, [k for k in picks if k != 1])
+
+
+def _paired_metrics(asked: list[str] | None, table) -> list[str]:
+    from latentviz.errors import ArgumentError
+    from latentviz.explain.evaluation import METRICS
+
+    if asked is None:
+        return []
+    metrics = asked or ["iou", "pointing", "deletion", "insertion"]
+    bad = [m for m in metrics if m not in METRICS]
+    if bad:
+        raise ArgumentError(f"--paired: unknown metric {bad[0]!r}; metrics: {', '.join(METRICS)}")
+    return [m for m in metrics if any(m in row for row in table.values.values())]
 
 
 def run(args: argparse.Namespace) -> int:

@@ -21,11 +21,12 @@ from captum.attr import LayerAttribution, LayerGradCam, NoiseTunnel, Saliency
 from torch import nn
 
 from latentviz.bounds import IG_STEPS, NOISE_SAMPLES, Bound, RealBound
-from latentviz.errors import ArgumentError, ShapeError
+from latentviz.errors import ArgumentError, OptionError, ShapeError
 from latentviz.explain.attribution import Attribution, check_images
 from latentviz.explain.filters import gaussian_blur
 from latentviz.explain.registry import Explainer, Option, option
 from latentviz.models.classifier import Classifier
+from latentviz.models.latent_layer import layer_kind
 
 __all__ = ["GradCam", "IntegratedGradients", "SmoothGrad", "ig_baseline", "score_module"]
 
@@ -72,6 +73,20 @@ def _target(
     return classifier.resolve_target(target, x)
 
 
+def conv_blocks(module: nn.Module) -> list[nn.Module]:
+    """The classifier's convolutional blocks in forward order, where Grad-CAM can be read.
+
+    A module's own ``gradcam_blocks`` (latentviz's CNN: ``block1 … block4``); a
+    torchvision-style ResNet's ``layer1 … layer4``; otherwise every ``nn.Conv2d``.
+    """
+    own = getattr(module, "gradcam_blocks", None)
+    if own is not None:
+        return list(own)
+    if all(hasattr(module, f"layer{i}") for i in range(1, 5)):
+        return [getattr(module, f"layer{i}") for i in range(1, 5)]
+    return [m for m in module.modules() if layer_kind(m) == "Conv2d"]
+
+
 class GradCam(Explainer):
     """Grad-CAM through captum's ``LayerGradCam`` (``relu_attributions=True``), upsampled to
     the input size with ``LayerAttribution.interpolate``.
@@ -99,6 +114,13 @@ class GradCam(Explainer):
             choices=("bilinear", "nearest", "bicubic"),
         ),
         "relu_attributions": option(True, "ReLU", "keep positive evidence only", choices=(True, False)),
+        "block_from_end": option(
+            1,
+            "block",
+            "conv block to read, counted from the last (1: the default layer; 2: the block "
+            "before it, at a finer grid, …)",
+            bound=Bound(1, 64),
+        ),
     }
 
     def __init__(
@@ -109,6 +131,20 @@ class GradCam(Explainer):
         self.layer = classifier.gradcam_layer if layer is None else layer
         self.output = output
         self._captum = LayerGradCam(score_module(classifier, output), self.layer)
+        self._by_block: dict[int, LayerGradCam] = {1: self._captum}
+
+    def _at_block(self, block_from_end: int) -> tuple[LayerGradCam, nn.Module]:
+        if block_from_end == 1:
+            return self._captum, self.layer
+        blocks = conv_blocks(self.classifier.module)
+        if block_from_end > len(blocks):
+            raise OptionError(
+                "block_from_end", block_from_end, f"1 … {len(blocks)} (the classifier's conv blocks)"
+            )
+        layer = blocks[-block_from_end]
+        if block_from_end not in self._by_block:
+            self._by_block[block_from_end] = LayerGradCam(score_module(self.classifier, self.output), layer)
+        return self._by_block[block_from_end], layer
 
     def attribute(
         self,
@@ -116,12 +152,14 @@ class GradCam(Explainer):
         target: int | None = None,
         interpolate_mode: str = "bilinear",
         relu_attributions: bool = True,
+        block_from_end: int = 1,
     ) -> Attribution:
         t0 = time.perf_counter()
         check_images(inputs)
+        captum, layer = self._at_block(int(block_from_end))
         x = _usable(inputs, self.classifier.device)
         t = _target(self.classifier, target, x)
-        cam = self._captum.attribute(x, target=t, relu_attributions=relu_attributions)
+        cam = captum.attribute(x, target=t, relu_attributions=relu_attributions)
         if cam.ndim != 4:
             raise ShapeError(
                 f"Grad-CAM layer output has shape {tuple(cam.shape)}; it needs a (N, C, h, w) feature map"
@@ -135,7 +173,9 @@ class GradCam(Explainer):
                 "output": self.output,
                 "interpolate_mode": interpolate_mode,
                 "relu_attributions": relu_attributions,
-                "layer": type(self.layer).__name__,
+                "layer": type(layer).__name__,
+                "block_from_end": int(block_from_end),
+                "grid": list(cam.shape[-2:]),
             },
             seconds=time.perf_counter() - t0,
             extras={"layer_map": cam.detach().cpu()},

@@ -22,8 +22,9 @@ inversion; its fidelity is reported beside the table. The rows are the registere
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -45,7 +46,15 @@ from latentviz.explain.metrics import (
 from latentviz.models.classifier import Classifier
 from latentviz.models.generator import Generator
 
-__all__ = ["METRICS", "EvaluationTable", "evaluate_explanations", "mean_ci"]
+__all__ = [
+    "METRICS",
+    "EvaluationTable",
+    "evaluate_explanations",
+    "gradcam_block_variants",
+    "mean_ci",
+    "paired_bootstrap",
+    "quartiles",
+]
 
 
 def __getattr__(name: str) -> object:
@@ -96,6 +105,43 @@ def mean_ci(values: Sequence[float] | np.ndarray, level: float = 0.95) -> tuple[
     return (m, m - half, m + half)
 
 
+#: Fewest paired images for a verdict (the percentile bootstrap undercovers below this).
+MIN_PAIRED_N = 10
+
+
+def paired_bootstrap(
+    a: Sequence[float] | np.ndarray,
+    b: Sequence[float] | np.ndarray,
+    n_boot: int = 4000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float, float, int]:
+    """Mean paired difference ``a − b`` over images where both are finite, with its
+    percentile bootstrap interval (the images resampled together, so both methods see the
+    same draw): ``(mean, low, high, n)``."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape:
+        raise ShapeError(f"paired values need the same images: {a.shape} vs {b.shape}")
+    d = (a - b)[np.isfinite(a) & np.isfinite(b)]
+    if d.size < 2:
+        return (float(d.mean()) if d.size else math.nan, math.nan, math.nan, int(d.size))
+    rng = np.random.default_rng(seed)
+    means = d[rng.integers(0, d.size, size=(n_boot, d.size))].mean(1)
+    lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+    return (float(d.mean()), float(lo), float(hi), int(d.size))
+
+
+def quartiles(values: Sequence[float] | np.ndarray) -> dict[str, float]:
+    """Median and quartiles (and the range) of the finite values."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return {k: math.nan for k in ("min", "q1", "median", "q3", "max")} | {"n": 0}
+    q1, med, q3 = np.quantile(v, [0.25, 0.5, 0.75])
+    return {"min": float(v.min()), "q1": float(q1), "median": float(med), "q3": float(q3),
+            "max": float(v.max()), "n": int(v.size)}  # fmt: skip
+
+
 @dataclass
 class EvaluationTable:
     """Per-image metric values, and their means with 95 % CIs.
@@ -120,16 +166,65 @@ class EvaluationTable:
     def summary(self) -> dict[str, dict[str, tuple[float, float, float]]]:
         return {m: {k: mean_ci(v) for k, v in row.items()} for m, row in self.values.items()}
 
+    def paired(self, metric: str, seed: int = 0) -> list[dict]:
+        """Every pair of methods on ``metric``: the paired bootstrap difference (first −
+        second) over the same images, and a verdict only where the 95 % interval
+        excludes zero and at least :data:`MIN_PAIRED_N` images are paired (``"undecided"``
+        otherwise)."""
+        better_low = BETTER.get(metric) == "↓"
+        rows = [m for m, row in self.values.items() if metric in row]
+        out = []
+        for i, a in enumerate(rows):
+            for b in rows[i + 1 :]:
+                d, lo, hi, n = paired_bootstrap(self.values[a][metric], self.values[b][metric], seed=seed)
+                if n < MIN_PAIRED_N:  # a percentile bootstrap is too narrow on a handful
+                    verdict = f"undecided (n < {MIN_PAIRED_N})"
+                elif not (math.isfinite(lo) and (lo > 0 or hi < 0)):
+                    verdict = "undecided"
+                else:
+                    verdict = f"{a} better" if (lo > 0) != better_low else f"{b} better"
+                out.append({"metric": metric, "a": a, "b": b, "difference": d, "ci95": [lo, hi],
+                            "n": n, "verdict": verdict})  # fmt: skip
+        return out
+
+    def distributions(self, metric: str = "completeness") -> dict[str, dict[str, float]]:
+        """Median and quartiles of ``metric`` per method (the completeness errors' spread)."""
+        return {m: quartiles(row[metric]) for m, row in self.values.items() if metric in row}
+
     def to_dict(self) -> dict:
+        summ = self.summary()
+        metrics = [c for c in METRICS if any(c in row for row in summ.values())]
         return {
             "info": self.info,
             "summary": {
                 m: {k: {"mean": a, "ci95": [lo, hi]} for k, (a, lo, hi) in row.items()}
-                for m, row in self.summary().items()
+                for m, row in summ.items()
             },
+            "paired": {c: self.paired(c) for c in metrics},
+            "distributions": {c: self.distributions(c) for c in metrics},
             "fidelity": {k: mean_ci(v)[0] for k, v in self.fidelity.items()},
             "seconds": self.seconds,
         }
+
+    def paired_markdown(self, metric: str) -> str:
+        """The pairs of :meth:`paired` on ``metric`` as a markdown table."""
+        lines = [
+            f"| {metric}: A − B | difference [95 % paired bootstrap CI] | n | verdict |",
+            "|---|---|---|---|",
+        ]
+        for r in self.paired(metric):
+            lo, hi = r["ci95"]
+            ci = f"{r['difference']:+.3f} [{lo:+.3f}, {hi:+.3f}]" if math.isfinite(lo) else "–"
+            lines.append(f"| {r['a']} − {r['b']} | {ci} | {r['n']} | {r['verdict']} |")
+        return "\n".join(lines)
+
+    def distribution_markdown(self, metric: str = "completeness") -> str:
+        """Median, quartiles and range of ``metric`` per method, as a markdown table."""
+        lines = [f"| {metric} | median | q1 | q3 | min | max | n |", "|---|---|---|---|---|---|---|"]
+        for m, q in self.distributions(metric).items():
+            cells = " | ".join(f"{q[k]:.3f}" for k in ("median", "q1", "q3", "min", "max"))
+            lines.append(f"| {m} | {cells} | {q['n']} |")
+        return "\n".join(lines)
 
     def to_markdown(self, metrics: Sequence[str] | None = None) -> str:
         """A markdown table: one row per method, ``mean [low, high]`` per metric."""
@@ -150,6 +245,20 @@ class EvaluationTable:
         return "\n".join(lines)
 
 
+def gradcam_block_variants(classifier: Classifier, blocks: Sequence[int] | None = None) -> dict:
+    """Evaluation rows of Grad-CAM read at other conv blocks: ``{"Grad-CAM @ block k/B
+    (h×w)": ("gradcam", {"block_from_end": j})}`` (``blocks``: counted from the last, 1 =
+    the default block; ``None``: every block but the default)."""
+    from latentviz.explain.baselines import conv_blocks
+
+    found = conv_blocks(classifier.module)
+    total = len(found)
+    picks = range(2, total + 1) if blocks is None else blocks
+    return {
+        f"gradcam@block{total - j + 1}of{total}": ("gradcam", {"block_from_end": int(j)}) for j in picks
+    }
+
+
 def _maps(
     method: str,
     x: torch.Tensor,
@@ -158,6 +267,7 @@ def _maps(
     autoencoder: Generator | None,
     opts: dict,
     cache: dict,
+    method_opts: dict | None = None,
 ) -> Attribution:
     """One method's maps for images ``x``; the inversion is shared through ``cache``."""
     inv = None
@@ -173,7 +283,7 @@ def _maps(
         generator=generator,
         autoencoder=autoencoder,
         inversion=inv,
-        options={method: opts.get("methods", {}).get(method, {})},
+        options={method: opts.get("methods", {}).get(method, {}) if method_opts is None else method_opts},
     )[method]
 
 
@@ -194,6 +304,7 @@ def evaluate_explanations(
     seed: int = 0,
     progress: bool = True,
     info: dict | None = None,
+    variants: Mapping[str, tuple[str, Mapping[str, Any]]] | None = None,
 ) -> EvaluationTable:
     """Run explanation methods on positive images with known masks and score them.
 
@@ -227,6 +338,9 @@ def evaluate_explanations(
         Show a progress bar over methods × conditions.
     info
         Stored in the table (data kind, model names, …).
+    variants
+        Extra rows ``{row name: (method key, options)}``: one method with other options,
+        scored on the same images (e.g. Grad-CAM at each block, :func:`gradcam_block_variants`).
     """
     import time
 
@@ -247,6 +361,14 @@ def evaluate_explanations(
             per_method.setdefault(m, {})[name] = opts[old]
     opts["methods"] = per_method
     registry.method_options(methods, per_method)  # bad options fail before any work
+    rows_spec = [(m, m, per_method.get(m, {})) for m in methods]
+    for name, (m, o) in (variants or {}).items():
+        why = registry.get(m).missing(generator, autoencoder)
+        if why is not None:
+            raise registry.MissingModelError(f"variant {name!r}: method {m!r} needs {why}")
+        merged = {**per_method.get(m, {}), **dict(o)}
+        registry.method_options([m], {m: merged})
+        rows_spec.append((name, m, merged))
     x = images.to(classifier.device).clone()
     conditions: dict[str, tuple[torch.Tensor, Classifier]] = {"clean": (x, classifier)}
     if robustness:
@@ -259,14 +381,14 @@ def evaluate_explanations(
     cache: dict = {}
     values: dict[str, dict[str, np.ndarray]] = {}
     seconds: dict[str, float] = {}
-    bar = tqdm(total=len(methods) * len(conditions), desc="evaluate explanations", disable=not progress)
-    for method in methods:
+    bar = tqdm(total=len(rows_spec) * len(conditions), desc="evaluate explanations", disable=not progress)
+    for row_name, method, method_opts in rows_spec:
         row: dict[str, np.ndarray] = {}
         maps: dict[str, torch.Tensor] = {}
         t0 = time.perf_counter()
         for cond, (xc, clf) in conditions.items():
-            bar.set_postfix(method=method, condition=cond)
-            a = _maps(method, xc, generator, clf, autoencoder, opts, cache)
+            bar.set_postfix(method=row_name, condition=cond)
+            a = _maps(method, xc, generator, clf, autoencoder, opts, cache, method_opts)
             maps[cond] = a.map
             if cond == "clean":
                 row["iou"] = iou_at_mask_percentile(a.map, masks).numpy()
@@ -282,12 +404,12 @@ def evaluate_explanations(
             elif cond in ("noise", "blur"):
                 row[f"iou_{cond}"] = iou_at_mask_percentile(a.map, masks).numpy()
             bar.update(1)
-        seconds[method] = time.perf_counter() - t0
+        seconds[row_name] = time.perf_counter() - t0
         for cond in ("noise", "blur", "randomized"):
             if cond in maps:
                 name = "rank_randomized" if cond == "randomized" else f"rank_{cond}"
                 row[name] = spearman(maps["clean"].abs().sum(1), maps[cond].abs().sum(1)).numpy()
-        values[method] = row
+        values[row_name] = row
     bar.close()
 
     fidelity: dict[str, np.ndarray] = {}
@@ -300,6 +422,11 @@ def evaluate_explanations(
             "low_fidelity": inv.low_fidelity.float().numpy(),
             "seconds_per_image": np.full(len(x), inv.seconds / len(x)),
         }
-    meta = {"n": len(x), "methods": list(methods), "noise_sigma": noise_sigma, "blur_sigma": blur_sigma}
+    meta = {
+        "n": len(x),
+        "methods": [r[0] for r in rows_spec],
+        "noise_sigma": noise_sigma,
+        "blur_sigma": blur_sigma,
+    }
     meta.update(info or {})
     return EvaluationTable(values=values, fidelity=fidelity, info=meta, seconds=seconds)

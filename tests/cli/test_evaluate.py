@@ -99,3 +99,28 @@ def test_directions_target_is_dispatched_when_its_module_exists(capsys):
     for action in p._actions:
         for opt in action.option_strings:
             assert opt in ours
+
+
+def test_evaluate_paired_and_gradcam_blocks(model_files, capsys):
+    argv = _argv(model_files, "--methods", "gradcam", "ig", "lig", "lig_paper", "--gradcam-blocks", "all",
+                 "--paired", "iou", "--no-sanity", "--no-robustness")  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    for block in ("gradcam@block1of4", "gradcam@block2of4", "gradcam@block3of4"):
+        assert f"| {block} |" in out  # a row of the table
+    assert "| iou: A − B | difference [95 % paired bootstrap CI] | n | verdict |" in out
+    assert "| gradcam − ig |" in out and "undecided (n < 10)" in out  # n = 3: no verdicts
+    assert "| completeness | median | q1 | q3 |" in out and "| lig_paper |" in out
+    assert main(_argv(model_files, "--methods", "gradcam", "--gradcam-blocks", "2", "--json")) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert list(d["summary"]) == ["gradcam", "gradcam@block3of4"]
+    assert d["paired"]["iou"][0]["a"] == "gradcam"
+
+
+def test_evaluate_refuses_bad_blocks_and_metrics(model_files, capsys):
+    assert main(_argv(model_files, "--methods", "gradcam", "--gradcam-blocks", "deep")) != 0
+    assert "--gradcam-blocks takes block numbers" in capsys.readouterr().err
+    assert main(_argv(model_files, "--methods", "gradcam", "--gradcam-blocks", "9")) != 0
+    assert "conv blocks" in capsys.readouterr().err
+    assert main(_argv(model_files, "--methods", "gradcam", "--paired", "speed")) != 0
+    assert "unknown metric 'speed'" in capsys.readouterr().err

@@ -64,3 +64,91 @@ def test_evaluation_rejects_missing_models(toy_classifier):
 
     with pytest.raises(ShapeError, match="masks"):
         evaluate_explanations(toy_classifier, x, m[:, :8], methods=["gradcam"], progress=False)
+
+
+def test_paired_bootstrap_finds_a_known_difference():
+    from latentviz.explain.evaluation import paired_bootstrap
+
+    rng = np.random.default_rng(3)
+    base = rng.normal(0.5, 0.2, 200)  # large between-image spread...
+    a, b = base + 0.05 + rng.normal(0, 0.01, 200), base  # ...and a small, consistent gain
+    _, lo, hi, n = paired_bootstrap(a, b)
+    assert n == 200 and lo < 0.05 < hi and lo > 0.04
+    # The unpaired intervals overlap although the paired one is far from zero.
+    low_a, high_b = mean_ci(a)[1], mean_ci(b)[2]
+    assert low_a < high_b
+    _, lo0, hi0, _ = paired_bootstrap(base, base + rng.normal(0, 0.05, 200))
+    assert lo0 < 0 < hi0
+    a[3] = np.nan  # an image without a value drops out of both
+    assert paired_bootstrap(a, b)[3] == 199
+    with pytest.raises(ValueError, match="same images"):
+        paired_bootstrap(a, b[:-1])
+
+
+def test_paired_verdicts_follow_the_metric_direction():
+    from latentviz.explain.evaluation import MIN_PAIRED_N, EvaluationTable, quartiles
+
+    rng = np.random.default_rng(4)
+    x = rng.uniform(0, 1, 40)
+    table = EvaluationTable(
+        values={
+            "good": {"iou": x + 0.2, "deletion": x - 0.2, "completeness": x},
+            "bad": {"iou": x, "deletion": x, "completeness": 2 * x},
+            "same": {"iou": x + rng.normal(0, 0.01, 40)},
+        }
+    )
+    verdicts = {(r["a"], r["b"]): r["verdict"] for r in table.paired("iou")}
+    assert verdicts[("good", "bad")] == "good better"
+    assert verdicts[("bad", "same")] == "undecided"
+    # Lower is better for deletion: the lower curve wins.
+    assert table.paired("deletion")[0]["verdict"] == "good better"
+    q = table.distributions("completeness")
+    assert q["bad"]["median"] == pytest.approx(2 * np.median(x))
+    assert quartiles([1.0, 2.0, 3.0, np.nan])["median"] == 2.0
+    few = EvaluationTable(values={"a": {"iou": x[:5] + 1}, "b": {"iou": x[:5]}})
+    assert few.paired("iou")[0]["verdict"] == f"undecided (n < {MIN_PAIRED_N})"
+    md = table.paired_markdown("iou")
+    assert "| good − bad |" in md and "good better" in md
+    assert set(table.to_dict()["paired"]) >= {"iou", "deletion"}
+
+
+def test_gradcam_at_an_earlier_block_equals_captum(toy_classifier, toy_generator):
+    from captum.attr import LayerAttribution, LayerGradCam
+
+    from latentviz.errors import OptionError
+    from latentviz.explain import GradCam
+    from latentviz.explain.baselines import conv_blocks, score_module
+
+    x = toy_generator.generate(toys.positive_latents(2, seed=72))
+    blocks = conv_blocks(toy_classifier.module)
+    gc = GradCam(toy_classifier)
+    a = gc.attribute(x, block_from_end=2)
+    raw = LayerGradCam(score_module(toy_classifier, "logit"), blocks[-2])
+    cam = raw.attribute(x, target=1, relu_attributions=True)
+    ref = LayerAttribution.interpolate(cam, tuple(x.shape[-2:]), interpolate_mode="bilinear")
+    torch.testing.assert_close(a.map, ref.detach())
+    assert a.options["block_from_end"] == 2
+    torch.testing.assert_close(gc.attribute(x).map, gc.attribute(x, block_from_end=1).map)
+    with pytest.raises(OptionError, match="conv blocks"):
+        gc.attribute(x, block_from_end=len(blocks) + 1)
+
+
+def test_gradcam_block_variants_are_extra_rows(toy_classifier, toy_generator):
+    from latentviz.explain.evaluation import gradcam_block_variants
+
+    x = toy_generator.generate(toys.positive_latents(3, seed=73))
+    masks = toys.lesion_mask().expand(3, -1, -1)
+    variants = gradcam_block_variants(toy_classifier)
+    assert variants == {"gradcam@block1of2": ("gradcam", {"block_from_end": 2})}
+    table = evaluate_explanations(
+        toy_classifier, x, masks, methods=["gradcam"], variants=variants,
+        robustness=False, sanity=False, progress=False,
+    )  # fmt: skip
+    assert list(table.values) == ["gradcam", "gradcam@block1of2"]
+    assert not np.allclose(table.values["gradcam"]["auprc"], table.values["gradcam@block1of2"]["auprc"])
+    with pytest.raises(ValueError):
+        evaluate_explanations(
+            toy_classifier, x, masks, methods=["gradcam"],
+            variants={"bad": ("gradcam", {"block_from_end": 0})},
+            robustness=False, sanity=False, progress=False,
+        )  # fmt: skip

@@ -61,6 +61,11 @@ class PhantomCNN(nn.Module):
         """The last conv block (a property, so it is not saved twice in the state dict)."""
         return self.block4
 
+    @property
+    def gradcam_blocks(self) -> list[nn.Module]:
+        """Every conv block in forward order (full, 1/2, 1/4 and 1/8 of the input side)."""
+        return [self.block1, self.block2, self.block3, self.block4]
+
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Penultimate features ``(N, 4 * width)`` (global average pool of block 4)."""
         h = self.pool1(self.block1(x))
