@@ -45,7 +45,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
     sub = p.add_subparsers(dest="evaluate_target", metavar="TARGET")
     e = sub.add_parser("explanations", help="score explanation methods against phantom lesion masks")
-    e.add_argument("--data", choices=["cxr", "ct", "brain"], default="cxr", help="phantom kind (default cxr)")
+    from latentviz.data.phantoms import KINDS
+
+    e.add_argument("--data", choices=list(KINDS), default="cxr", help="phantom kind (default cxr)")
     e.add_argument("--n", type=int, default=16, help="positive phantoms (default 16)")
     e.add_argument("--seed", type=int, default=1000, help="phantom seed (default 1000, unseen by the zoo)")
     from latentviz.cli import MODEL_FORMS, add_latent_shape_argument

@@ -12,9 +12,11 @@ from tqdm.auto import tqdm
 from latentviz.data.phantoms.batch import PhantomBatch
 from latentviz.data.phantoms.errors import PhantomArgumentError
 
-__all__ = ["KINDS", "SIZES", "factor_names", "generate", "render", "to_model_range"]
+__all__ = ["HARD_KINDS", "KINDS", "SIZES", "factor_names", "generate", "render", "to_model_range"]
 
-KINDS = ("cxr", "ct", "brain")
+KINDS = ("cxr", "ct", "brain", "ct-hard")
+#: Kinds whose lesions have a difficulty knob (``generate(…, difficulty=)``).
+HARD_KINDS = ("ct-hard",)
 SIZES = (64, 128, 256)
 _MIN_SIZE, _MAX_SIZE = 32, 512
 # Samples rendered per chunk: bounds memory at large sizes and drives the progress bar.
@@ -24,7 +26,7 @@ _CHUNK_PIXELS = 256 * 64 * 64
 def _module(kind: str) -> ModuleType:
     if kind not in KINDS:
         raise PhantomArgumentError(f"kind={kind!r}: unknown phantom; choose one of {KINDS}")
-    return importlib.import_module(f"latentviz.data.phantoms.{kind}")
+    return importlib.import_module(f"latentviz.data.phantoms.{kind.replace('-', '_')}")
 
 
 def factor_names(kind: str) -> list[str]:
@@ -60,14 +62,16 @@ def generate(
     positive_fraction: float = 0.5,
     labels: np.ndarray | None = None,
     progress: bool | None = None,
+    difficulty: float | None = None,
 ) -> PhantomBatch:
     """Draw ``n`` phantom images with their labels, masks and factors.
 
     Parameters
     ----------
     kind
-        ``"cxr"`` (chest radiograph), ``"ct"`` (thoracic CT slice) or ``"brain"``
-        (MNI152 MRI slice; needs nilearn).
+        ``"cxr"`` (chest radiograph), ``"ct"`` (thoracic CT slice), ``"brain"`` (MNI152
+        MRI slice; needs nilearn) or ``"ct-hard"`` (the CT slice with branching vessels,
+        vessel cross-sections that look like nodules, airways and more partial-volume blur).
     n
         Number of samples.
     size
@@ -81,6 +85,9 @@ def generate(
         Optional ``(n,)`` array of 0/1 labels to render.
     progress
         Show a progress bar; by default only for batches of more than a few chunks.
+    difficulty
+        Hard kinds only (:data:`HARD_KINDS`): 0 … 1, smaller and fainter lesions as it
+        grows (default: the kind's ``DEFAULT_DIFFICULTY``).
 
     Returns
     -------
@@ -107,7 +114,12 @@ def generate(
         if labels.shape != (n,) or not np.isin(labels, (0, 1)).all():
             raise PhantomArgumentError(f"labels: must be {n} values, each 0 or 1; got {labels!r}")
         labels = labels.astype(np.int64)
-    factors = mod.sample_factors(rng, labels)
+    if difficulty is not None and kind not in HARD_KINDS:
+        raise PhantomArgumentError(f"difficulty: only the hard kinds {HARD_KINDS} have one, not {kind!r}")
+    if kind in HARD_KINDS:
+        factors = mod.sample_factors(rng, labels, difficulty=difficulty)
+    else:
+        factors = mod.sample_factors(rng, labels)
     return render(kind, factors, size=size, seed=seed, progress=progress)
 
 

@@ -13,6 +13,8 @@ nodules (-350 … 60 HU), soft tissue and bone stay apart.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from latentviz.data.phantoms.geometry import F32, body_grid, col, fft_blur, inside, pixel_grid, smooth_noise
@@ -108,9 +110,19 @@ def lung_box(f: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 
 def render_raw(
-    f: dict[str, np.ndarray], size: int, rng: np.random.Generator
+    f: dict[str, np.ndarray],
+    size: int,
+    rng: np.random.Generator,
+    in_lungs: Callable[[np.ndarray, dict], None] | None = None,
+    lesion_over_brighter: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Render a batch: ``raw`` float32 ``(n, size, size)`` in HU and the nodule mask."""
+    """Render a batch: ``raw`` float32 ``(n, size, size)`` in HU and the nodule mask.
+
+    ``in_lungs(img, ctx)`` (the hard variant's hook) paints into the lungs after the
+    anatomy and before the nodules; ``ctx`` holds the grids, the soft lung mask and the
+    boxes. It runs after every draw of this function's own streams, so without it the
+    images are exactly the published ones.
+    """
     n = f["rotation"].shape[0]
     # Random streams in a fixed order, whatever the factors (see cxr.render_raw).
     shapes = rng.random((3, n, 4), dtype=F32)
@@ -202,9 +214,13 @@ def render_raw(
     for side in (-1.0, 1.0):
         _paint(img, _ellipse(X, Y, side * 0.085, cy, 0.03, 0.03, px) * in_range(0.45, 0.6), HU["air"])
 
+    raw_box = lung_box(f)
+    if in_lungs is not None:
+        ctx = {"X": X, "Y": Y, "px": px, "lungs": lungs, "box": raw_box, "cy": cy, "z": z, "rng": rng}
+        in_lungs(img, ctx)
+
     # Nodules, inside the lungs only.
     lesion = np.zeros_like(X)
-    raw_box = lung_box(f)
     for k, (lx, ly, lr) in enumerate(lesion_slots(f)):
         side = np.where(lx < 0, -1.0, 1.0).astype(F32)
         a = raw_box["ax"]
@@ -216,7 +232,8 @@ def render_raw(
         cyl = cyl + (side < 0) * 0.35 * f["body_thickness"] * liver_grow
         lesion = np.maximum(lesion, lesion_blob(X, Y, cx, cyl, lr, shapes[k], 0.03))  # 1 px at 64 px
     lesion *= lungs
-    _paint(img, lesion, col(f["lesion_intensity"]))
+    value = col(f["lesion_intensity"])
+    _paint(img, lesion if lesion_over_brighter else lesion * (img < value), value)
     # The mask follows the nodule as rendered: blurred like the image.
     sigma = f["blur"] * size / 64.0
     mask = _blur_rows(lesion, sigma) > MASK_THRESHOLD

@@ -7,7 +7,7 @@ import pytest
 
 from latentviz.data.phantoms import generate, render
 
-KINDS = ("cxr", "ct", "brain")
+KINDS = ("cxr", "ct", "brain", "ct-hard")
 
 
 def _without_lesion(kind: str, factors: dict[str, np.ndarray], size: int, seed: int) -> np.ndarray:
@@ -31,7 +31,8 @@ def test_lesion_difference_lies_inside_the_mask(kind: str, size: int) -> None:
     assert inside.min() >= 0.9, f"{kind} {size}px: |diff|^2 inside the mask {np.round(inside, 3)}"
     # The lesion is visible: a clear contrast inside the mask, relative to the window width.
     mean_abs = (np.abs(diff) * b.masks).sum(axis=(1, 2)) / area / b.window[1]
-    assert mean_abs.min() > 0.04, np.round(mean_abs, 3)
+    # The hard CT variant's nodules are faint on purpose (and vessels show through them).
+    assert mean_abs.min() > (0.015 if kind == "ct-hard" else 0.04), np.round(mean_abs, 3)
 
 
 @pytest.mark.parametrize("kind", ("cxr", "ct"))
