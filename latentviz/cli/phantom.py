@@ -30,6 +30,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--out", type=Path, default=Path("phantoms"), help="output folder (default ./phantoms)")
     p.add_argument("--positive-fraction", type=float, default=0.5, help="fraction of positives (default 0.5)")
+    p.add_argument(
+        "--difficulty",
+        type=float,
+        default=None,
+        help="ct-hard only: 0 (the ct phantom's nodules) … 1 (smallest, faintest); default 0.5",
+    )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
@@ -39,7 +45,12 @@ def run(args: argparse.Namespace) -> int:
 
     t0 = time.perf_counter()
     batch = generate(
-        args.kind, args.n, size=args.size, seed=args.seed, positive_fraction=args.positive_fraction
+        args.kind,
+        args.n,
+        size=args.size,
+        seed=args.seed,
+        positive_fraction=args.positive_fraction,
+        difficulty=args.difficulty,
     )
     seconds = time.perf_counter() - t0
     out = Path(args.out)

@@ -52,6 +52,12 @@ OOD_SUFFIX = ".ood.safetensors"
 #: What the phantoms imitate, as DICOM would call it (the ``training_data`` of zoo cards).
 PHANTOM_ACQUISITION: dict[str, dict[str, Any]] = {
     "ct": {"modality": ["CT"], "photometric": ["MONOCHROME2"], "units": "HU", "what": "thoracic CT slices"},
+    "ct-hard": {
+        "modality": ["CT"],
+        "photometric": ["MONOCHROME2"],
+        "units": "HU",
+        "what": "thoracic CT slices with pulmonary vessels",
+    },
     "cxr": {
         "modality": ["CR", "DX"],
         "photometric": ["MONOCHROME2"],

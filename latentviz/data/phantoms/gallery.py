@@ -15,6 +15,7 @@ __all__ = ["DEFAULT_CAPTION_FACTORS", "gallery_figure", "save_gallery"]
 DEFAULT_CAPTION_FACTORS = {
     "cxr": ("ctr", "rotation", "breast_size"),
     "ct": ("z_position", "rotation", "breast_size"),
+    "ct-hard": ("z_position", "lesion_size", "lesion_intensity"),
     "brain": ("slice_z", "rotation", "elastic"),
 }
 
@@ -26,7 +27,14 @@ _SHORT = {
     "z_position": "z",
     "slice_z": "z",
     "lesion_count": "lesions",
+    "lesion_size": "size",
+    "lesion_intensity": "HU",
 }
+
+
+def _number(v: float) -> str:
+    """A factor value for a caption: two significant digits, whole numbers from 100 on."""
+    return f"{v:.0f}" if abs(v) >= 100 else f"{v:.2g}"
 
 
 def gallery_figure(
@@ -66,7 +74,7 @@ def gallery_figure(
         if batch.labels[i] and batch.masks[i].any():
             ax.contour(batch.masks[i].astype(float), levels=[0.5], colors="#ff3030", linewidths=0.8)
         label = "positive" if batch.labels[i] else "negative"
-        facts = " ".join(f"{_SHORT.get(k, k)}={batch.factors[k][i]:.2g}" for k in names)
+        facts = " ".join(f"{_SHORT.get(k, k)}={_number(batch.factors[k][i])}" for k in names)
         ax.set_title(f"#{i} {label}\n{facts}", fontsize=6.5, color="#b00000" if batch.labels[i] else "black")
     units = batch.meta.get("units", "")
     fig.suptitle(
