@@ -34,7 +34,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--difficulty",
         type=float,
         default=None,
-        help="ct-hard only: 0 (the ct phantom's nodules) … 1 (smallest, faintest); default 0.5",
+        help="ct-hard only: 0 (the ct phantom's nodules) … 1 (smallest, faintest); default 0.25",
     )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 

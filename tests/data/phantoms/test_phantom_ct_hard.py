@@ -23,7 +23,7 @@ def test_render_reproduces_generate_and_difficulty_is_recorded() -> None:
     again = render("ct-hard", b.factors, seed=4)
     np.testing.assert_array_equal(again.raw, b.raw)
     assert np.allclose(b.factors["difficulty"], 0.3)
-    assert np.allclose(generate("ct-hard", 2, seed=4).factors["difficulty"], 0.5)  # the default
+    assert np.allclose(generate("ct-hard", 2, seed=4).factors["difficulty"], 0.25)  # the default
 
 
 def test_negatives_have_nodule_look_alikes_in_the_lungs() -> None:
