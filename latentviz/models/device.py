@@ -111,7 +111,7 @@ _TORCH_DIR = os.path.dirname(torch.__file__) + os.sep
 
 
 def _called_from_torch() -> bool:
-    frame = sys._getframe(2)  # the caller of the tensor method (above this mode's hook)
+    frame = sys._getframe(2)  # the tensor method's caller: above this helper and the mode's hook
     while frame is not None and frame.f_code.co_filename.startswith(_TORCH_DIR + "overrides"):
         frame = frame.f_back
     return frame is not None and frame.f_code.co_filename.startswith(_TORCH_DIR)

@@ -36,3 +36,20 @@ def test_device_side_work_is_not_counted():
         _ = y.sum(1).argmax()
         _ = to_device_async(torch.ones(3), torch.device("cpu"))
     assert syncs.count == 0
+
+
+def test_reads_inside_torch_are_left_out_but_not_our_modules():
+    class Reads(torch.nn.Module):
+        def forward(self, x):  # called by torch's Module.__call__, written here
+            return x * float(x.sum())
+
+    w = torch.nn.Parameter(torch.ones(3))
+    opt = torch.optim.Adam([w], lr=0.1)
+    with HostSyncCounter() as syncs:
+        Reads()(torch.ones(2))
+        w.sum().backward()
+        opt.step()  # Adam reads its host-side step counter: torch's own, not counted
+    assert syncs.events == ["__float__"]
+    with HostSyncCounter(include_torch=True) as everything:
+        opt.step()
+    assert everything.count >= 1
