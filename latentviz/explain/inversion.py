@@ -3,9 +3,12 @@
 The loss is the paper's: ``bce_weight · BCE(p(G(z)), p(x)) + mse_weight · MSE(G(z), x)``
 (weights 1 and 4 in the paper), where ``p`` is the classifier's probability vector.
 latentviz optimises ``R`` restarts per image as ONE batch of ``N·R`` latents with Adam,
-stops each restart early when its loss stalls (or an image reaches ``target_mse``), can
-prune to the best restart per image after a few steps, and starts from the encoder where
-the generator has one, then polishes the best latent of each image with L-BFGS.
+stops each restart early when its loss stalls, when an image reaches its ``target_mse``
+(one or one per image) or, with ``plateau_db``, when its PSNR stops rising. It can prune
+to the best restart per image after a few steps, starts from the encoder where the
+generator has one, then polishes the best latent of each image with L-BFGS. The Adam loop
+reads the device back to the host only every :func:`sync_interval` steps, and
+``trace=True`` records time-to-PSNR curves.
 :func:`invert_paper` is the public code's reference procedure
 (one start at ``z1 = 0, z2 ~ N(0, I)``, 5000 Adam steps at lr 0.01), kept for the benchmark.
 
