@@ -229,10 +229,7 @@ def rows(quick: bool = False) -> list[Row]:
 
     # -- inversion vs the paper procedure ------------------------------------------------
     out += inversion_rows(g, c, label, quick)
-    with torch.no_grad():
-        z1 = g.encode(x1) if g.has_encoder else None
-    if z1 is None:
-        z1 = invert(g, c, x1, progress=False).z
+    z1 = invert(g, c, x1, progress=False).z  # the latent the attribution rows explain
 
     # -- per-image attribution times ----------------------------------------------------
     gc, ig, sg = GradCam(c), IntegratedGradients(c), SmoothGrad(c)

@@ -18,6 +18,8 @@ visible through it. The mask is still exact: it marks the nodules only, never a 
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from latentviz.data.phantoms import ct
@@ -71,10 +73,9 @@ def _segments(x0, y0, angle, length, width, X, Y, px) -> np.ndarray:
     return np.clip((taper - dist) / px + 0.5, 0.0, 1.0)
 
 
-def _vessels_and_airways(img: np.ndarray, ctx: dict) -> None:
+def _vessels_and_airways(img: np.ndarray, ctx: dict, density: np.ndarray) -> None:
     X, Y, px, lungs, box, rng = ctx["X"], ctx["Y"], ctx["px"], ctx["lungs"], ctx["box"], ctx["rng"]
     n = X.shape[0]
-    density = ctx["vessel_density"]
     # Draws in a fixed order and shape, whatever the factors.
     roots = rng.random((2, _ROOTS, 4, n), dtype=F32)
     forks = rng.random((2, _ROOTS, 2 ** (_BRANCHES - 1), 2, n), dtype=F32)
@@ -100,7 +101,7 @@ def _vessels_and_airways(img: np.ndarray, ctx: dict) -> None:
                     if level + 1 < _BRANCHES:
                         x1, y1 = x0 + ln * np.cos(a), y0 + ln * np.sin(a)
                         for k, sign in enumerate((-1.0, 1.0)):
-                            jitter = col(forks[s_i, r, min(b * 2 + k, forks.shape[2] - 1), k])
+                            jitter = col(forks[s_i, r, b * 2 + k, k])
                             nxt.append((x1, y1, a + sign * (0.35 + 0.3 * jitter), 0.6 * ln, 0.7 * w))
                 starts = nxt
         # Vessels cut across: bright round spots, as big and as dense as small nodules.
@@ -131,9 +132,5 @@ def render_raw(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Render a batch: ``raw`` float32 ``(n, size, size)`` in HU and the nodule mask."""
     base = {k: f[k] for k in ct.FACTORS}
-
-    def in_lungs(img: np.ndarray, ctx: dict) -> None:
-        ctx["vessel_density"] = f["vessel_density"]
-        _vessels_and_airways(img, ctx)
-
+    in_lungs = partial(_vessels_and_airways, density=f["vessel_density"])
     return ct.render_raw(base, size, rng, in_lungs=in_lungs, lesion_over_brighter=False)
