@@ -27,8 +27,9 @@ _DIRECTIONS = "latentviz.cli._evaluate_directions"
 
 
 def default_models(kind: str) -> dict[str, str | None]:
-    """Zoo names used by default for a phantom kind: ``{kind}-medxgan``, ``{kind}-classifier``
-    and ``{kind}-vae`` (Latent Shift), each only if the zoo has it."""
+    """Zoo names used by default for a phantom kind: ``{kind}-medxgan``, ``{kind}-classifier``,
+    ``{kind}-vae`` (Latent Shift) and ``{kind}-gaan`` (the style walks), each only if the zoo
+    has it."""
     from latentviz import zoo
 
     have = set(zoo.names())
@@ -37,6 +38,7 @@ def default_models(kind: str) -> dict[str, str | None]:
         "model": pick(f"{kind}-medxgan"),
         "classifier": pick(f"{kind}-classifier"),
         "autoencoder": pick(f"{kind}-vae"),
+        "style_model": pick(f"{kind}-gaan"),
     }
 
 
@@ -61,6 +63,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     e.add_argument(
         "--autoencoder", default=None, help=f"VAE for Latent Shift: {MODEL_FORMS} (default: zoo KIND-vae)"
+    )
+    e.add_argument(
+        "--style-model",
+        default=None,
+        help=f"style-based autoencoder for style_cf / style_lig: {MODEL_FORMS} (default: zoo KIND-gaan)",
     )
     e.add_argument(
         "--methods",
@@ -117,6 +124,7 @@ def _run_explanations(args: argparse.Namespace) -> int:
     from latentviz.data.phantoms import generate
     from latentviz.errors import ModelFileError
     from latentviz.explain.evaluation import evaluate_explanations
+    from latentviz.explain.methods.style_walk import is_style_autoencoder
     from latentviz.models import Classifier, Generator
 
     defaults = default_models(args.data) if not (args.model and args.classifier) else {}
@@ -140,6 +148,12 @@ def _run_explanations(args: argparse.Namespace) -> int:
     ae = resolve_model(ae_name, args.device, role="generator", flag="--autoencoder") if ae_name else None
     if ae is not None and (not isinstance(ae, Generator) or not ae.has_encoder):
         raise ModelFileError(f"--autoencoder {ae_name}: a generator with an encoder (VAE) is needed")
+    style_name = args.style_model or defaults.get("style_model")
+    style = (
+        resolve_model(style_name, args.device, role="generator", flag="--style-model") if style_name else None
+    )
+    if style is not None and not is_style_autoencoder(style):
+        raise ModelFileError(f"--style-model {style_name}: a style-based generator with an encoder is needed")
     size = (gen or ae).image_shape[-1] if (gen or ae) else int(clf.config.get("image_size", 64))
     variants = _gradcam_variants(clf, args.gradcam_blocks)
     batch = generate(args.data, args.n, size=size, seed=args.seed, labels=np.ones(args.n, dtype=np.int64))
@@ -149,6 +163,7 @@ def _run_explanations(args: argparse.Namespace) -> int:
         batch.masks,
         generator=gen,
         autoencoder=ae,
+        style_autoencoder=style,
         methods=args.methods,
         noise_sigma=args.noise,
         blur_sigma=args.blur,
@@ -164,6 +179,7 @@ def _run_explanations(args: argparse.Namespace) -> int:
             "model": model,
             "classifier": clf_name,
             "autoencoder": ae_name,
+            "style_model": style_name,
         },
     )
     if args.json:
@@ -172,7 +188,7 @@ def _run_explanations(args: argparse.Namespace) -> int:
         info = table.info
         print(
             f"# explanations on {info['n']} positive {args.data} phantoms ({size} px, seed {args.seed}); "
-            f"generator {model}, classifier {clf_name}, autoencoder {ae_name}"
+            f"generator {model}, classifier {clf_name}, autoencoder {ae_name}, style model {style_name}"
         )
         print(table.to_markdown())
         if table.fidelity:

@@ -205,7 +205,8 @@ def attfind(
     Each coordinate ``c`` is shifted by ``±shift · σ_c`` (σ over 2000 samples) on every
     image, the change of the classifier's ``target`` probability is averaged, and the
     sign that raises it is kept. A first-order pass (one gradient) preselects
-    ``candidates`` coordinates for the exact shifted renders (``None``: render all).
+    ``candidates`` coordinates for the exact shifted renders (``None``: render all). The
+    classifier sees every render clamped to [-1, 1], the image range it was trained on.
 
     Parameters
     ----------
@@ -237,14 +238,14 @@ def attfind(
     # First-order pass: d p / d s_c · σ_c ranks every coordinate with one backward.
     with torch.enable_grad():
         s = s0.clone().requires_grad_(True)
-        p = classifier.probability(gs(s), target)
+        p = classifier.probability(gs(s).clamp(-1, 1), target)
         (grad,) = torch.autograd.grad(p.sum(), s)
     est = (grad * sd).mean(0).abs()
     pool = (
         torch.arange(dim) if candidates is None else est.argsort(descending=True)[: max(k, int(candidates))]
     )
     with torch.no_grad():
-        base = classifier.probability(gs(s0), target)
+        base = classifier.probability(gs(s0).clamp(-1, 1), target)
         effects = torch.empty(len(pool), 2, n)
         rows = [(j, sign) for j in range(len(pool)) for sign in (0, 1)]
         per = max(1, batch_size // n)
@@ -254,7 +255,7 @@ def attfind(
             for r, (j, sign) in enumerate(chunk):
                 c = int(pool[j])
                 shifted[r * n : (r + 1) * n, c] += (1 if sign == 0 else -1) * shift * sd[c]
-            pr = classifier.probability(gs(shifted), target).view(len(chunk), n) - base
+            pr = classifier.probability(gs(shifted).clamp(-1, 1), target).view(len(chunk), n) - base
             for r, (j, sign) in enumerate(chunk):
                 effects[j, sign] = pr[r].cpu()
     mean = effects.mean(2)  # (pool, 2)

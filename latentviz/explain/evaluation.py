@@ -85,9 +85,11 @@ METRICS = (
     "rank_blur",
     "rank_randomized",
     "completeness",
+    "flipped",
+    "low_fidelity",
 )
 #: Which direction is better, for the markdown table's header.
-BETTER = {"deletion": "↓", "rank_randomized": "↓", "completeness": "↓"}
+BETTER = {"deletion": "↓", "rank_randomized": "↓", "completeness": "↓", "low_fidelity": "↓"}
 
 
 def mean_ci(values: Sequence[float] | np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
@@ -259,6 +261,24 @@ def gradcam_block_variants(classifier: Classifier, blocks: Sequence[int] | None 
     }
 
 
+def _autoencoder_for(method: str, generator: Generator | None, candidates: Any) -> Generator | None:
+    """The first of ``candidates`` (one model, a tuple of models or None) ``method`` accepts."""
+    if not isinstance(candidates, tuple):
+        return candidates
+    cls = registry.get(method)
+    for c in candidates:
+        if c is not None and cls.missing(generator, c) is None:
+            return c
+    return next((c for c in candidates if c is not None), None)
+
+
+def _missing(method: str, generator: Generator | None, candidates: tuple) -> str | None:
+    """Why ``method`` runs with none of the ``candidates`` (None: it runs with one)."""
+    cls = registry.get(method)
+    whys = [cls.missing(generator, c) for c in candidates or (None,)]
+    return None if any(w is None for w in whys) else whys[0]
+
+
 def _maps(
     method: str,
     x: torch.Tensor,
@@ -269,7 +289,11 @@ def _maps(
     cache: dict,
     method_opts: dict | None = None,
 ) -> Attribution:
-    """One method's maps for images ``x``; the inversion is shared through ``cache``."""
+    """One method's maps for images ``x``; the inversion is shared through ``cache``.
+
+    ``autoencoder`` may be a tuple of candidates: the method gets the first it accepts.
+    """
+    autoencoder = _autoencoder_for(method, generator, autoencoder)
     inv = None
     if "generator" in registry.get(method).needs and generator is not None:
         key = ("inv", id(x), id(classifier))
@@ -295,6 +319,7 @@ def evaluate_explanations(
     autoencoder: Generator | None = None,
     methods: Sequence[str] | None = None,
     *,
+    style_autoencoder: Generator | None = None,
     noise_sigma: float = 0.1,
     blur_sigma: float = 1.0,
     robustness: bool = True,
@@ -320,6 +345,9 @@ def evaluate_explanations(
         Conditional generator for ``medxgan``, ``lig`` and ``lig_paper`` (skipped without one).
     autoencoder
         Generator with an encoder for ``latent_shift`` (skipped without one).
+    style_autoencoder
+        Style-based generator with an encoder for ``style_cf`` and ``style_lig`` (skipped
+        without one); a method that accepts ``autoencoder`` keeps it.
     methods
         Registry keys (default: every registered method the given models allow).
     noise_sigma, blur_sigma
@@ -348,10 +376,11 @@ def evaluate_explanations(
     masks = torch.as_tensor(np.asarray(masks)).bool()
     if masks.shape != (images.shape[0], *images.shape[-2:]):
         raise ShapeError(f"masks {tuple(masks.shape)} must be (N, H, W) for images {tuple(images.shape)}")
+    models = (autoencoder, style_autoencoder)
     if methods is None:
-        methods = list(registry.available(generator, autoencoder))
+        methods = [k for k in registry.keys() if _missing(k, generator, models) is None]
     for m in methods:
-        why = registry.get(m).missing(generator, autoencoder)
+        why = _missing(m, generator, models)
         if why is not None:
             raise registry.MissingModelError(f"method {m!r} needs {why}")
     opts = dict(options or {})
@@ -363,7 +392,7 @@ def evaluate_explanations(
     registry.method_options(methods, per_method)  # bad options fail before any work
     rows_spec = [(m, m, per_method.get(m, {})) for m in methods]
     for name, (m, o) in (variants or {}).items():
-        why = registry.get(m).missing(generator, autoencoder)
+        why = _missing(m, generator, models)
         if why is not None:
             raise registry.MissingModelError(f"variant {name!r}: method {m!r} needs {why}")
         merged = {**per_method.get(m, {}), **dict(o)}
@@ -388,7 +417,7 @@ def evaluate_explanations(
         t0 = time.perf_counter()
         for cond, (xc, clf) in conditions.items():
             bar.set_postfix(method=row_name, condition=cond)
-            a = _maps(method, xc, generator, clf, autoencoder, opts, cache, method_opts)
+            a = _maps(method, xc, generator, clf, models, opts, cache, method_opts)
             maps[cond] = a.map
             if cond == "clean":
                 row["iou"] = iou_at_mask_percentile(a.map, masks).numpy()
@@ -401,6 +430,12 @@ def evaluate_explanations(
                 row["insertion"] = di["insertion"].numpy()
                 if a.delta is not None:
                     row["completeness"] = a.delta.abs().numpy()
+                # counterfactual searches say whether they reached the other class
+                flipped = a.extras.get("flipped", a.extras.get("dropped"))
+                if flipped is not None:
+                    row["flipped"] = flipped.float().numpy()
+                    if "low_fidelity" in a.extras:
+                        row["low_fidelity"] = a.extras["low_fidelity"].float().numpy()
             elif cond in ("noise", "blur"):
                 row[f"iou_{cond}"] = iou_at_mask_percentile(a.map, masks).numpy()
             bar.update(1)

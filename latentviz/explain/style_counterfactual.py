@@ -17,7 +17,7 @@ import torch
 from latentviz.directions.direction_set import DirectionSet
 from latentviz.errors import LatentError
 
-__all__ = ["StyleCounterfactual", "style_counterfactual"]
+__all__ = ["StyleCounterfactual", "StyleWalkBatch", "style_counterfactual", "walk_batch"]
 
 
 @dataclass
@@ -109,3 +109,133 @@ def style_counterfactual(
     flipped = len(hits) > 0
     i = int(hits[0]) if flipped else len(p) - 1
     return StyleCounterfactual(sign * amounts, frames, p, flipped, i, frames[i] - frames[0])
+
+
+@dataclass
+class StyleWalkBatch:
+    """Walks of a batch of codes towards the other class (:func:`walk_batch`).
+
+    Attributes
+    ----------
+    latent_start, latent_end
+        ``(N, D)`` codes at the start (the image) and at the crossing (or the walk's end).
+    amount
+        ``(N,)`` signed strength at ``latent_end`` (in the set's σ units).
+    flipped
+        ``(N,)`` whether the classifier crossed ``threshold``.
+    probability_start, probability_end
+        ``(N,)`` target probability at both ends.
+    start, end
+        ``(N, C, H, W)`` images at both ends.
+    """
+
+    latent_start: torch.Tensor
+    latent_end: torch.Tensor
+    amount: torch.Tensor
+    flipped: torch.Tensor
+    probability_start: torch.Tensor
+    probability_end: torch.Tensor
+    start: torch.Tensor
+    end: torch.Tensor
+
+    @property
+    def _start_is_positive(self) -> torch.Tensor:
+        return self.probability_start >= self.probability_end
+
+    def _pick(self, a: torch.Tensor, b: torch.Tensor, positive: bool) -> torch.Tensor:
+        first = self._start_is_positive if positive else ~self._start_is_positive
+        return torch.where(first.view(-1, *([1] * (a.ndim - 1))).to(a.device), a, b)
+
+    @property
+    def positive_end(self) -> torch.Tensor:
+        """Image of the end with the higher target probability."""
+        return self._pick(self.start, self.end, True)
+
+    @property
+    def negative_end(self) -> torch.Tensor:
+        return self._pick(self.start, self.end, False)
+
+    @property
+    def latent_positive(self) -> torch.Tensor:
+        return self._pick(self.latent_start, self.latent_end, True)
+
+    @property
+    def latent_negative(self) -> torch.Tensor:
+        return self._pick(self.latent_start, self.latent_end, False)
+
+
+def _probabilities(
+    g: object, classifier: object, latents: torch.Tensor, target: int, batch_size: int
+) -> torch.Tensor:
+    out = [
+        classifier.probability(g(latents[s : s + batch_size]).clamp(-1, 1), target)
+        for s in range(0, len(latents), batch_size)
+    ]
+    return torch.cat(out)
+
+
+def walk_batch(
+    generator: object,
+    classifier: object,
+    directions: DirectionSet,
+    latents: torch.Tensor,
+    target: int | None = None,
+    max_amount: float = 10.0,
+    n_steps: int = 16,
+    threshold: float = 0.5,
+    keys: list[int] | None = None,
+    batch_size: int = 256,
+) -> StyleWalkBatch:
+    """Walk every code of ``latents`` along ``directions`` (summed, each in its σ) until the
+    classifier's ``target`` probability crosses ``threshold``, batched.
+
+    Each code walks the way its first step moves the probability towards the other class.
+    Two passes of ``n_steps`` strengths: a coarse one over ``[0, max_amount]``, then one
+    between the last strength before the crossing and the first after it, so the crossing
+    is located to ``max_amount / (n_steps − 1)²``. All strengths of a pass are one batch.
+
+    Parameters
+    ----------
+    generator
+        A style-based generator; the walk runs in the set's space.
+    latents
+        ``(N, D)`` codes in the set's space.
+    keys
+        Indices of the directions to combine (default all).
+    """
+    if n_steps < 2:
+        raise LatentError(f"a walk needs n_steps >= 2, got {n_steps}")
+    g = generator.in_space(directions.latent_space)
+    directions.check_compatible(g)
+    z0 = g.check_latents(latents)
+    idx = list(range(len(directions))) if keys is None else list(keys)
+    d = torch.as_tensor(directions.directions[idx] * directions.sigmas[idx, None], dtype=torch.float32)
+    step = d.sum(0).to(z0.device)
+    n = len(z0)
+    with torch.no_grad():
+        start = g(z0).clamp(-1, 1)
+        p0 = classifier.probability(start, target)
+        amounts = torch.linspace(0.0, float(max_amount), n_steps, device=z0.device)
+        probe = torch.cat([z0 + amounts[1] * step, z0 - amounts[1] * step])
+        p_plus, p_minus = _probabilities(g, classifier, probe, target, batch_size).view(2, n)
+        positive = p0 >= threshold
+        sign = torch.where((p_plus < p_minus) == positive, 1.0, -1.0).to(z0.device)
+
+        def crossing(a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            """First strength index of each row of ``a`` (N, T) that crosses, and whether one does."""
+            lat = z0[:, None] + (sign[:, None] * a)[..., None] * step
+            p = _probabilities(g, classifier, lat.flatten(0, 1), target, batch_size).view(n, -1)
+            crossed = torch.where(positive[:, None], p < threshold, p >= threshold)
+            return crossed.float().argmax(1), crossed.any(1)
+
+        first, flipped = crossing(amounts[None].expand(n, -1))
+        first = torch.where(flipped, first.clamp_min(1), torch.full_like(first, n_steps - 1))
+        lo, hi = amounts[first - 1], amounts[first]
+        fine = lo[:, None] + (hi - lo)[:, None] * torch.linspace(0.0, 1.0, n_steps, device=z0.device)[1:]
+        k, hit = crossing(fine)
+        # the coarse pass crossed at hi (the last fine strength), so a flipped row always hits
+        amount = torch.where(flipped & hit, fine.gather(1, k[:, None])[:, 0], hi)
+        z1 = z0 + (sign * amount)[:, None] * step
+        end = g(z1).clamp(-1, 1)
+        p1 = classifier.probability(end, target)
+    return StyleWalkBatch(z0, z1, sign * amount, flipped.cpu(), p0.cpu(), p1.cpu(), start, end)

@@ -12,6 +12,7 @@ from latentviz.cli import main
 from latentviz.cli.evaluate import default_models
 from latentviz.explain import registry
 from latentviz.models.architectures import build
+from latentviz.models.architectures.stylegan import StyleGAN2Generator
 from latentviz.models.io import save_model
 
 
@@ -29,12 +30,18 @@ def model_files(tmp_path_factory):
     )
     vk = {"latent_dim": 8, "image_size": 32, "width": 4}
     save_model(build("vae", **vk), {"architecture": "vae", "kwargs": vk}, d / "vae")
-    return {k: str(d / f"{k}.safetensors") for k in ("gen", "clf", "vae")}
+    sk = {"image_size": 32, "z_dim": 8, "w_dim": 8, "n_mlp": 2, "channel_base": 64, "channel_max": 8,
+          "encoder": "w+"}  # fmt: skip
+    save_model(
+        StyleGAN2Generator(**sk), {"architecture": "style-gaan", "kwargs": sk, "latent_space": "w+"}, d / "sg"
+    )
+    return {k: str(d / f"{k}.safetensors") for k in ("gen", "clf", "vae", "sg")}
 
 
 def _argv(files, *extra):
     return ["evaluate", "explanations", "--data", "cxr", "--n", "3", "--model", files["gen"],
-            "--classifier", files["clf"], "--autoencoder", files["vae"], "--steps", "10",
+            "--classifier", files["clf"], "--autoencoder", files["vae"], "--style-model", files["sg"],
+            "--steps", "10",
             "--restarts", "1", "--quiet", *extra]  # fmt: skip
 
 
@@ -58,6 +65,8 @@ def test_evaluate_explanations_json(model_files, capsys):
         lo, hi = row[k]["ci95"]
         assert lo <= row[k]["mean"] <= hi or lo != lo  # NaN CI only for constant columns
     assert 0.0 <= row["iou"]["mean"] <= 1.0
+    assert {"flipped", "low_fidelity", "completeness"} <= set(d["summary"]["style_lig"])
+    assert d["info"]["style_model"] == model_files["sg"]
 
 
 def test_evaluate_markdown_subset(model_files, capsys):

@@ -87,9 +87,9 @@ def test_attfind_finds_the_channels_that_move_the_classifier(gen: StyleGenerator
     # Re-measure the top coordinate's effect independently.
     s0 = gs.sample_latents(4, seed=0)
     with torch.no_grad():
-        p0 = clf.probability(gs(s0), 1)
+        p0 = clf.probability(gs(s0).clamp(-1, 1), 1)  # the classifier sees the image range
         moved = ds.shift(s0, 0, 3.0)
-        p1 = clf.probability(gs(moved), 1)
+        p1 = clf.probability(gs(moved).clamp(-1, 1), 1)
     assert float((p1 - p0).mean()) == pytest.approx(float(ds.scores[0]), abs=1e-4)
     # The first-order preselection keeps the exact winner.
     fast = attfind(gen, clf, target=1, k=1, n_images=4, candidates=16, progress=False)

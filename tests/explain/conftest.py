@@ -32,6 +32,11 @@ def toy_autoencoder():
     return toys.make_generator(1, encoder=True)
 
 
+@pytest.fixture(scope="session")
+def toy_style_autoencoder():
+    return toys.make_style_autoencoder()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _one_thread():
     """Tiny models run fastest on one thread (and do not fight other jobs for cores)."""

@@ -132,3 +132,13 @@ def make_classifier(channels: int = 1) -> Classifier:
     return Classifier(
         BlobDetector(channels), activation="softmax", target=1, name="blob-detector", device="cpu"
     )
+
+
+def make_style_autoencoder(seed: int = 0) -> Generator:
+    """A tiny untrained StyleGAN2 with a W+ encoder on the 16 px grid (style-walk methods)."""
+    from latentviz.models.architectures.stylegan import StyleGAN2Generator
+    from latentviz.models.style import StyleGenerator
+
+    torch.manual_seed(seed)
+    m = StyleGAN2Generator(SIZE, z_dim=8, w_dim=8, n_mlp=2, channel_base=64, channel_max=8, encoder="w+")
+    return StyleGenerator(m, "w+", clamp_output=True, device="cpu")

@@ -16,7 +16,7 @@ def test_mean_ci_by_hand():
     assert np.isnan(mean_ci([])[0])
 
 
-def test_evaluation_on_toy_models(toy_generator, toy_classifier, toy_autoencoder):
+def test_evaluation_on_toy_models(toy_generator, toy_classifier, toy_autoencoder, toy_style_autoencoder):
     z = toys.positive_latents(4, seed=71)
     x = toy_generator.generate(z)
     masks = toys.lesion_mask().expand(4, -1, -1)
@@ -26,8 +26,10 @@ def test_evaluation_on_toy_models(toy_generator, toy_classifier, toy_autoencoder
         masks,
         generator=toy_generator,
         autoencoder=toy_autoencoder,
+        style_autoencoder=toy_style_autoencoder,
         options={
             "inversion": {"restarts": 2, "steps": 150},
+            "methods": {"style_cf": {"refine_steps": 10}, "style_lig": {"refine_steps": 10, "lig_steps": 8}},
             "lig_steps": 16,
             "ig_steps": 16,
             "nt_samples": 4,
@@ -43,6 +45,11 @@ def test_evaluation_on_toy_models(toy_generator, toy_classifier, toy_autoencoder
     assert s["lig"]["pointing"][0] == 1.0
     assert s["lig"]["completeness"][0] < 0.02 and s["lig_paper"]["completeness"][0] > 0.1
     assert "completeness" not in s["gradcam"]
+    # the counterfactual searches report whether they reached the other class
+    for m in ("latent_shift", "style_cf", "style_lig"):
+        assert 0.0 <= s[m]["flipped"][0] <= 1.0
+    assert "low_fidelity" in s["style_cf"] and "flipped" not in s["gradcam"]
+    assert "completeness" in s["style_lig"]
     # Deleting what the LIG map ranks first removes the prediction faster than its insertion restores it.
     assert s["lig"]["deletion"][0] < s["lig"]["insertion"][0]
     for m in s:

@@ -48,7 +48,7 @@ def test_a_key_is_registered_once(scaled):
             key = "test_scaled"
 
 
-def test_needs_decide_what_can_run(toy_generator, toy_autoencoder, toy_classifier):
+def test_needs_decide_what_can_run(toy_generator, toy_autoencoder, toy_style_autoencoder, toy_classifier):
     keys = registry.keys()
     assert registry.available() == tuple(
         k for k in keys if not ({"generator", "autoencoder"} & registry.get(k).needs)
@@ -56,7 +56,9 @@ def test_needs_decide_what_can_run(toy_generator, toy_autoencoder, toy_classifie
     assert "lig" in registry.available(toy_generator) and "latent_shift" not in registry.available(
         toy_generator
     )
-    assert registry.available(toy_generator, toy_autoencoder) == keys
+    style = ("style_cf", "style_lig")  # these need a style-based autoencoder
+    assert registry.available(toy_generator, toy_autoencoder) == tuple(k for k in keys if k not in style)
+    assert set(style) <= set(registry.available(toy_generator, toy_style_autoencoder))
     x = toy_generator.generate(toys.positive_latents(1, seed=3))
     with pytest.raises(MissingModelError, match="conditional generator"):
         registry.attribute_all(toy_classifier, x, ["lig"])

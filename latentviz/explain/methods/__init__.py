@@ -15,6 +15,7 @@ from latentviz.explain.methods.lrp import LRP
 from latentviz.explain.methods.medxgan import MedXGANDifference
 from latentviz.explain.methods.occlusion import Occlusion
 from latentviz.explain.methods.saliency import Saliency
+from latentviz.explain.methods.style_walk import StyleCounterfactualMap, StylePathLIG
 
 __all__ = [
     "LRP",
@@ -26,4 +27,6 @@ __all__ = [
     "MedXGANDifference",
     "Occlusion",
     "Saliency",
+    "StyleCounterfactualMap",
+    "StylePathLIG",
 ]
