@@ -132,6 +132,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="stop an explanation when the server's memory passes this (default: no cap)",
     )
     p.add_argument(
+        "--batch-frames",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="render the slider frames that sessions ask for at the same time in one batched "
+        "forward pass (default: --batch-frames)",
+    )
+    p.add_argument(
         "--show",
         action=argparse.BooleanOptionalAction,
         default=True,
@@ -207,6 +214,7 @@ def run(args: argparse.Namespace) -> int:
         session_compute_s=args.session_compute_s,
         explanation_s=args.explanation_s,
         max_rss_bytes=int(args.max_rss_mb * 2**20) if args.max_rss_mb is not None else None,
+        batch_frames=args.batch_frames,
     )
     options = ServeOptions(
         port=args.port,

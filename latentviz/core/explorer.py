@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from latentviz.core import loading, render
+from latentviz.core.batching import FrameCalls
 from latentviz.core.directions import BoundDirections, bind_directions
 from latentviz.core.throttle import LatestWinsWorker
 from latentviz.directions import DirectionSet
@@ -112,6 +113,10 @@ class ExplorerSession:
     difference_colormap
         Matplotlib colormap of the difference view and its colorbar (default
         :data:`~latentviz.core.render.SIGNED_COLORMAP`, white at 0).
+    frame_calls
+        Forward passes shared with other sessions (:class:`~latentviz.core.batching.FrameCalls`):
+        frames that several sessions ask for at once render as one batch. Used for the
+        probability only when it holds this session's classifier.
 
     Examples
     --------
@@ -133,6 +138,7 @@ class ExplorerSession:
         cache_size: int = 256,
         difference_scale: float = 1.0,
         difference_colormap: str = render.SIGNED_COLORMAP,
+        frame_calls: FrameCalls | None = None,
     ) -> None:
         self._w_set: DirectionSet | None = None
         self.style_layers = "all"
@@ -164,6 +170,7 @@ class ExplorerSession:
         self._worker: LatestWinsWorker[ExplorerState, ExplorerFrame] | None = None
         self._prob_worker: LatestWinsWorker[tuple[ExplorerState, ExplorerFrame], float] | None = None
         self._lock = threading.RLock()  # the worker and the caller's thread share caches
+        self._frame_calls = frame_calls
         self.resolve_window("full")
 
     def _style_view(
@@ -371,17 +378,33 @@ class ExplorerSession:
             return c + (z - c) * st.truncation + shift
         return z * st.truncation + shift
 
-    def _forward(
-        self, z: torch.Tensor, probability: bool = True
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def _forward(self, z: torch.Tensor, probability: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
         # Latents built from checked state (seeded draws, a loaded direction set, finite
         # slider values) and the generator's own images: no value checks, no host reads;
         # the frame's one read is the image copy for the PNG.
+        z = z.reshape(z.shape[0], *self.generator.latent_shape)
+        clf = self.classifier
+        if self._frame_calls is not None:  # batched with the other sessions' frames
+            x = self._frame_calls.generator(self.generator)(z)
+            p = self._probabilities(x) if (clf is not None and probability) else None
+            return x, p
         with torch.inference_mode():
-            x = self.generator.forward_trusted(z.reshape(z.shape[0], *self.generator.latent_shape))
-            clf = self.classifier
+            x = self.generator.forward_trusted(z)
             p = clf.probability_trusted(x) if (clf is not None and probability) else None
         return x, p
+
+    @property
+    def _shares_classifier(self) -> bool:
+        fc = self._frame_calls
+        return fc is not None and fc.probability is not None and fc.classifier is self.classifier
+
+    def _probabilities(self, x: torch.Tensor) -> torch.Tensor:
+        """The classifier's probabilities of generated images, batched with other sessions'
+        when the shared calls hold this classifier."""
+        if self._shares_classifier:
+            return self._frame_calls.probability(x)
+        with torch.inference_mode():
+            return self.classifier.probability_trusted(x)
 
     def render(self, state: ExplorerState | None = None, probability: bool = True) -> ExplorerFrame:
         """Render ``state`` (default: the current one); cached.
@@ -411,9 +434,12 @@ class ExplorerSession:
         """The classifier's probability of ``frame``'s image (cached with the frame)."""
         if frame.probability is not None or self.classifier is None:
             return frame.probability
-        x = torch.from_numpy(frame.image).unsqueeze(0)
-        with torch.inference_mode():
-            p = float(self.classifier.probability(x.to(self.classifier.device))[0])
+        x = torch.from_numpy(frame.image).unsqueeze(0).to(self.classifier.device)
+        if self._shares_classifier:
+            p = float(self._frame_calls.probability(x)[0])
+        else:
+            with torch.inference_mode():
+                p = float(self.classifier.probability(x)[0])
         with self._lock:
             if frame.state in self._cache:
                 self._cache[frame.state] = replace(frame, probability=p)

@@ -55,7 +55,11 @@ class DirectionsTab:
     def __init__(self, resources: Resources, ui: UiThread, seed: int = 0, image_size: int = 320) -> None:
         self.ui = ui
         self.session = s = ExplorerSession(
-            resources.generator, resources.session_directions(), resources.classifier, seed=seed
+            resources.generator,
+            resources.session_directions(),
+            resources.classifier,
+            seed=seed,
+            frame_calls=resources.frame_calls,  # frames of concurrent sessions share a forward
         )
         self._syncing = False
         d = s.directions

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from latentviz.core import loading
 from latentviz.core.atlas import Atlas
+from latentviz.core.batching import FrameCalls
 from latentviz.core.explanation import ExplanationOptions
 from latentviz.core.memory import limit_malloc_arenas
 from latentviz.core.upload import DEFAULT_MAX_UPLOAD_BYTES
@@ -49,6 +50,9 @@ class DashboardConfig:
         Discovery method and count when ``directions`` is None.
     max_upload_bytes
         Upload size limit.
+    batch_frames
+        Render the slider frames and probabilities that concurrent sessions ask for in one
+        batched forward pass (:class:`latentviz.core.batching.BatchedCall`).
     session_compute_s, explanation_s, max_rss_bytes
         The per-session compute budget (:class:`latentviz.core.budget.ComputeBudget`): total
         seconds of one browser session, the longest single explanation, and the server memory
@@ -70,6 +74,7 @@ class DashboardConfig:
     session_compute_s: float = 900.0
     explanation_s: float = 300.0
     max_rss_bytes: int | None = None
+    batch_frames: bool = True
     explanation: ExplanationOptions = field(
         default_factory=ExplanationOptions,  # the one default set of the panel and the CLI
         hash=False,
@@ -86,6 +91,11 @@ class Resources:
     classifier: Classifier | None
     directions: DirectionSet
     atlas: Atlas | None = None
+    frame_calls: FrameCalls | None = None
+
+    def __post_init__(self) -> None:
+        if self.frame_calls is None and self.config.batch_frames:
+            self.frame_calls = FrameCalls(self.classifier)
 
     @property
     def can_explain(self) -> bool:

@@ -61,3 +61,32 @@ def test_bad_configs_are_clear_errors() -> None:
         load_resources(DashboardConfig(model="ct-classifier"))
     with pytest.raises(LatentvizError, match="not a classifier"):
         load_resources(DashboardConfig(classifier="ct-dcgan"))
+
+
+def test_sessions_share_one_batched_forward_unless_switched_off(resources) -> None:
+    import argparse
+
+    from latentviz.cli.serve import add_arguments
+    from latentviz.core.batching import FrameCalls
+    from latentviz.dashboard.app import DashboardSession
+    from latentviz.dashboard.resources import Resources
+
+    assert isinstance(resources.frame_calls, FrameCalls)
+    assert resources.frame_calls.classifier is resources.classifier
+    a, b = DashboardSession(resources), DashboardSession(resources)
+    try:
+        for s in (a, b):
+            s.directions.session.set_value(0, 1.0)
+            s.directions.session.render()
+        calls = resources.frame_calls.generator(a.directions.session.generator)
+        assert calls is resources.frame_calls.generator(b.directions.session.generator)
+        assert calls.stats.requests >= 2
+    finally:
+        a.close()
+        b.close()
+    off = Resources(DashboardConfig(batch_frames=False), resources.generator, resources.classifier, None)
+    assert off.frame_calls is None
+    p = argparse.ArgumentParser()
+    add_arguments(p)
+    assert p.parse_args([]).batch_frames is True
+    assert p.parse_args(["--no-batch-frames"]).batch_frames is False
