@@ -87,3 +87,68 @@ def test_the_global_batch_must_split_evenly() -> None:
     assert World(1, 2).shard(8) == slice(4, 8)
     with pytest.raises(ValueError, match="divisible"):
         launch(TrainConfig(kind="vae", data="cxr", out=Path("unused"), batch_size=9), nproc=2)
+
+
+def test_a_gaan_trains_in_two_processes_and_the_ranks_stay_in_sync(tiny_data: Path, tmp_path: Path, capsys) -> None:
+    """The style trainers average each optimiser's gradients over the ranks (no DDP wrapper:
+    they call G's submodules and take R1 / path-length double backwards); the end-of-run
+    check raises if any parameter differs between the ranks."""
+    argv = ["train", "gaan", "--data", str(tiny_data), "--out", str(tmp_path), "--size", "16", "--steps", "3",
+            "--batch-size", "8", "--width", "8", "--latent-dim", "8", "--encoder", "w+", "--early-step", "0",
+            "--no-progress", "--nproc", "2"]  # fmt: skip
+    assert main(argv) == 0
+    assert "trained gaan for 3 steps" in capsys.readouterr().out
+    steps, losses = _curve(tmp_path)
+    assert steps == [1, 2, 3] and np.isfinite(losses).all()
+    module, config = load_model(tmp_path / "model")
+    assert config["kind"] == "gaan"
+    with torch.no_grad():
+        assert torch.isfinite(module.eval()(torch.randn(2, 8))).all()
+
+
+def _sync_worker(rank: int, port: int, perturb: bool, out) -> None:
+    import os
+
+    import torch.distributed as dist
+
+    from latentviz.models.training.distributed import (
+        RanksDivergedError,
+        average_gradients,
+        check_in_sync,
+        current_world,
+    )
+
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group("gloo", rank=rank, world_size=2)
+    try:
+        world = current_world()
+        torch.manual_seed(0)
+        m = torch.nn.Linear(3, 2)
+        m.weight.grad = torch.full_like(m.weight, float(rank + 1))  # 1 on rank 0, 2 on rank 1
+        average_gradients(m.parameters(), world)
+        ok = bool(torch.all(m.weight.grad == 1.5))
+        if perturb and rank == 1:
+            with torch.no_grad():
+                m.bias.add_(1e-3)
+        try:
+            check_in_sync(m, world)
+            diverged = False
+        except RanksDivergedError:
+            diverged = True
+        out.put((rank, ok, diverged))
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.mark.parametrize("perturb", [False, True])
+def test_gradients_are_averaged_and_a_divergence_is_caught(perturb: bool) -> None:
+    import torch.multiprocessing as mp
+
+    from latentviz.models.training.distributed import _free_port
+
+    ctx = mp.get_context("spawn")
+    out = ctx.SimpleQueue()
+    mp.spawn(_sync_worker, args=(_free_port(), perturb, out), nprocs=2, join=True)
+    results = sorted(out.get() for _ in range(2))
+    assert [ok for _, ok, _ in results] == [True, True]  # (1 + 2) / 2 on both ranks
+    assert [d for _, _, d in results] == [perturb, perturb]  # both ranks see the divergence

@@ -26,14 +26,18 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from latentviz.errors import ArgumentError
+from latentviz.errors import ArgumentError, LatentvizError
 
 __all__ = [
+    "RanksDivergedError",
     "World",
+    "average_gradients",
     "barrier",
+    "check_in_sync",
     "current_world",
     "launch",
     "mean_over_ranks",
+    "mean_tensor_over_ranks",
     "setup_world",
     "teardown_world",
     "wrap_for_training",
@@ -118,6 +122,62 @@ def mean_over_ranks(losses: dict[str, float], world: World) -> dict[str, float]:
     t = torch.tensor(list(losses.values()), dtype=torch.float64, device=device)
     dist.all_reduce(t)
     return dict(zip(losses, (t / world.size).tolist()))
+
+
+class RanksDivergedError(LatentvizError, RuntimeError):
+    """The training processes' parameters differ: their gradients were not all averaged."""
+
+
+def average_gradients(parameters, world: World) -> None:
+    """Average the gradients of ``parameters`` over the ranks, in place (no-op in one process).
+
+    What DDP does for a wrapped module, for models whose training calls submodules directly
+    (the style-based trainers call ``G.mapping``, ``G.synthesis`` and ``G.encoder``) or takes
+    double-backward penalties (R1, path length). One all-reduce of the flattened gradients.
+    """
+    if not world.is_distributed:
+        return
+    grads = [p.grad for p in parameters if p.grad is not None]
+    if not grads:
+        return
+    flat = torch.cat([g.reshape(-1) for g in grads])
+    dist.all_reduce(flat)
+    flat /= world.size
+    offset = 0
+    for g in grads:
+        g.copy_(flat[offset : offset + g.numel()].view_as(g))
+        offset += g.numel()
+
+
+def mean_tensor_over_ranks(t: torch.Tensor, world: World) -> torch.Tensor:
+    """The mean of ``t`` over the ranks (each rank's ``t`` a mean over its equal slice)."""
+    if not world.is_distributed:
+        return t
+    t = t.detach().clone()
+    dist.all_reduce(t)
+    return t / world.size
+
+
+def check_in_sync(module: nn.Module, world: World, name: str = "model") -> None:
+    """Raise :class:`RanksDivergedError` when ``module``'s parameters differ between ranks.
+
+    One all-reduce of two numbers per rank (a weighted checksum and its negation, so that
+    MAX gives both the largest and the smallest value over the ranks).
+    """
+    if not world.is_distributed:
+        return
+    with torch.no_grad():
+        flat = torch.cat([p.detach().reshape(-1).double() for p in module.parameters()])
+        w = torch.linspace(1.0, 2.0, len(flat), dtype=torch.float64, device=flat.device)
+        c = (flat * w).sum()
+        both = torch.stack([c, -c])
+        dist.all_reduce(both, op=dist.ReduceOp.MAX)
+    hi, lo = float(both[0]), -float(both[1])
+    if abs(hi - lo) > 1e-6 * max(1.0, abs(hi)):
+        raise RanksDivergedError(
+            f"the {world.size} training processes ended with different {name} parameters "
+            f"(checksums {lo:.9g} … {hi:.9g}): some gradients were not averaged"
+        )
 
 
 def barrier(world: World) -> None:

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import torch
+from torch import nn
 from tqdm.auto import tqdm
 
 from latentviz import __version__
@@ -30,6 +31,7 @@ from latentviz.models.training.common import (
 from latentviz.models.training.distributed import (
     World,
     barrier,
+    check_in_sync,
     mean_over_ranks,
     setup_world,
     teardown_world,
@@ -112,6 +114,9 @@ def _train(cfg: TrainConfig, trainer_class: type[Trainer], world: World, device:
             log.close()
         bar.close()
     seconds += time.perf_counter() - t0
+    for name, part in trainer.stateful().items():  # every rank took the same steps
+        if isinstance(part, nn.Module):
+            check_in_sync(part, world, name)
     weights = cfg.out / "model.safetensors"
     if main:
         weights = _export(trainer, cfg, cfg.out / "model", cfg.steps, seconds, device)

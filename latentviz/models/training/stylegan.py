@@ -33,6 +33,7 @@ from torch import nn
 from latentviz.models.architectures.stylegan import StyleDiscriminator, StyleGAN2Generator
 from latentviz.models.training.base import Trainer
 from latentviz.models.training.common import ema_update
+from latentviz.models.training.distributed import average_gradients, mean_tensor_over_ranks
 
 __all__ = ["GAANTrainer", "StyleGANTrainer", "style_ema_decay"]
 
@@ -81,7 +82,16 @@ class StyleGANTrainer(Trainer):
         self.pl_mean = torch.zeros((), device=device)
         gen = torch.Generator().manual_seed(cfg.seed + 2)
         self._fixed_z = torch.randn(32, self.G.z_dim, generator=gen).to(device)
-        self.train_G, self.train_D = self.parallel(self.G), self.parallel(self.D)
+        # No DDP wrapper: the steps call G's submodules and take double-backward penalties,
+        # so each optimiser's gradients are averaged over the ranks before its step.
+        self.train_G, self.train_D = self.G, self.D
+
+    def _step(self, *optimizers: torch.optim.Optimizer) -> None:
+        """Average the gradients of ``optimizers``' parameters over the ranks, then step."""
+        for opt in optimizers:
+            average_gradients([p for g in opt.param_groups for p in g["params"]], self.world)
+        for opt in optimizers:
+            opt.step()
 
     def generator_kwargs(self) -> dict:
         c = self.cfg
@@ -114,7 +124,7 @@ class StyleGANTrainer(Trainer):
         w = self.G.mapping(z.flatten(0, 1)).view(z.shape[0], 2, -1)
         if update_avg:
             with torch.no_grad():
-                self.G.w_avg.lerp_(w[:, 0].mean(0).detach(), 0.005)
+                self.G.w_avg.lerp_(mean_tensor_over_ranks(w[:, 0].mean(0), self.world), 0.005)
         n = self.G.num_ws
         cut = torch.randint(1, n, (w.shape[0], 1), device=w.device)
         mix = torch.rand(w.shape[0], 1, device=w.device) < self.mixing_prob
@@ -136,7 +146,7 @@ class StyleGANTrainer(Trainer):
             d_loss = d_loss + self.r1_gamma / 2 * r1 * self.r1_every
         self.opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
-        self.opt_d.step()
+        self._step(self.opt_d)
         return {"d_loss": d_loss.detach(), "r1": r1.detach()}
 
     def extra_fakes(self, images: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
@@ -151,7 +161,7 @@ class StyleGANTrainer(Trainer):
         (grad,) = torch.autograd.grad((img * y).sum(), ws, create_graph=True)
         lengths = grad.square().sum(2).mean(1).sqrt()
         with torch.no_grad():
-            self.pl_mean.lerp_(lengths.mean(), 0.01)
+            self.pl_mean.lerp_(mean_tensor_over_ranks(lengths.mean(), self.world), 0.01)
         return (lengths - self.pl_mean).square().mean()
 
     @property
@@ -168,7 +178,7 @@ class StyleGANTrainer(Trainer):
             g_loss = g_loss + self.pl_weight * pl * self.pl_every
         self.opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
-        self.opt_g.step()
+        self._step(self.opt_g)
         return {"g_loss": g_loss.detach(), "pl": pl.detach()}
 
     def step(self, images: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
@@ -240,8 +250,7 @@ class GAANTrainer(StyleGANTrainer):
         self.opt_e.zero_grad(set_to_none=True)
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
-        self.opt_e.step()
-        self.opt_g.step()
+        self._step(self.opt_e, self.opt_g)
         return {"rec": rec.detach(), "lat": lat.detach()}
 
     @torch.no_grad()
