@@ -89,7 +89,7 @@ def test_the_global_batch_must_split_evenly() -> None:
         launch(TrainConfig(kind="vae", data="cxr", out=Path("unused"), batch_size=9), nproc=2)
 
 
-def test_a_gaan_trains_in_two_processes_and_the_ranks_stay_in_sync(tiny_data: Path, tmp_path: Path, capsys) -> None:
+def test_a_gaan_trains_in_two_processes_in_sync(tiny_data: Path, tmp_path: Path, capsys) -> None:
     """The style trainers average each optimiser's gradients over the ranks (no DDP wrapper:
     they call G's submodules and take R1 / path-length double backwards); the end-of-run
     check raises if any parameter differs between the ranks."""
