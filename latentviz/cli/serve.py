@@ -134,9 +134,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--batch-frames",
         action=argparse.BooleanOptionalAction,
-        default=True,
+        default=False,
         help="render the slider frames that sessions ask for at the same time in one batched "
-        "forward pass (default: --batch-frames)",
+        "forward pass (default: --no-batch-frames; on a CPU it was slower, see docs/benchmarks.md)",
     )
     p.add_argument(
         "--show",

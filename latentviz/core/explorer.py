@@ -24,6 +24,7 @@ import torch
 from latentviz.core import loading, render
 from latentviz.core.batching import FrameCalls
 from latentviz.core.directions import BoundDirections, bind_directions
+from latentviz.core.memory import note_activity
 from latentviz.core.throttle import LatestWinsWorker
 from latentviz.directions import DirectionSet
 from latentviz.errors import LatentvizError, ShapeError
@@ -414,6 +415,7 @@ class ExplorerSession:
         grid always carries its probabilities, which are drawn on its tiles.
         """
         st = self.state if state is None else state
+        note_activity()  # a user waits for this frame: the server defers its garbage collection
         with self._lock:
             hit = self._cache.get(st)
             complete = hit is not None and (hit.probability is not None or self.classifier is None)

@@ -22,11 +22,31 @@ import ctypes.util
 import gc
 import os
 import sys
+import time
 from functools import cache
 
 from latentviz.errors import ArgumentError
 
-__all__ = ["limit_malloc_arenas", "release_memory", "rss_bytes"]
+__all__ = [
+    "freeze_long_lived",
+    "idle_seconds",
+    "limit_malloc_arenas",
+    "note_activity",
+    "release_memory",
+    "rss_bytes",
+]
+
+_LAST_ACTIVITY = [-float("inf")]
+
+
+def note_activity() -> None:
+    """Record that a user-facing request (a slider frame) is being served now."""
+    _LAST_ACTIVITY[0] = time.monotonic()
+
+
+def idle_seconds() -> float:
+    """Seconds since the last :func:`note_activity` of this process (inf: never)."""
+    return time.monotonic() - _LAST_ACTIVITY[0]
 
 _M_ARENA_MAX = -8  # glibc's mallopt parameter number
 
@@ -69,6 +89,24 @@ def release_memory() -> bool:
             mps.empty_cache()
     libc = _libc()
     return bool(libc.malloc_trim(0)) if libc is not None else False
+
+
+def freeze_long_lived() -> int:
+    """Move every object alive now out of the garbage collector's generations.
+
+    For a server, after it has loaded what it keeps for its whole life (modules, models):
+    later collections, which hold the GIL and scale with the objects they scan, then scan
+    only what was made since. Frozen objects are never collected, so call this once, before
+    any per-session object exists.
+
+    Returns
+    -------
+    int
+        The number of objects frozen.
+    """
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
 
 
 def limit_malloc_arenas(n: int = 2) -> bool:

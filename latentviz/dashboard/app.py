@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import html
 import threading
+import time
 from collections.abc import Callable
 
 import holoviews as hv
 import panel as pn
 
-from latentviz.core.memory import release_memory
+from latentviz.core.memory import idle_seconds, release_memory
 from latentviz.dashboard.directions_tab import DirectionsTab
 from latentviz.dashboard.dispatch import UiThread
 from latentviz.dashboard.explain_tab import ExplainTab
@@ -28,8 +29,13 @@ __all__ = ["DashboardSession", "app_factory"]
 
 hv.extension("bokeh", logo=False)
 
-#: Seconds after a session closes when its memory is released a second time.
+#: Seconds after a session closes when the memory of it (and of the sessions that closed
+#: meanwhile) is released, once the server is idle (:class:`_Releases`).
 RELEASE_DELAY_S = 5.0
+#: The release waits for this many seconds without a slider frame ...
+RELEASE_IDLE_S = 1.0
+#: ... but no longer than this after the close.
+RELEASE_MAX_DELAY_S = 60.0
 
 
 class DashboardSession:
@@ -80,17 +86,56 @@ class DashboardSession:
     def close(self) -> None:
         """Stop every worker of the session and give its memory back to the OS.
 
-        The release runs now and once more :data:`RELEASE_DELAY_S` later, when a cancelled
-        explanation has ended and the server has dropped the session's document.
+        The release runs :data:`RELEASE_DELAY_S` later, when a cancelled explanation has
+        ended and the server has dropped the session's document, and waits for a moment
+        when no slider is being dragged; sessions that close meanwhile share it
+        (:class:`_Releases`).
         """
         self.ui.close()
         self.directions.close()
         self.explain.close()
         self.interpolation.close()
-        release_memory()
-        timer = threading.Timer(RELEASE_DELAY_S, release_memory)
-        timer.daemon = True
-        timer.start()
+        _RELEASES.after_close()
+
+
+class _Releases:
+    """Memory releases after sessions close: one per burst of closes, while nobody drags.
+
+    A release collects garbage, which holds the GIL and so pauses every other session's
+    frames (0.1-0.3 s with several sessions open). It runs :data:`RELEASE_DELAY_S` after the
+    first close of a burst (a cancelled explanation has ended, Bokeh has dropped the
+    documents; closes meanwhile share it), and then waits until no slider frame was asked
+    for during :data:`RELEASE_IDLE_S`, at most :data:`RELEASE_MAX_DELAY_S` in all.
+    """
+
+    def __init__(self, release: Callable[[], object] | None = None) -> None:
+        self._release_fn = release
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+        self._since = 0.0
+
+    def after_close(self) -> None:
+        with self._lock:
+            if self._timer is None:
+                self._since = time.monotonic()
+                self._start(RELEASE_DELAY_S)
+
+    def _start(self, delay: float) -> None:
+        self._timer = threading.Timer(delay, self._release)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _release(self) -> None:
+        with self._lock:
+            waited = time.monotonic() - self._since
+            if idle_seconds() < RELEASE_IDLE_S and waited < RELEASE_MAX_DELAY_S:
+                self._start(RELEASE_IDLE_S / 2)  # someone is dragging: try again shortly
+                return
+            self._timer = None
+        (self._release_fn or release_memory)()
+
+
+_RELEASES = _Releases()
 
 
 def app_factory(resources: Resources) -> Callable[[], pn.viewable.Viewable]:

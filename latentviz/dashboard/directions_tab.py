@@ -13,7 +13,6 @@ import io
 from typing import Any
 
 import panel as pn
-from panel.io.document import hold
 
 from latentviz.core import render
 from latentviz.core.explorer import ExplorerFrame, ExplorerSession, ExplorerState
@@ -231,23 +230,22 @@ class DirectionsTab:
         self.ui.call(self._show_probability, state, p)
 
     def _show(self, frame: ExplorerFrame) -> None:
-        # One websocket message for the frame's updates, and no update that changes nothing:
-        # with many sessions the server's cost per frame is mostly this model traffic.
-        with hold(self.ui.doc):
-            self.image.object = frame.png
-            self._shown = frame.state
-            if frame.difference_png is not None:
-                self.difference.object = frame.difference_png
-            if self.session.classifier is None:
-                self._set(self.probability, "<i>no classifier</i>")
-            elif frame.probability is None:  # on its way: never the previous frame's number
-                self._set(
-                    self.probability,
-                    f"<b>classifier {html.escape(self._p_name)} = <span class='lv-p-pending'>…</span></b>",
-                )
-            else:
-                self._show_probability(frame.state, frame.probability)
-            self._set(self.status, "")
+        # No update that changes nothing: with many sessions, much of the server's cost per
+        # frame is this model traffic.
+        self.image.object = frame.png
+        self._shown = frame.state
+        if frame.difference_png is not None:
+            self.difference.object = frame.difference_png
+        if self.session.classifier is None:
+            self._set(self.probability, "<i>no classifier</i>")
+        elif frame.probability is None:  # on its way: never the previous frame's number
+            self._set(
+                self.probability,
+                f"<b>classifier {html.escape(self._p_name)} = <span class='lv-p-pending'>…</span></b>",
+            )
+        else:
+            self._show_probability(frame.state, frame.probability)
+        self._set(self.status, "")
 
     @staticmethod
     def _set(pane: Any, text: str) -> None:

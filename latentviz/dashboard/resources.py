@@ -52,7 +52,10 @@ class DashboardConfig:
         Upload size limit.
     batch_frames
         Render the slider frames and probabilities that concurrent sessions ask for in one
-        batched forward pass (:class:`latentviz.core.batching.BatchedCall`).
+        batched forward pass (:class:`latentviz.core.batching.BatchedCall`). Off by
+        default: on the project's 2-core CPU it raised the p95 frame latency of 8 sessions
+        (372-401 ms against 301-326 ms without, docs/benchmarks.md), because one batched
+        forward at a time leaves cores idle that concurrent forwards use.
     session_compute_s, explanation_s, max_rss_bytes
         The per-session compute budget (:class:`latentviz.core.budget.ComputeBudget`): total
         seconds of one browser session, the longest single explanation, and the server memory
@@ -74,7 +77,7 @@ class DashboardConfig:
     session_compute_s: float = 900.0
     explanation_s: float = 300.0
     max_rss_bytes: int | None = None
-    batch_frames: bool = True
+    batch_frames: bool = False
     explanation: ExplanationOptions = field(
         default_factory=ExplanationOptions,  # the one default set of the panel and the CLI
         hash=False,

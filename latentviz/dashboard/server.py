@@ -142,10 +142,15 @@ def serve(config: Any, options: ServeOptions, on_ready: Any = None) -> None:
     check_port_free(options.address, options.port)
     import panel as pn
 
+    from latentviz.core.memory import freeze_long_lived
     from latentviz.dashboard.app import app_factory
     from latentviz.dashboard.resources import load_resources
 
     resources = load_resources(config)
+    # The models, torch, Panel and Bokeh live as long as the process: out of the collector's
+    # reach, a garbage collection (it holds the GIL, so every session's frames wait) scans only
+    # what sessions made, about 40 ms instead of 300 ms with four sessions open.
+    freeze_long_lived()
     limit = config.max_upload_bytes
     auth: dict[str, Any] = {}
     if options.basic_auth:

@@ -21,11 +21,84 @@ def test_closing_a_session_releases_memory(resources, monkeypatch) -> None:
     import latentviz.dashboard.app as app
 
     calls: list[int] = []
-    monkeypatch.setattr(app, "release_memory", lambda: calls.append(1) or True)
     monkeypatch.setattr(app, "RELEASE_DELAY_S", 0.01)
+    monkeypatch.setattr(app, "RELEASE_IDLE_S", 0.01)
+    monkeypatch.setattr(app, "_RELEASES", app._Releases(lambda: calls.append(1)))
     DashboardSession(resources).close()
+    assert calls == []  # not while the page may still be tearing down
     time.sleep(0.3)
-    assert len(calls) == 2  # at once, and again after the delay
+    assert len(calls) == 1  # after the delay
+
+
+def test_a_burst_of_closes_shares_one_release(resources, monkeypatch) -> None:
+    """A release collects garbage under the GIL (a pause for every session): Bokeh drops
+    unused sessions in batches, and five closes at once must not pause the server ten times."""
+    import latentviz.dashboard.app as app
+
+    calls: list[int] = []
+    monkeypatch.setattr(app, "RELEASE_DELAY_S", 0.2)
+    monkeypatch.setattr(app, "RELEASE_IDLE_S", 0.01)
+    monkeypatch.setattr(app, "_RELEASES", app._Releases(lambda: calls.append(1)))
+    sessions = [DashboardSession(resources) for _ in range(5)]
+    for s in sessions:
+        s.close()
+    time.sleep(0.6)
+    assert len(calls) == 1  # one release for all five
+
+
+def test_the_release_waits_while_a_slider_is_dragged(resources, monkeypatch) -> None:
+    import threading
+
+    import latentviz.dashboard.app as app
+    from latentviz.core.memory import note_activity
+
+    calls: list[float] = []
+    monkeypatch.setattr(app, "RELEASE_DELAY_S", 0.05)
+    monkeypatch.setattr(app, "RELEASE_IDLE_S", 0.2)
+    monkeypatch.setattr(app, "_RELEASES", app._Releases(lambda: calls.append(time.monotonic())))
+    stop = threading.Event()
+
+    def drag() -> None:
+        while not stop.wait(0.02):
+            note_activity()
+
+    t = threading.Thread(target=drag)
+    t.start()
+    DashboardSession(resources).close()
+    time.sleep(0.6)
+    assert calls == []  # frames are being asked for: no GIL pause now
+    stop.set()
+    t.join()
+    end = time.monotonic()
+    time.sleep(0.6)
+    assert len(calls) == 1 and calls[0] - end >= 0.15  # once the server went idle
+    # under endless dragging it still runs, after RELEASE_MAX_DELAY_S
+    monkeypatch.setattr(app, "RELEASE_MAX_DELAY_S", 0.3)
+    stop.clear()
+    t = threading.Thread(target=drag)
+    t.start()
+    try:
+        DashboardSession(resources).close()
+        time.sleep(0.8)
+        assert len(calls) == 2
+    finally:
+        stop.set()
+        t.join()
+
+
+def test_freezing_the_long_lived_objects_takes_them_out_of_collections() -> None:
+    import gc
+
+    from latentviz.core.memory import freeze_long_lived
+
+    try:
+        assert freeze_long_lived() > 0 and gc.get_freeze_count() > 0
+        junk = [[i] for i in range(1000)]
+        tracked = len(gc.get_objects())
+        assert tracked < gc.get_freeze_count()  # collections now scan what was made since
+        del junk
+    finally:
+        gc.unfreeze()
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RSS and malloc_trim are Linux's")

@@ -63,7 +63,7 @@ def test_bad_configs_are_clear_errors() -> None:
         load_resources(DashboardConfig(classifier="ct-dcgan"))
 
 
-def test_sessions_share_one_batched_forward_unless_switched_off(resources) -> None:
+def test_sessions_share_one_batched_forward_when_switched_on(resources) -> None:
     import argparse
 
     from latentviz.cli.serve import add_arguments
@@ -71,6 +71,10 @@ def test_sessions_share_one_batched_forward_unless_switched_off(resources) -> No
     from latentviz.dashboard.app import DashboardSession
     from latentviz.dashboard.resources import Resources
 
+    assert resources.frame_calls is None  # the default: each session renders on its own
+    resources = Resources(
+        DashboardConfig(batch_frames=True), resources.generator, resources.classifier, resources.directions
+    )
     assert isinstance(resources.frame_calls, FrameCalls)
     assert resources.frame_calls.classifier is resources.classifier
     a, b = DashboardSession(resources), DashboardSession(resources)
@@ -84,9 +88,7 @@ def test_sessions_share_one_batched_forward_unless_switched_off(resources) -> No
     finally:
         a.close()
         b.close()
-    off = Resources(DashboardConfig(batch_frames=False), resources.generator, resources.classifier, None)
-    assert off.frame_calls is None
     p = argparse.ArgumentParser()
     add_arguments(p)
-    assert p.parse_args([]).batch_frames is True
-    assert p.parse_args(["--no-batch-frames"]).batch_frames is False
+    assert p.parse_args([]).batch_frames is False
+    assert p.parse_args(["--batch-frames"]).batch_frames is True
