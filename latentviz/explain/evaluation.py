@@ -261,22 +261,21 @@ def gradcam_block_variants(classifier: Classifier, blocks: Sequence[int] | None 
     }
 
 
-def _autoencoder_for(method: str, generator: Generator | None, candidates: Any) -> Generator | None:
-    """The first of ``candidates`` (one model, a tuple of models or None) ``method`` accepts."""
-    if not isinstance(candidates, tuple):
-        return candidates
+def _autoencoder_for(
+    method: str, generator: Generator | None, candidates: tuple[Generator | None, ...]
+) -> Generator | None:
+    """The first of ``candidates`` that ``method`` accepts (the first given one if none)."""
     cls = registry.get(method)
-    for c in candidates:
-        if c is not None and cls.missing(generator, c) is None:
-            return c
-    return next((c for c in candidates if c is not None), None)
+    given = [c for c in candidates if c is not None]
+    return next((c for c in given if cls.missing(generator, c) is None), given[0] if given else None)
 
 
-def _missing(method: str, generator: Generator | None, candidates: tuple) -> str | None:
+def _missing(
+    method: str, generator: Generator | None, candidates: tuple[Generator | None, ...]
+) -> str | None:
     """Why ``method`` runs with none of the ``candidates`` (None: it runs with one)."""
-    cls = registry.get(method)
-    whys = [cls.missing(generator, c) for c in candidates or (None,)]
-    return None if any(w is None for w in whys) else whys[0]
+    whys = [registry.get(method).missing(generator, c) for c in candidates]
+    return None if None in whys else whys[0]
 
 
 def _maps(
@@ -284,16 +283,14 @@ def _maps(
     x: torch.Tensor,
     generator: Generator | None,
     classifier: Classifier,
-    autoencoder: Generator | None,
+    autoencoders: tuple[Generator | None, ...],
     opts: dict,
     cache: dict,
     method_opts: dict | None = None,
 ) -> Attribution:
-    """One method's maps for images ``x``; the inversion is shared through ``cache``.
-
-    ``autoencoder`` may be a tuple of candidates: the method gets the first it accepts.
-    """
-    autoencoder = _autoencoder_for(method, generator, autoencoder)
+    """One method's maps for images ``x``; the inversion is shared through ``cache``; the
+    method gets the first of ``autoencoders`` it accepts."""
+    autoencoder = _autoencoder_for(method, generator, autoencoders)
     inv = None
     if "generator" in registry.get(method).needs and generator is not None:
         key = ("inv", id(x), id(classifier))
