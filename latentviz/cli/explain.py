@@ -137,7 +137,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", required=True, help=f"conditional generator: {MODEL_FORMS}")
     add_latent_shape_argument(p)
     p.add_argument("--classifier", required=True, help=f"classifier: {MODEL_FORMS}")
-    p.add_argument("--autoencoder", default=None, help=f"VAE for latent_shift: {MODEL_FORMS}")
+    p.add_argument(
+        "--autoencoder",
+        default=None,
+        help=f"generator with an encoder: a VAE for latent_shift, a gaan (e.g. cxr-gaan) for style_cf / "
+        f"style_lig: {MODEL_FORMS}",
+    )
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument(
         "--methods",
@@ -218,7 +223,9 @@ def run(args: argparse.Namespace) -> int:
         else None
     )
     if ae is not None and (not isinstance(ae, Generator) or not ae.has_encoder):
-        raise ModelFileError(f"--autoencoder {args.autoencoder}: a generator with an encoder (VAE) is needed")
+        raise ModelFileError(
+            f"--autoencoder {args.autoencoder}: a generator with an encoder (a VAE or a gaan) is needed"
+        )
     size = g.image_shape[-1]
     x, mask, source = load_source(args.image, size, args.window, g)
     expl = explain_image(
@@ -269,7 +276,13 @@ def run(args: argparse.Namespace) -> int:
             print(f"warning: {summary['warning']}")
         for k, m in summary["methods"].items():
             d = f"  completeness delta {m['completeness_delta']:+.4f}" if "completeness_delta" in m else ""
+            tr = m["trust"]
+            if "probability_start" in tr and "probability_end" in tr:
+                d += f"  walk p {probability_text(tr['probability_start'], verdict)} → "
+                d += probability_text(tr["probability_end"], verdict)
             print(f"{k}: {m['seconds'] * 1e3:.0f} ms{d}")
+            for w in tr["warnings"]:
+                print(f"warning: {w}")
         for k, v in paths.items():
             print(f"wrote {k}: {v}")
     return 0

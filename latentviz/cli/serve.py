@@ -65,6 +65,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help=f"classifier: {MODEL_FORMS} (default: the zoo classifier of the model's data)",
     )
     p.add_argument(
+        "--autoencoder",
+        default=None,
+        help=(
+            f"generator with an encoder for the Explain tab's encoder methods: {MODEL_FORMS}; a "
+            "style-based autoencoder (e.g. cxr-gaan) adds the style walks, a VAE Latent Shift"
+        ),
+    )
+    p.add_argument(
         "--directions",
         type=Path,
         default=None,
@@ -206,6 +214,7 @@ def run(args: argparse.Namespace) -> int:
     config = DashboardConfig(
         model=args.model or DEFAULT_MODEL,
         classifier=args.classifier,
+        autoencoder=args.autoencoder,
         directions=str(args.directions) if args.directions is not None else None,
         method=args.method,
         k=args.k,

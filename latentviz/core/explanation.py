@@ -33,6 +33,8 @@ from latentviz.explain import (
     explain_image,
     registry,
 )
+from latentviz.explain.registry import MissingModelError
+from latentviz.explain.report import method_check
 from latentviz.explain.verdict import (
     FAILED_COUNTERFACTUAL_PANELS,
     CounterfactualCheck,
@@ -265,6 +267,10 @@ class ExplanationSession:
         dashboard's default (:func:`latentviz.core.loading.default_window`).
     options
         :class:`ExplanationOptions`.
+    autoencoder
+        Optional generator with an encoder for the methods that need one (``latent_shift``
+        with a VAE; ``style_cf`` / ``style_lig`` with a style-based autoencoder such as
+        ``cxr-gaan``); :attr:`available_methods` says what can run.
 
     Attributes
     ----------
@@ -282,6 +288,7 @@ class ExplanationSession:
         mask: np.ndarray | torch.Tensor | None = None,
         window: Any = None,
         options: ExplanationOptions | None = None,
+        autoencoder: Generator | None = None,
     ) -> None:
         if not generator.is_conditional:
             raise LatentvizError(
@@ -290,6 +297,12 @@ class ExplanationSession:
             )
         self.generator = generator
         self.classifier = classifier
+        if autoencoder is not None and autoencoder.image_shape != generator.image_shape:
+            raise ShapeError(
+                f"autoencoder {autoencoder.name} makes {autoencoder.image_shape} images; "
+                f"{generator.name} makes {generator.image_shape}"
+            )
+        self.autoencoder = autoencoder
         self.options = options or ExplanationOptions()
         self.options.check()
         self.source = str(image) if isinstance(image, (str, Path)) else "array"
@@ -308,6 +321,11 @@ class ExplanationSession:
         self._cancel = threading.Event()
         self._thread: threading.Thread | None = None
 
+    @property
+    def available_methods(self) -> tuple[str, ...]:
+        """Registry keys that can run with this session's models, in listing order."""
+        return registry.available(self.generator, self.autoencoder)
+
     @classmethod
     def from_phantom(
         cls,
@@ -317,6 +335,7 @@ class ExplanationSession:
         index: int = 0,
         seed: int = 0,
         options: ExplanationOptions | None = None,
+        autoencoder: Generator | None = None,
     ) -> ExplanationSession:
         """A positive phantom sample (with its ground-truth mask) at the generator's size.
 
@@ -333,6 +352,7 @@ class ExplanationSession:
             classifier,
             mask=batch.masks[index],
             options=options,
+            autoencoder=autoencoder,
         )
 
     def _load(self, image: Any, window: Any) -> torch.Tensor:
@@ -349,19 +369,23 @@ class ExplanationSession:
         seed: int = 0,
         window: Any = None,
         options: ExplanationOptions | None = None,
+        autoencoder: str | Generator | None = None,
     ) -> ExplanationSession:
         """The one-liner behind the views: zoo names (or objects) in, a session out.
 
         ``classifier=None`` takes the zoo classifier of the generator's phantom;
-        ``image=None`` takes a positive phantom sample with its ground-truth mask.
+        ``image=None`` takes a positive phantom sample with its ground-truth mask;
+        ``autoencoder`` (a zoo name such as ``"cxr-gaan"`` or an object) enables the
+        methods that need an encoder.
         """
         g = loading.load_generator(model)
+        ae = loading.load_generator(autoencoder) if autoencoder is not None else None
         c = loading.load_classifier(classifier) if classifier is not None else loading.default_classifier(g)
         if c is None:
             raise LatentvizError(f"{g.name} has no zoo classifier; pass classifier=")
         if image is None:
-            return cls.from_phantom(g, c, index=index, seed=seed, options=options)
-        return cls(image, g, c, window=window, options=options)
+            return cls.from_phantom(g, c, index=index, seed=seed, options=options, autoencoder=ae)
+        return cls(image, g, c, window=window, options=options, autoencoder=ae)
 
     # -- compute ---------------------------------------------------------------------------
     def cancel(self) -> None:
@@ -389,7 +413,17 @@ class ExplanationSession:
 
         call = o.pipeline()
         call["inversion"]["callback"] = step
-        expl = explain_image(self.generator, self.classifier, self.image, progress=False, **call)
+        missing = [m for m in call["methods"] if m not in self.available_methods]
+        if missing:
+            raise MissingModelError(
+                f"methods {missing} need a model this session does not have: "
+                + "; ".join(
+                    f"{m}: {registry.get(m).missing(self.generator, self.autoencoder)}" for m in missing
+                )
+            )
+        expl = explain_image(
+            self.generator, self.classifier, self.image, progress=False, autoencoder=self.autoencoder, **call
+        )
         if self._cancel.is_set():
             raise ExplanationCancelled("inversion cancelled")
         p = float(expl.probability[0])
@@ -517,17 +551,21 @@ class ExplanationSession:
             extra = ""
             if a.delta is not None:
                 extra = f" · completeness Δ={float(a.delta.reshape(-1)[0]):+.2g}"
-            out.append(
-                self._signed_panel(
-                    key,
-                    reg[key].label,
-                    a.map[0],
-                    finish,
-                    f"p={pt(r.probability)}{extra}",
-                    r.probability,
-                    warn if "generator" in reg[key].needs else "",
-                )
+            check = method_check(key, a)
+            p_text = f"p={pt(r.probability)}"
+            if check.probability_start is not None and check.probability_end is not None:
+                p_text = f"p {pt(check.probability_start)} → {pt(check.probability_end)} along the walk"
+            # the medXGAN inversion's flag for the maps built on it, the method's own otherwise
+            reasons = [warn] if ("generator" in reg[key].needs and warn) else []
+            reasons += check.warnings(reg[key].label)
+            panel = self._signed_panel(
+                key, reg[key].label, a.map[0], finish, f"{p_text}{extra}", r.probability, " · ".join(reasons)
             )
+            if check.failed:  # no counterfactual: greyed out, not drawn as a map
+                panel = _washed(
+                    panel, f"{reg[key].label} — NO COUNTERFACTUAL", "not an explanation: " + p_text
+                )
+            out.append(panel)
         return out
 
     @staticmethod
@@ -575,15 +613,20 @@ class ExplanationSession:
         return render.png_bytes(render.strip(tiles), compress_level=6)
 
 
+def _washed(panel: Panel, title: str, caption: str, warning: str | None = None) -> Panel:
+    """``panel`` greyed out and washed pale (low contrast: not to be read as a map)."""
+    grey = np.asarray(Image.open(io.BytesIO(panel.png)).convert("L"), dtype=np.float32)
+    pale = (160 + grey * (80 / 255)).astype(np.uint8)
+    return Panel(
+        panel.key, title, render.png_bytes(pale), caption, panel.probability, warning or panel.warning
+    )
+
+
 def _failed_panel(panel: Panel, check: CounterfactualCheck, pt: Callable[[float], str]) -> Panel:
     """``panel`` greyed out and washed pale, titled as failed, with the reason as its warning."""
-    grey = np.asarray(Image.open(io.BytesIO(panel.png)).convert("L"), dtype=np.float32)
-    pale = (160 + grey * (80 / 255)).astype(np.uint8)  # low contrast: not to be read as a map
-    return Panel(
-        panel.key,
+    return _washed(
+        panel,
         f"{panel.title} — FAILED",
-        render.png_bytes(pale),
         f"not an explanation: p(negative)={pt(check.p_negative)} ≥ p(original)={pt(check.p_original)}",
-        panel.probability,
         check.reason,
     )

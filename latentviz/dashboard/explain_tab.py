@@ -155,7 +155,7 @@ class ExplainTab:
             css_classes=["lv-colorized-colormap"],
         )
         # One checkbox per registered method these models can run.
-        runnable = registry.available(self.generator)
+        runnable = registry.available(self.generator, resources.autoencoder)
         self.methods = pn.widgets.CheckBoxGroup(
             **label("methods"),
             options={registry.get(k).label: k for k in runnable},
@@ -333,7 +333,12 @@ class ExplainTab:
             # The session fits the slice itself, so it also knows its modality (the OOD check).
             self._set_session(
                 ExplanationSession(
-                    shown, self.generator, self.classifier, window=window, options=self._options()
+                    shown,
+                    self.generator,
+                    self.classifier,
+                    window=window,
+                    options=self._options(),
+                    autoencoder=self.resources.autoencoder,
                 )
             )
             self.preview.object = upload.preview_png(shown, window)
@@ -346,7 +351,11 @@ class ExplainTab:
     def use_phantom(self, seed: int = 0) -> None:
         """Take a positive phantom sample (with its lesion mask) as the image to explain."""
         s = ExplanationSession.from_phantom(
-            self.generator, self.classifier, seed=seed, options=self._options()
+            self.generator,
+            self.classifier,
+            seed=seed,
+            options=self._options(),
+            autoencoder=self.resources.autoencoder,
         )
         self.image = None
         self.window.visible = self.slice.visible = False

@@ -43,6 +43,11 @@ class DashboardConfig:
     classifier
         Classifier: zoo name or model file; None takes the zoo classifier of the
         generator's phantom (``ct-classifier`` for ``ct-medxgan``).
+    autoencoder
+        A generator with an encoder (zoo name or model file) for the Explain tab's methods
+        that need one: a style-based autoencoder (``cxr-gaan``) adds the style walks
+        (``style_cf``, ``style_lig``), any encoder Latent Shift. None: those methods are not
+        offered.
     directions
         A saved :class:`DirectionSet` (``.npz`` + ``.json``); None discovers ``k``
         directions with ``method`` at startup.
@@ -69,6 +74,7 @@ class DashboardConfig:
 
     model: str = DEFAULT_MODEL
     classifier: str | None = None
+    autoencoder: str | None = None
     directions: str | None = None
     method: str = "sefa"
     k: int = 6
@@ -95,6 +101,7 @@ class Resources:
     directions: DirectionSet
     atlas: Atlas | None = None
     frame_calls: FrameCalls | None = None
+    autoencoder: Generator | None = None
 
     def __post_init__(self) -> None:
         if self.frame_calls is None and self.config.batch_frames:
@@ -156,6 +163,15 @@ def _load(config: DashboardConfig) -> Resources:
         raise LatentvizError(
             f"classifier {c.name} was trained on {size} px images; {g.name} makes {g.image_shape[-1]} px"
         )
+    ae = None
+    if config.autoencoder is not None:
+        ae = loading.load_generator(config.autoencoder)
+        if not ae.has_encoder:
+            raise LatentvizError(f"autoencoder {ae.name} has no encoder: a VAE or a gaan model is needed")
+        if ae.image_shape != g.image_shape:
+            raise LatentvizError(
+                f"autoencoder {ae.name} makes {ae.image_shape} images; {g.name} makes {g.image_shape}"
+            )
     if config.directions is not None:
         ds = _load_directions(config.directions, g)
     else:
@@ -165,7 +181,7 @@ def _load(config: DashboardConfig) -> Resources:
         from latentviz.batch.store import ResultStore  # the store format of `latentviz batch`
 
         atlas = Atlas(ResultStore(config.store))
-    return Resources(config=config, generator=g, classifier=c, directions=ds, atlas=atlas)
+    return Resources(config=config, generator=g, classifier=c, directions=ds, atlas=atlas, autoencoder=ae)
 
 
 def _load_directions(path: str | Path, generator: Generator) -> DirectionSet:

@@ -22,6 +22,7 @@ import torch
 from latentviz.bounds import Bound, RealBound
 from latentviz.errors import ArgumentError, ShapeError
 from latentviz.explain.attribution import Attribution, check_images
+from latentviz.explain.inversion import fidelity_report
 from latentviz.explain.registry import Explainer, Option, option
 from latentviz.models.classifier import Classifier
 from latentviz.models.generator import Generator
@@ -99,8 +100,13 @@ class LatentShift(Explainer):
         -------
         Attribution
             ``extras``: ``frames`` ``(N, n_frames, C, H, W)``, ``frame_probability``,
-            ``lambdas`` ``(N, n_frames)``, ``lambda_star``, ``dropped`` (the search found a λ).
+            ``lambdas`` ``(N, n_frames)``, ``lambda_star``, ``dropped`` (the search found a λ),
+            ``probability_start`` / ``probability_end`` (``f(D(z))`` and the last frame's), and
+            the reconstruction ``D(E(x))``'s ``reconstruction_psnr`` / ``reconstruction_ssim`` /
+            ``low_fidelity`` (:func:`~latentviz.explain.inversion.fidelity_report`): the frames
+            explain ``D(E(x))``, not ``x``.
         """
+
         t0 = time.perf_counter()
         check_images(inputs)
         if n_frames < 2 or search_steps < 1:
@@ -137,6 +143,7 @@ class LatentShift(Explainer):
             fp = clf.probability(frames, t).view(n, n_frames)
         frames = frames.view(n, n_frames, *frames.shape[1:])
         heat = (frames[:, 1:] - frames[:, :-1]).abs().mean(1)
+        fid = fidelity_report(clf, x, frames[:, 0].clamp(-1, 1), t)  # frame 0 is D(E(x)) (λ = 0)
         return Attribution(
             map=heat.cpu(),
             method=self.name,
@@ -155,5 +162,9 @@ class LatentShift(Explainer):
                 "lambda_star": lam_star.cpu(),
                 "dropped": dropped.cpu(),
                 "probability_start": p0.cpu(),
+                "probability_end": fp[:, -1].cpu(),
+                "reconstruction_psnr": fid["psnr"],
+                "reconstruction_ssim": fid["ssim"],
+                "low_fidelity": fid["low_fidelity"],
             },
         )

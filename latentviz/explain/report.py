@@ -23,9 +23,11 @@ from latentviz.explain.interpolation import Interpolation, interpolate
 from latentviz.explain.inversion import InversionResult, invert
 from latentviz.explain.verdict import (
     CounterfactualCheck,
+    MethodCheck,
     OODVerdict,
     check_counterfactual,
     check_image_batch,
+    check_method,
     probability_text,
 )
 from latentviz.models.classifier import Classifier
@@ -78,6 +80,15 @@ class ImageExplanation:
             float(self.probability[index]), float(self.counterfactual.probability_negative[index])
         )
 
+    def method_check(self, name: str, index: int = 0) -> MethodCheck:
+        """:func:`~latentviz.explain.verdict.check_method` of method ``name`` on image ``index``."""
+        return method_check(name, self.attributions[name], index)
+
+    def method_warnings(self, index: int = 0) -> list[str]:
+        """Every method's reasons to distrust its map of image ``index``, in method order."""
+        labels = registry.labels()
+        return [w for k in self.attributions for w in self.method_check(k, index).warnings(labels.get(k, k))]
+
     def summary(self, index: int = 0) -> dict:
         """JSON-ready probabilities, fidelity and completeness of image ``index``."""
         inv, cf = self.inversion, self.counterfactual
@@ -113,6 +124,7 @@ class ImageExplanation:
                 m["attribution_sum"] = float(a.map[index].sum())
             if "paper_delta" in a.extras:
                 m["paper_completeness_delta"] = float(a.extras["paper_delta"][index])
+            m["trust"] = self.method_check(name, index).to_dict(registry.labels().get(name, name))
             out["methods"][name] = m
         return out
 
@@ -204,8 +216,9 @@ def explain_image(
         target=target,
         options=opts,
     )
-    for a in attrs.values():
-        a.extras.setdefault("low_fidelity", inv.low_fidelity.clone())
+    for k, a in attrs.items():  # maps built on the inversion carry its flag
+        if "generator" in registry.get(k).needs:
+            a.extras.setdefault("low_fidelity", inv.low_fidelity.clone())
     z1, _ = generator.split(inv.z.to(generator.device))
     path = interpolate(
         generator, generator.join(z1), inv.z, n_frames=n_frames, classifier=classifier, target=target
@@ -219,6 +232,14 @@ def explain_image(
     }
     ood = check_image_batch(classifier, x, image=source_image)
     return ImageExplanation(x.cpu(), p, inv, cf, attrs, path, info, ood)
+
+
+def method_check(name: str, attribution: Attribution, index: int = 0) -> MethodCheck:
+    """What method ``name``'s map of image ``index`` may claim (its walk, its reconstruction)."""
+    needs = registry.get(name).needs if name in registry.keys() else frozenset()
+    return check_method(
+        name, attribution, index, uses_reconstruction=bool(needs & {"generator", "autoencoder"})
+    )
 
 
 def _grey(t: torch.Tensor) -> np.ndarray:
@@ -287,9 +308,35 @@ def explanation_figure(expl: ImageExplanation, index: int = 0, title: str = ""):
         a = expl.attributions[name]
         m = a.map[i].sum(0).numpy()
         m = m / (float(np.abs(m).max()) or 1.0)
-        im_attr = ax.imshow(m, cmap="RdBu_r", vmin=-1, vmax=1)
+        check = method_check(name, a, i)
+        im = ax.imshow(m, cmap="RdBu_r", vmin=-1, vmax=1)
         extra = f", δ={float(a.delta[i]):+.3f}" if a.delta is not None else ""
-        ax.set_title(f"{titles.get(name, name)}\np={pt(p)}{extra}", fontsize=9)
+        p_text = f"p={pt(p)}"
+        if check.probability_start is not None and check.probability_end is not None:
+            p_text = f"p {pt(check.probability_start)}→{pt(check.probability_end)}"  # the walk's ends
+        label = titles.get(name, name)
+        if check.failed:  # no counterfactual was found: greyed out and crossed, as above
+            im.set_alpha(0.25)
+            ax.set_title(f"{label}\nNO COUNTERFACTUAL", fontsize=9, color="darkred")
+            ax.text(
+                0.5,
+                0.5,
+                "not an\nexplanation",
+                transform=ax.transAxes,
+                ha="center",
+                va="center",
+                color="darkred",
+                fontsize=10,
+                fontweight="bold",
+            )
+        else:
+            im_attr = im
+            flag = "\nLOW FIDELITY" if check.low_fidelity else ""
+            ax.set_title(
+                f"{label}\n{p_text}{extra}{flag}",
+                fontsize=9,
+                color="darkred" if check.low_fidelity else "black",
+            )
     for ax in axes:
         ax.set_xticks([])
         ax.set_yticks([])
@@ -317,6 +364,16 @@ def explanation_figure(expl: ImageExplanation, index: int = 0, title: str = ""):
         warn += " — classified NEGATIVE: medXGAN explains positives"
     if cf_check.failed:
         warn += " — COUNTERFACTUAL FAILED: the negative does not lower p"
+    failed = [titles.get(k, k) for k in names if method_check(k, expl.attributions[k], i).failed]
+    if failed:
+        warn += " — NO COUNTERFACTUAL: " + ", ".join(failed)
+    low_methods = [
+        titles.get(k, k)
+        for k in names
+        if "generator" not in registry.get(k).needs and method_check(k, expl.attributions[k], i).low_fidelity
+    ]
+    if low_methods:  # the medXGAN inversion's flag is already said above
+        warn += " — LOW FIDELITY reconstruction: " + ", ".join(low_methods)
     text = (title + " — " if title else "") + fid + warn
     foreign = verdict is not None and verdict.foreign
     if foreign:  # the verdict comes first, above every p

@@ -8,7 +8,10 @@ CLI's JSON and figure) asks this module two questions before it shows a number:
 * did the medXGAN counterfactual work? Its negative realisation ``G(z1*, 0)`` must lower
   the target probability below the original's (medXGAN, REFERENCES §1: the negative is the
   same anatomy without the pathology). One that does not is a *failed* counterfactual and
-  is not drawn as an explanation.
+  is not drawn as an explanation;
+* may each method's map be read (:func:`check_method`)? A walk that never crossed the
+  classifier's threshold (style walks, Latent Shift) found no counterfactual, and a map
+  built on a reconstruction that failed the fidelity gates rests on another image.
 """
 
 from __future__ import annotations
@@ -20,10 +23,12 @@ from latentviz.models.ood import OODVerdict, check_image, check_image_batch
 __all__ = [
     "FAILED_COUNTERFACTUAL_PANELS",
     "CounterfactualCheck",
+    "MethodCheck",
     "OODVerdict",
     "check_counterfactual",
     "check_image",
     "check_image_batch",
+    "check_method",
     "probability_text",
 ]
 
@@ -93,6 +98,109 @@ def check_counterfactual(p_original: float, p_negative: float, min_drop: float =
     """
     p0, pn = float(p_original), float(p_negative)
     return CounterfactualCheck(bool(pn >= p0 - min_drop), p0, pn, float(min_drop))
+
+
+@dataclass(frozen=True)
+class MethodCheck:
+    """What one method's map of one image may claim.
+
+    Attributes
+    ----------
+    method
+        The registry key.
+    found
+        Whether the method's walk reached the other class (``None``: the method has no walk).
+    low_fidelity
+        Whether the reconstruction it explains failed the fidelity gates (``None``: it
+        explains the image itself).
+    reconstruction_psnr
+        PSNR of that reconstruction (dB), where the method reports it.
+    probability_start, probability_end
+        Target probability at the two ends of the walk, where the method reports them.
+    """
+
+    method: str
+    found: bool | None = None
+    low_fidelity: bool | None = None
+    reconstruction_psnr: float | None = None
+    probability_start: float | None = None
+    probability_end: float | None = None
+
+    @property
+    def failed(self) -> bool:
+        """The map is not a counterfactual explanation: the walk found no other class."""
+        return self.found is False
+
+    @property
+    def trusted(self) -> bool:
+        """Neither failed nor built on a low-fidelity reconstruction."""
+        return not self.failed and not self.low_fidelity
+
+    def warnings(self, label: str | None = None) -> list[str]:
+        """One sentence per reason to distrust the map (empty when it may be read)."""
+        name = label or self.method
+        out = []
+        if self.failed:
+            ends = ""
+            if self.probability_start is not None and self.probability_end is not None:
+                ends = f" (p {self.probability_start:.3f} → {self.probability_end:.3f})"
+            out.append(
+                f"NO COUNTERFACTUAL ({name}): the walk never reached the other class{ends}; "
+                "the map is not an explanation"
+            )
+        if self.low_fidelity:
+            psnr = "" if self.reconstruction_psnr is None else f" (PSNR {self.reconstruction_psnr:.1f} dB)"
+            out.append(
+                f"LOW FIDELITY ({name}): its reconstruction{psnr} does not match the image; distrust the map"
+            )
+        return out
+
+    def to_dict(self, label: str | None = None) -> dict:
+        """JSON-ready fields (the entry ``trust`` of each method in the summary)."""
+        out: dict = {"trusted": self.trusted, "failed": self.failed}
+        for k in ("found", "low_fidelity", "reconstruction_psnr", "probability_start", "probability_end"):
+            v = getattr(self, k)
+            if v is not None:
+                out[k] = v
+        out["warnings"] = self.warnings(label)
+        return out
+
+
+def _at(extras: dict, key: str, index: int) -> object:
+    v = extras.get(key)
+    if v is None:
+        return None
+    try:
+        return v[index].item() if hasattr(v[index], "item") else v[index]
+    except (IndexError, TypeError):
+        return None
+
+
+def check_method(
+    key: str, attribution: object, index: int = 0, uses_reconstruction: bool = True
+) -> MethodCheck:
+    """The :class:`MethodCheck` of image ``index`` in a method's ``Attribution``.
+
+    Reads the flags a method reports in ``extras``: ``flipped`` (style walks) or
+    ``dropped`` (Latent Shift) for whether the walk reached the other class,
+    ``low_fidelity`` and ``reconstruction_psnr`` for the reconstruction it explains
+    (ignored when ``uses_reconstruction`` is False: such a method maps the image itself).
+    """
+    e = getattr(attribution, "extras", {}) or {}
+    found = _at(e, "flipped", index)
+    if found is None:
+        found = _at(e, "dropped", index)
+    low = _at(e, "low_fidelity", index) if uses_reconstruction else None
+    psnr = _at(e, "reconstruction_psnr", index) if uses_reconstruction else None
+    p0, p1 = _at(e, "probability_start", index), _at(e, "probability_end", index)
+    return MethodCheck(
+        key,
+        None if found is None else bool(found),
+        None if low is None else bool(low),
+        None if psnr is None else float(psnr),
+        None if p0 is None else float(p0),
+        None if p1 is None else float(p1),
+    )
 
 
 def probability_text(p: float, verdict: OODVerdict | None, digits: int = 3) -> str:

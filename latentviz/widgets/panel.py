@@ -141,7 +141,7 @@ class ExplanationPanel(StaticFallback, w.VBox):
                 indent=False,
                 layout=w.Layout(width="auto"),
             )
-            for key in registry.available(s.generator)
+            for key in s.available_methods
         }
         # A widget per other declared option of those methods (the same declarations the
         # server enforces); shown per method in an accordion.
@@ -356,15 +356,24 @@ class ExplanationPanel(StaticFallback, w.VBox):
         seed: int = 0,
         window: Any = None,
         options: ExplanationOptions | None = None,
+        autoencoder: Any = None,
         **kw: Any,
     ) -> ExplanationPanel:
         """Explain an image with zoo models: ``ExplanationPanel.from_zoo("cxr-medxgan")``.
 
         ``classifier=None`` takes the zoo classifier of the generator's phantom;
-        ``image=None`` a positive phantom sample, whose ground-truth mask is shown.
+        ``image=None`` a positive phantom sample, whose ground-truth mask is shown;
+        ``autoencoder="cxr-gaan"`` adds the style walks (a VAE: Latent Shift).
         """
         s = ExplanationSession.from_zoo(
-            model, classifier, image, index=index, seed=seed, window=window, options=options
+            model,
+            classifier,
+            image,
+            index=index,
+            seed=seed,
+            window=window,
+            options=options,
+            autoencoder=autoencoder,
         )
         return cls(session=s, **kw)
 
@@ -377,8 +386,11 @@ class ExplanationPanel(StaticFallback, w.VBox):
         index: int = 0,
         seed: int = 0,
         options: ExplanationOptions | None = None,
+        autoencoder: Any = None,
         **kw: Any,
     ) -> ExplanationPanel:
         """Explain a positive phantom sample; its ground-truth mask is shown."""
-        s = ExplanationSession.from_phantom(generator, classifier, kind, index, seed, options)
+        s = ExplanationSession.from_phantom(
+            generator, classifier, kind, index, seed, options, autoencoder=autoencoder
+        )
         return cls(session=s, **kw)

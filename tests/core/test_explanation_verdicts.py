@@ -13,6 +13,8 @@ from latentviz import zoo
 from latentviz.core import upload
 from latentviz.core.explanation import ExplanationOptions, ExplanationSession
 from latentviz.data import read_image
+from latentviz.errors import ShapeError
+from latentviz.explain.registry import MissingModelError
 from latentviz.explain.verdict import OODVerdict, check_counterfactual
 
 FAST = ExplanationOptions(inversion_steps=3, restarts=1, ig_steps=2, lig_steps=2, refine_evals=0)
@@ -69,3 +71,40 @@ def test_failed_counterfactual_panels_are_greyed_and_flagged(classifier) -> None
     s.result = dataclasses.replace(r, ood=FOREIGN)
     captions = [p.caption for p in s.panels()]
     assert all("n/a (out of distribution)" in t for t in captions)
+
+
+@pytest.fixture(scope="module")
+def cxr_style_models():
+    return (
+        zoo.load("cxr-medxgan", device="cpu"),
+        zoo.load("cxr-classifier", device="cpu"),
+        zoo.load("cxr-gaan", device="cpu"),
+    )
+
+
+def test_style_walks_are_offered_with_an_autoencoder_and_a_failed_walk_is_greyed(cxr_style_models) -> None:
+    g, c, ae = cxr_style_models
+    bare = ExplanationSession.from_phantom(g, c, seed=2, options=FAST)
+    assert "style_cf" not in bare.available_methods
+    bare.options.methods = ("style_cf",)
+    with pytest.raises(MissingModelError, match="style-based generator with an encoder"):
+        bare.run()
+    walk = {"max_amount": 1e-6, "refine_steps": 0, "path_images": 4, "n_attributes": 1}
+    opts = dataclasses.replace(FAST, methods=("lig", "style_cf"), method_options={"style_cf": walk})
+    s = ExplanationSession.from_phantom(g, c, seed=2, options=opts, autoencoder=ae)
+    assert {"style_cf", "style_lig", "latent_shift"} <= set(s.available_methods)
+    s.run()
+    panels = {p.key: p for p in s.panels()}
+    cf = panels["style_cf"]
+    assert cf.title == "style counterfactual — NO COUNTERFACTUAL"
+    assert cf.warning.startswith("NO COUNTERFACTUAL (style counterfactual)")
+    assert cf.caption.startswith("not an explanation: p ") and cf.caption.endswith("along the walk")
+    # the encoder's code alone (no refinement) does not reproduce the phantom: said too
+    assert "LOW FIDELITY (style counterfactual)" in cf.warning
+    assert not panels["lig"].warning.startswith("NO COUNTERFACTUAL")
+
+
+def test_an_autoencoder_of_another_size_is_refused(cxr_style_models) -> None:
+    g, c, _ = cxr_style_models
+    with pytest.raises(ShapeError, match="autoencoder"):
+        ExplanationSession.from_phantom(g, c, options=FAST, autoencoder=toy_generator())

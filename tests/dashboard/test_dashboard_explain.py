@@ -19,7 +19,7 @@ from latentviz.dashboard.app import DashboardSession
 from latentviz.dashboard.dispatch import UiThread
 from latentviz.dashboard.explain_tab import ExplainTab
 from latentviz.dashboard.resources import DashboardConfig, Resources, clear_cache, load_resources
-from latentviz.errors import OptionError
+from latentviz.errors import LatentvizError, OptionError
 
 CT_SMALL = Path(get_testdata_file("CT_small.dcm"))
 IDENTIFIERS = ("CompressedSamples", "CT1", "JFK", "20040119")
@@ -253,3 +253,33 @@ def test_colour_bar_labels_are_html_text_under_the_ramps(dashboard) -> None:
     step, cumulative = player.step_bar[1].object, player.cumulative_bar[1].object
     assert "frame − previous frame" in step and "accumulated |difference|" in cumulative
     assert "difference to start" in dashboard.directions.colorbar[1].object
+
+
+def test_an_autoencoder_adds_the_style_walks_and_a_failed_walk_is_said_on_screen() -> None:
+    cfg = DashboardConfig(model="cxr-medxgan", autoencoder="cxr-gaan", k=2)
+    try:
+        session = DashboardSession(load_resources(cfg))
+        tab = session.explain
+        assert {"style_cf", "style_lig", "latent_shift"} <= set(tab.methods.options.values())
+        for k, v in {"restarts": 1, "steps": 3, "refine": 0}.items():
+            getattr(tab, k).value = v
+        tab.methods.value = ["style_cf"]
+        walk = {"max_amount": 1e-6, "refine_steps": 0, "path_images": 4, "n_attributes": 1}
+        for name, v in walk.items():
+            tab.method_options[("style_cf", name)].value = v
+        tab.use_phantom(seed=2)
+        tab.start()
+        assert tab.wait(120) and "done in" in tab.message.object
+        keys = [c.objects[1].css_classes[0] for c in tab.panels.objects]
+        assert "lv-panel-style_cf" in keys
+        assert (
+            tab.low_fidelity.visible and "NO COUNTERFACTUAL (style counterfactual)" in tab.low_fidelity.object
+        )
+        session.close()
+    finally:
+        clear_cache(cfg)
+
+
+def test_an_autoencoder_without_an_encoder_is_refused() -> None:
+    with pytest.raises(LatentvizError, match="has no encoder"):
+        load_resources(DashboardConfig(model="cxr-medxgan", autoencoder="cxr-dcgan", k=2))

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from latentviz.explain import explain_image, explanation_figure, save_explanation
-from latentviz.explain.verdict import OODVerdict, check_counterfactual, probability_text
+from latentviz.explain.attribution import Attribution
+from latentviz.explain.verdict import OODVerdict, check_counterfactual, check_method, probability_text
 
 FOREIGN = OODVerdict("out_of_distribution", ("image modality MR, but the model was trained on CT",))
 
@@ -66,3 +67,66 @@ def test_foreign_image_probabilities_are_not_applicable(explanation) -> None:
     assert fig._suptitle.get_text().startswith("OUT OF DISTRIBUTION")
     titles = [a.get_title() for a in fig.axes if a.get_title()]
     assert all("n/a" in t for t in titles) and not any("p=0." in t or "p=1." in t for t in titles)
+
+
+def _attr(**extras) -> Attribution:
+    return Attribution(torch.zeros(2, 1, 4, 4), "m", extras=extras)
+
+
+def test_a_walk_that_did_not_flip_failed_and_says_so():
+    a = _attr(
+        flipped=torch.tensor([True, False]),
+        low_fidelity=torch.tensor([False, True]),
+        reconstruction_psnr=torch.tensor([28.0, 14.5]),
+        probability_start=torch.tensor([0.9, 0.8]),
+        probability_end=torch.tensor([0.2, 0.7]),
+    )
+    ok, bad = check_method("style_cf", a, 0), check_method("style_cf", a, 1)
+    assert ok.trusted and not ok.failed and ok.warnings() == []
+    assert bad.failed and not bad.trusted
+    w = bad.warnings("style counterfactual")
+    assert len(w) == 2
+    assert w[0].startswith("NO COUNTERFACTUAL (style counterfactual)") and "0.800 → 0.700" in w[0]
+    assert w[1].startswith("LOW FIDELITY") and "14.5 dB" in w[1]
+    d = bad.to_dict()
+    assert d["failed"] and not d["trusted"] and d["found"] is False and d["low_fidelity"] is True
+    assert d["probability_end"] == torch.tensor(0.7).item()
+
+
+def test_latent_shift_reports_dropped_and_maps_of_the_image_ignore_the_inversion_flag():
+    assert check_method("latent_shift", _attr(dropped=torch.tensor([False, True])), 0).failed
+    plain = check_method("ig", _attr(low_fidelity=torch.tensor([True, True])), 0, uses_reconstruction=False)
+    assert plain.trusted and plain.low_fidelity is None and plain.found is None
+    assert check_method("ig", _attr(), 1).to_dict() == {"trusted": True, "failed": False, "warnings": []}
+
+
+def test_a_style_walk_without_a_flip_is_flagged_in_the_json_and_on_the_figure(
+    toy_generator, toy_classifier, toy_style_autoencoder
+):
+    x = toy_generator.generate(toys.positive_latents(1, seed=81))
+    expl = explain_image(
+        toy_generator,
+        toy_classifier,
+        x,
+        methods=("ig", "style_cf"),
+        autoencoder=toy_style_autoencoder,
+        method_options={"style_cf": {"max_amount": 1e-6, "refine_steps": 0, "path_images": 4}},
+        n_frames=3,
+        progress=False,
+    )
+    s = json.loads(json.dumps(expl.summary(), default=float))
+    trust = s["methods"]["style_cf"]["trust"]
+    assert trust["failed"] and not trust["trusted"] and trust["found"] is False
+    assert any(w.startswith("NO COUNTERFACTUAL (style counterfactual)") for w in trust["warnings"])
+    assert "reconstruction_psnr" in trust and "probability_end" in trust
+    # IG maps the image itself: the inversion's flag is not its own
+    assert "low_fidelity" not in expl.attributions["ig"].extras
+    assert s["methods"]["ig"]["trust"] == {"trusted": True, "failed": False, "warnings": []}
+    fig = explanation_figure(expl)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert any(t == "style counterfactual\nNO COUNTERFACTUAL" for t in titles)
+    crossed = next(ax for ax in fig.axes if ax.get_title().endswith("NO COUNTERFACTUAL"))
+    assert crossed.get_images()[0].get_alpha() == 0.25
+    assert any("not an\nexplanation" == t.get_text() for t in crossed.texts)
+    assert "NO COUNTERFACTUAL: style counterfactual" in fig._suptitle.get_text()
+    assert expl.method_warnings() == trust["warnings"]

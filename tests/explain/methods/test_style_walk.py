@@ -9,7 +9,12 @@ from torch import nn
 
 from latentviz.errors import OptionError, ShapeError
 from latentviz.explain import registry
-from latentviz.explain.methods.style_walk import StyleCounterfactualMap, StylePathLIG, walk_directions
+from latentviz.explain.methods.style_walk import (
+    StyleCounterfactualMap,
+    StylePathLIG,
+    _StyleWalk,
+    walk_directions,
+)
 from latentviz.explain.style_counterfactual import walk_batch
 from latentviz.models import Classifier
 
@@ -128,3 +133,36 @@ def test_refinement_improves_the_reconstruction(models, images):
     ref = StyleCounterfactualMap(g, clf).attribute(x, refine_steps=100, max_amount=30.0)
     assert (ref.extras["reconstruction_psnr"] >= enc.extras["reconstruction_psnr"] - 0.1).all()
     assert ref.extras["reconstruction_psnr"].mean() > enc.extras["reconstruction_psnr"].mean()
+
+
+def test_style_cf_and_style_lig_share_one_walk_of_the_same_images(models, images, monkeypatch):
+    g, clf = models
+    calls = []
+    real = _StyleWalk._compute_walk
+
+    def counted(self, *a, **k):
+        calls.append(1)
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(_StyleWalk, "_compute_walk", counted)
+    x = images[:2].clone()
+    out = registry.attribute_all(
+        clf,
+        x,
+        ["style_cf", "style_lig"],
+        autoencoder=g,
+        options={
+            "style_cf": {"refine_steps": 0, "max_amount": 30.0},
+            "style_lig": {"refine_steps": 0, "max_amount": 30.0, "lig_steps": 8},
+        },
+    )
+    assert len(calls) == 1
+    cf, lig = out["style_cf"].extras, out["style_lig"].extras
+    assert torch.equal(cf["latent_end"], lig["latent_end"]) and "path_probability" not in cf
+    # other options, other images, or the same tensor changed in place: a new walk
+    StylePathLIG(g, clf).attribute(x, refine_steps=0, max_amount=20.0, lig_steps=8)
+    StylePathLIG(g, clf).attribute(x.clone(), refine_steps=0, max_amount=20.0, lig_steps=8)
+    x.mul_(0.9)
+    again = StyleCounterfactualMap(g, clf).attribute(x, refine_steps=0, max_amount=30.0)
+    assert len(calls) == 4
+    assert not torch.equal(again.extras["reconstruction"], cf["reconstruction"])
