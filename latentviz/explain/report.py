@@ -289,26 +289,14 @@ def explanation_figure(expl: ImageExplanation, index: int = 0, title: str = ""):
     axes[4].set_title(f"colorized |difference|\np={pt(p)}", fontsize=9)
     if cf_check.failed:  # not drawn as an explanation: greyed out and crossed
         for ax in axes[2:5]:
-            for im in ax.get_images():
-                im.set_alpha(0.25)
-            ax.set_title("FAILED\ncounterfactual", fontsize=9, color="darkred")
-            ax.text(
-                0.5,
-                0.5,
-                "not an\nexplanation",
-                transform=ax.transAxes,
-                ha="center",
-                va="center",
-                color="darkred",
-                fontsize=10,
-                fontweight="bold",
-            )
+            _cross_out(ax, "FAILED\ncounterfactual")
     im_attr = None
+    checks = {k: method_check(k, expl.attributions[k], i) for k in names}
     for ax, name in zip(axes[5:], names):
         a = expl.attributions[name]
         m = a.map[i].sum(0).numpy()
         m = m / (float(np.abs(m).max()) or 1.0)
-        check = method_check(name, a, i)
+        check = checks[name]
         im = ax.imshow(m, cmap="RdBu_r", vmin=-1, vmax=1)
         extra = f", δ={float(a.delta[i]):+.3f}" if a.delta is not None else ""
         p_text = f"p={pt(p)}"
@@ -316,19 +304,7 @@ def explanation_figure(expl: ImageExplanation, index: int = 0, title: str = ""):
             p_text = f"p {pt(check.probability_start)}→{pt(check.probability_end)}"  # the walk's ends
         label = titles.get(name, name)
         if check.failed:  # no counterfactual was found: greyed out and crossed, as above
-            im.set_alpha(0.25)
-            ax.set_title(f"{label}\nNO COUNTERFACTUAL", fontsize=9, color="darkred")
-            ax.text(
-                0.5,
-                0.5,
-                "not an\nexplanation",
-                transform=ax.transAxes,
-                ha="center",
-                va="center",
-                color="darkred",
-                fontsize=10,
-                fontweight="bold",
-            )
+            _cross_out(ax, f"{label}\nNO COUNTERFACTUAL")
         else:
             im_attr = im
             flag = "\nLOW FIDELITY" if check.low_fidelity else ""
@@ -364,13 +340,11 @@ def explanation_figure(expl: ImageExplanation, index: int = 0, title: str = ""):
         warn += " — classified NEGATIVE: medXGAN explains positives"
     if cf_check.failed:
         warn += " — COUNTERFACTUAL FAILED: the negative does not lower p"
-    failed = [titles.get(k, k) for k in names if method_check(k, expl.attributions[k], i).failed]
+    failed = [titles.get(k, k) for k in names if checks[k].failed]
     if failed:
         warn += " — NO COUNTERFACTUAL: " + ", ".join(failed)
     low_methods = [
-        titles.get(k, k)
-        for k in names
-        if "generator" not in registry.get(k).needs and method_check(k, expl.attributions[k], i).low_fidelity
+        titles.get(k, k) for k in names if "generator" not in registry.get(k).needs and checks[k].low_fidelity
     ]
     if low_methods:  # the medXGAN inversion's flag is already said above
         warn += " — LOW FIDELITY reconstruction: " + ", ".join(low_methods)
@@ -380,6 +354,24 @@ def explanation_figure(expl: ImageExplanation, index: int = 0, title: str = ""):
         text = verdict.message + "\n" + text
     fig.suptitle(text, fontsize=10, color="darkred" if warn or foreign else "black")
     return fig
+
+
+def _cross_out(ax, title: str) -> None:
+    """Grey out ``ax``'s image and cross it: drawn, but not to be read as an explanation."""
+    for im in ax.get_images():
+        im.set_alpha(0.25)
+    ax.set_title(title, fontsize=9, color="darkred")
+    ax.text(
+        0.5,
+        0.5,
+        "not an\nexplanation",
+        transform=ax.transAxes,
+        ha="center",
+        va="center",
+        color="darkred",
+        fontsize=10,
+        fontweight="bold",
+    )
 
 
 def _path_frames(expl: ImageExplanation, index: int, scale: int) -> list[np.ndarray]:
