@@ -32,7 +32,15 @@ from latentviz.models import quality  # noqa: E402
 from latentviz.models.io import load_model, load_wrapped, save_model  # noqa: E402
 
 
-def train_command(kind: str, out: Path, steps: int, batch: int, width: int, device: str | None) -> list[str]:
+def train_command(
+    kind: str,
+    out: Path,
+    steps: int,
+    batch: int,
+    width: int,
+    device: str | None,
+    init_from: Path | None = None,
+) -> list[str]:
     cmd = [
         sys.executable,
         "-m",
@@ -62,6 +70,7 @@ def train_command(kind: str, out: Path, steps: int, batch: int, width: int, devi
         "--resume",
         "--no-progress",
     ]
+    cmd += ["--init-from", str(init_from)] if init_from else []
     return cmd + (["--device", device] if device else [])
 
 
@@ -110,17 +119,33 @@ def main() -> int:
     p.add_argument("--zoo", type=Path, default=ROOT / "latentviz" / "zoo" / "weights")
     p.add_argument("--device", default=None)
     p.add_argument("--publish-only", action="store_true", help="export the last checkpoint, do not train")
+    p.add_argument(
+        "--continue-published",
+        action="store_true",
+        help="start a fresh run (in --runs/<kind>-gaan-continued) from the published model's generator "
+        "and encoder (a fresh discriminator) and train --steps more; the card adds up both stages",
+    )
     p.add_argument("--n", type=int, default=2000, help="samples of the realism measure")
     p.add_argument("--n-rec", type=int, default=200, help="held-out phantoms of the reconstruction measure")
     p.add_argument("--n-refine", type=int, default=50)
     p.add_argument("--refine-steps", type=int, default=50)
     args = p.parse_args()
     for kind in args.kinds:
-        run = args.runs / f"{kind}-gaan"
+        run = args.runs / (f"{kind}-gaan" + ("-continued" if args.continue_published else ""))
         steps = last_step(run) if args.publish_only else args.steps
         if steps < 1:
             raise SystemExit(f"{run}: no checkpoint to publish")
-        cmd = train_command(kind, run, steps, args.batch_size, args.width, args.device)
+        before, init_from = None, None
+        if args.continue_published:
+            # Keep the published stage's weights and card: the publish below overwrites them.
+            init_from = run / "init"
+            published = args.zoo / f"{kind}-gaan"
+            if not (init_from.with_suffix(".json")).is_file():
+                run.mkdir(parents=True, exist_ok=True)
+                for ext in (".json", ".safetensors"):
+                    init_from.with_suffix(ext).write_bytes(published.with_suffix(ext).read_bytes())
+            before = json.loads(init_from.with_suffix(".json").read_text())
+        cmd = train_command(kind, run, steps, args.batch_size, args.width, args.device, init_from)
         print("$", shlex.join(cmd), flush=True)
         subprocess.run(cmd, check=True)
         path = publish(kind, run, args.zoo)
@@ -132,6 +157,18 @@ def main() -> int:
         cfg["recipe"] = shlex.join(
             ["python", "recipes/train_style_zoo.py", "--kinds", kind, "--steps", str(steps)]
         )
+        if before is not None:
+            cfg["recipe"] = f"{before['recipe']}, then {cfg['recipe']} --continue-published"
+            cfg["stages"] = [
+                {
+                    "steps": before["steps"],
+                    "train_seconds": before["train_seconds"],
+                    "sha256": before["sha256"],
+                },
+                {"steps": steps, "train_seconds": cfg["train_seconds"], "discriminator": "fresh"},
+            ]
+            cfg["steps"] = before["steps"] + steps
+            cfg["train_seconds"] = before["train_seconds"] + cfg["train_seconds"]
         sidecar.write_text(json.dumps(cfg, indent=2) + "\n")
         print(kind, json.dumps(q, indent=2), flush=True)
     return 0

@@ -77,6 +77,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--r1-gamma", type=float, default=None, help="stylegan/gaan: R1 weight (default 0.0002·size²/batch)"
     )
+    p.add_argument(
+        "--init-from",
+        default=None,
+        metavar="MODEL",
+        help="stylegan/gaan: start the generator (and a gaan's encoder, if it has one) from a saved "
+        "style generator of the same architecture, a zoo name or weights path; the discriminator "
+        "starts fresh (a checkpoint given by --resume takes precedence)",
+    )
     p.add_argument("--n-train", type=_positive, default=4096, help="phantom images to generate for training")
     p.add_argument("--checkpoint-every", type=_positive, default=500, help="steps between checkpoints")
     p.add_argument("--sample-every", type=_positive, default=500, help="steps between PNG sample grids")
@@ -178,6 +186,12 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         extra["r1_gamma"] = args.r1_gamma
     if args.architecture:
         extra["architecture"] = args.architecture
+    if getattr(args, "init_from", None):
+        if args.kind not in ("stylegan", "gaan"):
+            from latentviz.errors import ArgumentError
+
+            raise ArgumentError(f"--init-from is for stylegan and gaan runs, not {args.kind}")
+        extra["init_from"] = args.init_from
     return TrainConfig(
         kind=args.kind,
         data=args.data,

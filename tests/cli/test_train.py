@@ -47,3 +47,10 @@ def test_train_cli_errors(tmp_path: Path, capsys) -> None:
     assert "none.npz" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["train", "gan", "--data", "cxr", "--steps", "0", "--out", str(tmp_path)])
+
+
+def test_init_from_is_only_for_style_runs(tmp_path: Path, capsys) -> None:
+    args = ["train", "gan", "--data", "cxr", "--steps", "1", "--out", str(tmp_path), "--init-from", "ct-gaan"]
+    assert main(args) == 2
+    assert "--init-from is for stylegan and gaan runs, not gan" in capsys.readouterr().err
+    assert not (tmp_path / "model.safetensors").exists()

@@ -240,3 +240,60 @@ def test_style_training_runs_and_resumes(kind: str, tiny_data: Path, tmp_path: P
     g = load_wrapped(result["model"], device="cpu")
     assert isinstance(g, StyleGenerator) and g.has_encoder == (kind == "gaan")
     assert g.config["ema"] and "objective" in g.config
+
+
+def _init_cfg(kind: str, data: Path, out: Path, width: int = 8, **extra) -> TrainConfig:
+    return TrainConfig(
+        kind=kind,
+        data=str(data),
+        out=out,
+        size=16,
+        steps=1,
+        batch_size=4,
+        width=width,
+        latent_dim=8,
+        progress=False,
+        sample_every=10,
+        checkpoint_every=10,
+        early_step=0,
+        extra=extra,
+    )
+
+
+def test_a_gaan_run_starts_from_a_saved_generator(tiny_data: Path, tmp_path: Path) -> None:
+    from latentviz.models.training.common import load_training_data
+    from latentviz.models.training.stylegan import GAANTrainer
+
+    source = fit(_init_cfg("gaan", tiny_data, tmp_path / "src", encoder_space="w+"))["model"]
+    src = load_wrapped(source, device="cpu").module
+
+    data = load_training_data(str(tiny_data), 16, 16, 0, 1, None)
+    started = GAANTrainer(
+        _init_cfg("gaan", tiny_data, tmp_path / "a", init_from=str(source), encoder_space="w+"), data, "cpu"
+    )
+    fresh = GAANTrainer(_init_cfg("gaan", tiny_data, tmp_path / "b", encoder_space="w+"), data, "cpu")
+    want = src.state_dict()
+    for name, t in started.G.state_dict().items():  # generator, w_avg and encoder all carried over
+        assert torch.equal(t, want[name]), name
+    for name, t in started.G_ema.state_dict().items():
+        assert torch.equal(t, want[name]), name
+    assert not all(torch.equal(t, want[n]) for n, t in fresh.G.state_dict().items())
+    # A plain StyleGAN2 generator starts a gaan run: the encoder starts fresh, the rest carries.
+    plain = fit(_init_cfg("stylegan", tiny_data, tmp_path / "plain"))["model"]
+    g = GAANTrainer(
+        _init_cfg("gaan", tiny_data, tmp_path / "c", init_from=str(plain), encoder_space="w+"), data, "cpu"
+    )
+    plain_state = load_wrapped(plain, device="cpu").module.state_dict()
+    assert all(
+        torch.equal(t, plain_state[n]) for n, t in g.G.state_dict().items() if not n.startswith("encoder.")
+    )
+
+
+def test_init_from_refuses_another_architecture(tiny_data: Path, tmp_path: Path) -> None:
+    from latentviz.errors import ModelFileError
+
+    source = fit(_init_cfg("stylegan", tiny_data, tmp_path / "src"))["model"]
+    with pytest.raises(ModelFileError, match=r"architecture.*channel_max: 8 there, 16 here"):
+        fit(_init_cfg("stylegan", tiny_data, tmp_path / "wide", width=16, init_from=str(source)))
+    with pytest.raises(ModelFileError, match="not a style generator"):
+        fit(_init_cfg("stylegan", tiny_data, tmp_path / "zoo", init_from="ct-dcgan"))

@@ -25,11 +25,13 @@ from __future__ import annotations
 
 import copy
 import math
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from latentviz.errors import ModelFileError
 from latentviz.models.architectures.stylegan import StyleDiscriminator, StyleGAN2Generator
 from latentviz.models.training.base import Trainer
 from latentviz.models.training.common import ema_update
@@ -65,6 +67,8 @@ class StyleGANTrainer(Trainer):
         self.G = StyleGAN2Generator(**self.kwargs).to(device)
         d_kw = {k: self.kwargs[k] for k in ("image_size", "channel_base", "channel_max")}
         self.D = StyleDiscriminator(image_channels=int(data.images.shape[1]), **d_kw).to(device)
+        if cfg.extra.get("init_from"):
+            self.init_from(str(cfg.extra["init_from"]))
         self.G_ema = copy.deepcopy(self.G).eval()
         for p in self.G_ema.parameters():
             p.requires_grad_(False)
@@ -106,6 +110,35 @@ class StyleGANTrainer(Trainer):
             "image_channels": int(self.data.images.shape[1]),
             "encoder": self.encoder_space,
         }
+
+    def init_from(self, source: str) -> None:
+        """Start G (and so G_ema) from a saved style generator: a zoo name or weights path.
+
+        The source must have this run's generator architecture (image size, widths, latent
+        sizes, layers). A StyleGAN2 generator without an encoder can start a ``gaan`` run:
+        its encoder starts fresh. The discriminator always starts fresh.
+        """
+        from latentviz import zoo
+        from latentviz.models.io import load_model
+
+        path = zoo.path_of(source) if source in zoo.names() else Path(source)
+        module, src_cfg = load_model(path)
+        if not isinstance(module, StyleGAN2Generator):
+            raise ModelFileError(
+                f"--init-from {source}: a {src_cfg['architecture']!r} model, not a style generator"
+            )
+        theirs = {k: v for k, v in src_cfg["kwargs"].items() if k != "encoder"}
+        ours = {k: v for k, v in self.kwargs.items() if k != "encoder"}
+        differ = sorted(k for k in set(theirs) | set(ours) if theirs.get(k) != ours.get(k))
+        if differ:
+            pairs = ", ".join(f"{k}: {theirs.get(k)} there, {ours.get(k)} here" for k in differ)
+            raise ModelFileError(f"--init-from {source}: another generator architecture ({pairs})")
+        state = module.state_dict()
+        own = self.G.state_dict()
+        if src_cfg["kwargs"].get("encoder") != self.kwargs.get("encoder"):
+            state = {k: v for k, v in state.items() if not k.startswith("encoder.")}
+            state.update({k: v for k, v in own.items() if k.startswith("encoder.")})
+        self.G.load_state_dict(state, strict=True)
 
     def stateful(self) -> dict:
         return {
