@@ -71,9 +71,11 @@ class DashboardSession:
         self.tabs.param.watch(self._on_tab, "active")
         g, c = resources.generator, resources.classifier
         clf = html.escape(c.name) if c is not None else "none"
+        ae = resources.autoencoder
+        ae_text = f"autoencoder <b>{html.escape(ae.name)}</b> · " if ae is not None else ""
         header = pn.pane.HTML(
             f"<h2 style='margin:4px 0'>latentviz</h2><span>generator <b>{html.escape(g.name)}</b> · "
-            f"classifier <b>{clf}</b> · {len(resources.directions.directions)} directions "
+            f"classifier <b>{clf}</b> · {ae_text}{len(resources.directions.directions)} directions "
             f"({html.escape(resources.directions.method)})</span>",
             css_classes=["lv-header"],
         )
