@@ -158,7 +158,7 @@ def main() -> int:
             ["python", "recipes/train_style_zoo.py", "--kinds", kind, "--steps", str(steps)]
         )
         if before is not None:
-            cfg["recipe"] = f"{before['recipe']}, then {cfg['recipe']} --continue-published"
+            cfg["recipe"] = f"{before['recipe']} && {cfg['recipe']} --continue-published"
             cfg["stages"] = [
                 {
                     "steps": before["steps"],
@@ -167,6 +167,8 @@ def main() -> int:
                 },
                 {"steps": steps, "train_seconds": cfg["train_seconds"], "discriminator": "fresh"},
             ]
+            cfg["init_from"] = f"{kind}-gaan as published after stage 1 (sha256 in stages)"
+            cfg["note"] += f"; stage 2 continued it for {steps} steps with a fresh discriminator"
             cfg["steps"] = before["steps"] + steps
             cfg["train_seconds"] = before["train_seconds"] + cfg["train_seconds"]
         sidecar.write_text(json.dumps(cfg, indent=2) + "\n")

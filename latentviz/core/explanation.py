@@ -38,6 +38,7 @@ from latentviz.explain.report import method_check
 from latentviz.explain.verdict import (
     FAILED_COUNTERFACTUAL_PANELS,
     CounterfactualCheck,
+    MethodCheck,
     OODVerdict,
     check_counterfactual,
     check_image,
@@ -474,6 +475,18 @@ class ExplanationSession:
         return not self.running
 
     # -- pictures ----------------------------------------------------------------------------
+    def method_checks(self) -> dict[str, MethodCheck]:
+        """What each method's map of the last result may claim, by method key.
+
+        The same checks the panels, the figure and ``latentviz explain``'s JSON report: a walk
+        that never crossed the threshold (``failed``), a map built on a low-fidelity
+        reconstruction, the walk's start and end probability (:class:`MethodCheck`).
+        """
+        r = self.result
+        if r is None:
+            raise LatentvizError("nothing to check yet: call run() first")
+        return {key: method_check(key, a) for key, a in r.attributions.items()}
+
     def panels(self, show_mask: bool = True, alpha: float = 0.5) -> list[Panel]:
         """Every panel of the last result, rendered (PNG bytes and captions).
 

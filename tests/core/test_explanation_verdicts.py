@@ -13,7 +13,7 @@ from latentviz import zoo
 from latentviz.core import upload
 from latentviz.core.explanation import ExplanationOptions, ExplanationSession
 from latentviz.data import read_image
-from latentviz.errors import ShapeError
+from latentviz.errors import LatentvizError, ShapeError
 from latentviz.explain.registry import MissingModelError
 from latentviz.explain.verdict import OODVerdict, check_counterfactual
 
@@ -102,6 +102,14 @@ def test_style_walks_are_offered_with_an_autoencoder_and_a_failed_walk_is_greyed
     # the encoder's code alone (no refinement) does not reproduce the phantom: said too
     assert "LOW FIDELITY (style counterfactual)" in cf.warning
     assert not panels["lig"].warning.startswith("NO COUNTERFACTUAL")
+    # the same verdicts, by method, for code that reads them
+    checks = s.method_checks()
+    assert set(checks) == {"lig", "style_cf"}
+    assert checks["style_cf"].failed and not checks["style_cf"].trusted
+    assert checks["style_cf"].warnings("style counterfactual")[0] == cf.warning.split(" · ")[0]
+    assert not checks["lig"].failed
+    with pytest.raises(LatentvizError, match="call run"):
+        bare.method_checks()
 
 
 def test_an_autoencoder_of_another_size_is_refused(cxr_style_models) -> None:

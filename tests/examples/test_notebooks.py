@@ -117,8 +117,12 @@ def check_centroids(nb, text: str, out: Path) -> None:
 
 
 def check_style(nb, text: str, out: Path) -> None:
-    for name in ("reconstruction", "layer_ranges", "attfind", "centroid_path"):
+    for name in ("reconstruction", "layer_ranges", "attfind", "centroid_path", "counterfactuals"):
         assert (out / f"style_{name}.png").is_file(), name
+    # Every style method reports whether its map may be read; a walk reports its two ends.
+    for key in ("lig", "style_cf", "style_lig", "latent_shift"):
+        assert re.search(rf"^{key} +trusted=(True|False)", text, flags=re.M), key
+    assert re.search(r"^style_cf +trusted=\w+ +walk p [\d.]+ -> [\d.]+", text, flags=re.M)
     psnr = re.search(r"encoder reconstruction: median PSNR ([\d.]+) dB", text)
     assert psnr is not None and float(psnr.group(1)) > 10
     z = re.search(r"Z: \[([^\]]+)\]", text)
