@@ -619,10 +619,16 @@ class ExplanationSession:
 
     def figure_png(self, show_mask: bool = True, scale: int = 2) -> bytes:
         """All panels side by side in one labelled PNG (for reports and exports)."""
-        tiles = []
-        for p in self.panels(show_mask):
-            u8 = np.asarray(Image.open(io.BytesIO(p.png)).convert("RGB"))
-            tiles.append(render.label_image(u8, p.title, scale=scale, footer=p.caption.split(" · ")[0]))
+        panels = self.panels(show_mask)
+        images = [np.asarray(Image.open(io.BytesIO(p.png)).convert("RGB")) for p in panels]
+        footers = [p.caption.split(" · ")[0] for p in panels]
+        width = images[0].shape[1]
+        head = max(render.label_lines(p.title, width, scale) for p in panels)
+        foot = max(render.label_lines(f, width, scale) for f in footers)
+        tiles = [
+            render.label_image(u8, p.title, scale=scale, footer=f, lines=head, footer_lines=foot)
+            for u8, p, f in zip(images, panels, footers)
+        ]
         return render.png_bytes(render.strip(tiles), compress_level=6)
 
 

@@ -40,6 +40,7 @@ __all__ = [
     "grid",
     "heat_overlay",
     "label_image",
+    "label_lines",
     "png_bytes",
     "png_size",
     "probability_label",
@@ -49,6 +50,7 @@ __all__ = [
     "tick_label",
     "to_numpy",
     "to_uint8",
+    "wrap_text",
 ]
 
 
@@ -409,23 +411,55 @@ def tick_label(value: float) -> str:
     return "\u2212" + txt[1:] if txt.startswith("-") else txt
 
 
-def label_image(u8: np.ndarray, text: str, scale: int = 1, footer: str = "") -> np.ndarray:
+def wrap_text(text: str, width: float, size: int = 11) -> list[str]:
+    """``text`` broken at spaces into lines no wider than ``width`` px (a word longer than
+    the width gets a line of its own)."""
+    lines: list[str] = []
+    for word in text.split(" "):
+        if lines and _text_width(f"{lines[-1]} {word}", size) <= width:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return lines or [""]
+
+
+def label_lines(text: str, width: int, scale: int = 1) -> int:
+    """How many caption lines :func:`label_image` needs for ``text`` over a ``width`` px image."""
+    return len(wrap_text(text, width * scale - 6))
+
+
+def label_image(
+    u8: np.ndarray,
+    text: str,
+    scale: int = 1,
+    footer: str = "",
+    lines: int | None = None,
+    footer_lines: int | None = None,
+) -> np.ndarray:
     """Upscale ``u8`` by ``scale`` (nearest) and add a caption band with ``text`` above it.
 
     A readable caption needs room: images under 128 px are upscaled so the caption
-    font (about 11 px) stays legible. ``footer`` adds a second line below.
+    font (about 11 px) stays legible. A caption wider than the image wraps onto more lines
+    (never clipped). ``footer`` adds a band below. ``lines`` / ``footer_lines`` make each
+    band at least that many lines tall, so tiles of one strip keep their images aligned.
     """
     rgb = u8 if u8.ndim == 3 else np.repeat(u8[:, :, None], 3, axis=2)
     if scale > 1:
         rgb = rgb.repeat(scale, axis=0).repeat(scale, axis=1)
     h, w = rgb.shape[:2]
-    band = 16
-    canvas = Image.new("RGB", (w, h + band * (2 if footer else 1)), (255, 255, 255))
-    canvas.paste(Image.fromarray(rgb), (0, band))
+    line = 14
+    head = wrap_text(text, w - 6)
+    foot = wrap_text(footer, w - 6) if footer else []
+    n_head = max(len(head), lines or 0)
+    n_foot = max(len(foot), footer_lines or 0) if footer else 0
+    top = 2 + line * n_head
+    canvas = Image.new("RGB", (w, top + h + (line * n_foot + 2 if footer else 0)), (255, 255, 255))
+    canvas.paste(Image.fromarray(rgb), (0, top))
     draw = ImageDraw.Draw(canvas)
-    _text(draw, (3, 2), text, 11)
-    if footer:
-        _text(draw, (3, h + band + 2), footer, 11)
+    for i, t in enumerate(head):
+        _text(draw, (3, 2 + i * line), t, 11)
+    for i, t in enumerate(foot):
+        _text(draw, (3, top + h + 2 + i * line), t, 11)
     return np.asarray(canvas)
 
 

@@ -156,6 +156,24 @@ def test_strip_grid_label_and_colorbar() -> None:
     assert bar.size[0] > 256
 
 
+def test_long_captions_wrap_inside_the_tile_and_strips_stay_aligned() -> None:
+    title = "Latent Shift — NO COUNTERFACTUAL"
+    footer = "not an explanation: p 0.070 → 0.080 along the walk"
+    lines = render.wrap_text(footer, 128 - 6)
+    assert len(lines) > 1 and " ".join(lines) == footer
+    assert all(render._text_width(t, 11) <= 122 for t in lines)
+    tile = render.label_image(np.zeros((64, 64), np.uint8), title, scale=2, footer=footer)
+    n_head, n_foot = render.label_lines(title, 64, 2), render.label_lines(footer, 64, 2)
+    assert n_head == 2 and tile.shape[0] == 2 + 14 * n_head + 128 + 14 * n_foot + 2
+    # the right margin of the tile stays white: nothing was drawn past its edge
+    assert (tile[: 2 + 14 * n_head, -3:] == 255).all()
+    short = render.label_image(
+        np.zeros((64, 64), np.uint8), "Original", scale=2, footer="p=1.000", lines=n_head, footer_lines=n_foot
+    )
+    assert short.shape == tile.shape  # padded to the same bands: images start on one row
+    assert (short[2 + 14 * n_head : 2 + 14 * n_head + 128] == 0).all()
+
+
 def test_captions_keep_the_true_minus_and_greek_letters() -> None:
     # DejaVu Sans (matplotlib's) has −, Δ and σ: a caption with them differs from its ASCII form.
     assert render._font(11)[1] is True
