@@ -618,11 +618,15 @@ class ExplanationSession:
         )
 
     def figure_png(self, show_mask: bool = True, scale: int = 2) -> bytes:
-        """All panels side by side in one labelled PNG (for reports and exports)."""
+        """All panels side by side in one labelled PNG (for reports and exports).
+
+        Tiles are upscaled (nearest) to at least 128 px wide, so their captions have room.
+        """
         panels = self.panels(show_mask)
         images = [np.asarray(Image.open(io.BytesIO(p.png)).convert("RGB")) for p in panels]
         footers = [p.caption.split(" · ")[0] for p in panels]
         width = images[0].shape[1]
+        scale = max(scale, -(-128 // width))
         head = max(render.label_lines(p.title, width, scale) for p in panels)
         foot = max(render.label_lines(f, width, scale) for f in footers)
         tiles = [

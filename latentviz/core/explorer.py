@@ -453,12 +453,18 @@ class ExplorerSession:
         vrange = self.display_range(st.window, x)
         image = x[0].cpu().numpy()
         prob = float(p[0]) if p is not None else None
+        width = x.shape[-1]
+        scale = max(1, 96 // width)
+        # the sample and difference grids share one caption height, so their tiles line up
+        lines = max(
+            render.label_lines("p=0.00", width, scale), render.label_lines(f"Δ sample {n}", width, scale)
+        )
         if st.grid:
             tiles = []
             for i in range(n):
                 u8 = render.to_uint8(x[i], vrange)
                 if p is not None:
-                    u8 = render.label_image(u8, f"p={float(p[i]):.2f}", scale=max(1, 96 // u8.shape[1]))
+                    u8 = render.label_image(u8, f"p={float(p[i]):.2f}", scale=scale, lines=lines)
                 tiles.append(u8)
             png = render.png_bytes(render.grid(tiles, st.grid))
         else:
@@ -470,9 +476,8 @@ class ExplorerSession:
             )
             if st.grid:  # one difference tile per sample, laid out as the sample grid
                 diffs = x.cpu().numpy() - self.start_images(st)
-                scale = max(1, 96 // diffs.shape[-1])
                 tiles = [
-                    render.label_image(colour(diffs[i]), f"Δ sample {i + 1}", scale=scale)
+                    render.label_image(colour(diffs[i]), f"Δ sample {i + 1}", scale=scale, lines=lines)
                     if p is not None
                     else colour(diffs[i])
                     for i in range(n)
