@@ -480,12 +480,13 @@ class ExplanationSession:
 
         The same checks the panels, the figure and ``latentviz explain``'s JSON report: a walk
         that never crossed the threshold (``failed``), a map built on a low-fidelity
-        reconstruction, the walk's start and end probability (:class:`MethodCheck`).
+        reconstruction, a map of an image foreign to the classifier (``foreign``, from
+        :attr:`ood`), the walk's start and end probability (:class:`MethodCheck`).
         """
         r = self.result
         if r is None:
             raise LatentvizError("nothing to check yet: call run() first")
-        return {key: method_check(key, a) for key, a in r.attributions.items()}
+        return {key: method_check(key, a, verdict=r.ood) for key, a in r.attributions.items()}
 
     def panels(self, show_mask: bool = True, alpha: float = 0.5) -> list[Panel]:
         """Every panel of the last result, rendered (PNG bytes and captions).
@@ -564,7 +565,7 @@ class ExplanationSession:
             extra = ""
             if a.delta is not None:
                 extra = f" · completeness Δ={float(a.delta.reshape(-1)[0]):+.2g}"
-            check = method_check(key, a)
+            check = method_check(key, a, verdict=r.ood)
             p_text = f"p={pt(r.probability)}"
             if check.probability_start is not None and check.probability_end is not None:
                 p_text = f"p {pt(check.probability_start)} → {pt(check.probability_end)} along the walk"

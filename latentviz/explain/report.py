@@ -82,7 +82,7 @@ class ImageExplanation:
 
     def method_check(self, name: str, index: int = 0) -> MethodCheck:
         """:func:`~latentviz.explain.verdict.check_method` of method ``name`` on image ``index``."""
-        return method_check(name, self.attributions[name], index)
+        return method_check(name, self.attributions[name], index, self.verdict(index))
 
     def method_warnings(self, index: int = 0) -> list[str]:
         """Every method's reasons to distrust its map of image ``index``, in method order."""
@@ -234,11 +234,18 @@ def explain_image(
     return ImageExplanation(x.cpu(), p, inv, cf, attrs, path, info, ood)
 
 
-def method_check(name: str, attribution: Attribution, index: int = 0) -> MethodCheck:
-    """What method ``name``'s map of image ``index`` may claim (its walk, its reconstruction)."""
+def method_check(
+    name: str, attribution: Attribution, index: int = 0, verdict: OODVerdict | None = None
+) -> MethodCheck:
+    """What method ``name``'s map of image ``index`` may claim (its walk, its reconstruction,
+    and the image's out-of-distribution ``verdict`` where it was checked)."""
     needs = registry.get(name).needs if name in registry.keys() else frozenset()
     return check_method(
-        name, attribution, index, uses_reconstruction=bool(needs & {"generator", "autoencoder"})
+        name,
+        attribution,
+        index,
+        uses_reconstruction=bool(needs & {"generator", "autoencoder"}),
+        verdict=verdict,
     )
 
 
@@ -291,7 +298,7 @@ def explanation_figure(expl: ImageExplanation, index: int = 0, title: str = ""):
         for ax in axes[2:5]:
             _cross_out(ax, "FAILED\ncounterfactual")
     im_attr = None
-    checks = {k: method_check(k, expl.attributions[k], i) for k in names}
+    checks = {k: method_check(k, expl.attributions[k], i, verdict) for k in names}
     for ax, name in zip(axes[5:], names):
         a = expl.attributions[name]
         m = a.map[i].sum(0).numpy()

@@ -117,6 +117,9 @@ class MethodCheck:
         PSNR of that reconstruction (dB), where the method reports it.
     probability_start, probability_end
         Target probability at the two ends of the walk, where the method reports them.
+    foreign
+        Whether the image is foreign to the classifier (its out-of-distribution verdict;
+        ``None``: not checked). A map of a probability that is no verdict is not trusted.
     """
 
     method: str
@@ -125,6 +128,7 @@ class MethodCheck:
     reconstruction_psnr: float | None = None
     probability_start: float | None = None
     probability_end: float | None = None
+    foreign: bool | None = None
 
     @property
     def failed(self) -> bool:
@@ -133,8 +137,8 @@ class MethodCheck:
 
     @property
     def trusted(self) -> bool:
-        """Neither failed nor built on a low-fidelity reconstruction."""
-        return not self.failed and not self.low_fidelity
+        """Not failed, not built on a low-fidelity reconstruction, not of a foreign image."""
+        return not self.failed and not self.low_fidelity and not self.foreign
 
     def warnings(self, label: str | None = None) -> list[str]:
         """One sentence per reason to distrust the map (empty when it may be read)."""
@@ -153,12 +157,25 @@ class MethodCheck:
             out.append(
                 f"LOW FIDELITY ({name}): its reconstruction{psnr} does not match the image; distrust the map"
             )
+        if self.foreign:
+            out.append(
+                f"OUT OF DISTRIBUTION ({name}): the classifier was not trained for images like this one; "
+                "the map explains a probability that is no verdict"
+            )
         return out
 
     def to_dict(self, label: str | None = None) -> dict:
         """JSON-ready fields (the entry ``trust`` of each method in the summary)."""
         out: dict = {"trusted": self.trusted, "failed": self.failed}
-        for k in ("found", "low_fidelity", "reconstruction_psnr", "probability_start", "probability_end"):
+        keys = (
+            "found",
+            "low_fidelity",
+            "reconstruction_psnr",
+            "probability_start",
+            "probability_end",
+            "foreign",
+        )
+        for k in keys:
             v = getattr(self, k)
             if v is not None:
                 out[k] = v
@@ -177,7 +194,11 @@ def _at(extras: dict, key: str, index: int) -> object:
 
 
 def check_method(
-    key: str, attribution: object, index: int = 0, uses_reconstruction: bool = True
+    key: str,
+    attribution: object,
+    index: int = 0,
+    uses_reconstruction: bool = True,
+    verdict: OODVerdict | None = None,
 ) -> MethodCheck:
     """The :class:`MethodCheck` of image ``index`` in a method's ``Attribution``.
 
@@ -185,6 +206,7 @@ def check_method(
     ``dropped`` (Latent Shift) for whether the walk reached the other class,
     ``low_fidelity`` and ``reconstruction_psnr`` for the reconstruction it explains
     (ignored when ``uses_reconstruction`` is False: such a method maps the image itself).
+    ``verdict`` is the image's out-of-distribution verdict (``None``: not checked).
     """
     e = getattr(attribution, "extras", {}) or {}
     found = _at(e, "flipped", index)
@@ -200,6 +222,7 @@ def check_method(
         None if psnr is None else float(psnr),
         None if p0 is None else float(p0),
         None if p1 is None else float(p1),
+        None if verdict is None else bool(verdict.foreign),
     )
 
 

@@ -69,8 +69,16 @@ def test_failed_counterfactual_panels_are_greyed_and_flagged(classifier) -> None
         assert panels[key].caption.startswith("not an explanation")
     assert "FAILED" not in panels["original"].title
     s.result = dataclasses.replace(r, ood=FOREIGN)
-    captions = [p.caption for p in s.panels()]
-    assert all("n/a (out of distribution)" in t for t in captions)
+    panels = s.panels()
+    assert all("n/a (out of distribution)" in p.caption for p in panels)
+    # no method's map of a foreign image is trusted, and each says why, on screen too
+    checks = s.method_checks()
+    assert checks and all(c.foreign and not c.trusted for c in checks.values())
+    for p in panels:
+        if p.key in checks:
+            assert "OUT OF DISTRIBUTION" in p.warning
+    s.result = r  # in distribution again: the same maps are trusted
+    assert all(not c.foreign for c in s.method_checks().values())
 
 
 @pytest.fixture(scope="module")

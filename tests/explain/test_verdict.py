@@ -67,6 +67,20 @@ def test_foreign_image_probabilities_are_not_applicable(explanation) -> None:
     assert fig._suptitle.get_text().startswith("OUT OF DISTRIBUTION")
     titles = [a.get_title() for a in fig.axes if a.get_title()]
     assert all("n/a" in t for t in titles) and not any("p=0." in t or "p=1." in t for t in titles)
+    # every method's map of the foreign image is untrusted in the JSON, with the reason
+    for m in s["methods"].values():
+        assert m["trust"]["trusted"] is False and m["trust"]["foreign"] is True
+        assert any(w.startswith("OUT OF DISTRIBUTION") for w in m["trust"]["warnings"])
+    assert s["methods"]
+
+
+def test_a_map_of_a_foreign_image_is_not_trusted() -> None:
+    in_dist = OODVerdict("in_distribution", ())
+    assert check_method("ig", _attr(), 0, verdict=in_dist).trusted
+    bad = check_method("ig", _attr(), 0, verdict=FOREIGN)
+    assert bad.foreign and not bad.trusted and not bad.failed
+    assert bad.warnings("Integrated Gradients")[0].startswith("OUT OF DISTRIBUTION (Integrated Gradients)")
+    assert check_method("ig", _attr(), 0).foreign is None  # not checked: nothing claimed either way
 
 
 def _attr(**extras) -> Attribution:
@@ -121,7 +135,7 @@ def test_a_style_walk_without_a_flip_is_flagged_in_the_json_and_on_the_figure(
     assert "reconstruction_psnr" in trust and "probability_end" in trust
     # IG maps the image itself: the inversion's flag is not its own
     assert "low_fidelity" not in expl.attributions["ig"].extras
-    assert s["methods"]["ig"]["trust"] == {"trusted": True, "failed": False, "warnings": []}
+    assert s["methods"]["ig"]["trust"] == {"trusted": True, "failed": False, "foreign": False, "warnings": []}
     fig = explanation_figure(expl)
     titles = [ax.get_title() for ax in fig.axes]
     assert any(t == "style counterfactual\nNO COUNTERFACTUAL" for t in titles)
