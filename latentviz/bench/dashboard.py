@@ -218,6 +218,7 @@ def _batched_row(events: int, think: int, p95_one: float, p95_default: float) ->
             "frames_per_s": round(len(lat) / wall, 1),
             "lost_events": len(timed) - len(lat),
         },
+        note=f"{len(timed) - len(lat)} lost events of {len(timed)}; p95 {p95 / p95_one:.2f}× one session",
     )
 
 
@@ -264,6 +265,8 @@ def rows(quick: bool = False) -> list[Row]:
                         "lost_events": len(timed) - len(lat),
                         "server_rss_peak_mb": round(rss.peak, 1),
                     },
+                    note=f"{len(timed) - len(lat)} lost events of {len(timed)}"
+                    + (f"; p95 {p95 / p95_one:.2f}× one session" if n > 1 else ""),
                 )
             )
         label = " + ".join(map(str, SESSIONS))

@@ -39,6 +39,9 @@ class Row:
         What the ratio is against.
     extra
         Any other figures (repeats, sizes, …).
+    note
+        A short remark the text table shows in its last column (lost events, a missed
+        target's reason); empty for most rows.
     """
 
     area: str
@@ -50,6 +53,7 @@ class Row:
     ratio: float | None = None
     baseline: str = ""
     extra: dict = field(default_factory=dict)
+    note: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -96,8 +100,11 @@ def _fmt(v: float | None) -> str:
 
 
 def format_table(rows: list[Row]) -> str:
-    """A plain-text (markdown) table of the rows."""
-    head = ["area", "benchmark", "median", "p95", "unit", "ratio", "vs", "target"]
+    """A plain-text (markdown) table of the rows (a ``note`` column where any row has one)."""
+    notes = any(r.note for r in rows)
+    head = ["area", "benchmark", "median", "p95", "unit", "ratio", "vs", "target"] + (
+        ["note"] if notes else []
+    )
     body = [
         [
             r.area,
@@ -109,6 +116,7 @@ def format_table(rows: list[Row]) -> str:
             r.baseline,
             r.target,
         ]
+        + ([r.note] if notes else [])
         for r in rows
     ]
     widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(head)]
