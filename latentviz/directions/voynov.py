@@ -165,9 +165,16 @@ class VoynovResult:
     seconds: float = 0.0
 
 
-def _batch(step: int, seed: int, n: int, dim: int, k: int, scale: float, min_shift: float):
+def _batch(
+    step: int, seed: int, n: int, dim: int, k: int, scale: float, min_shift: float, shifts_per_base: int = 1
+):
+    """One step's draws: ``ceil(n / shifts_per_base)`` base latents and ``n`` (k, ε) shifts.
+
+    With ``shifts_per_base = 1`` (the paper's sampling) every pair has its own base; the
+    draws are then the same numbers as before the option existed.
+    """
     g = torch.Generator().manual_seed(int(seed) * 1_000_003 + int(step))
-    z = torch.randn(n, dim, generator=g)
+    z = torch.randn(-(-n // shifts_per_base), dim, generator=g)
     index = torch.randint(k, (n,), generator=g)
     eps = (2 * torch.rand(n, generator=g) - 1) * scale
     sign = torch.where(eps < 0, -1.0, 1.0)
@@ -188,6 +195,10 @@ def _pair(generator, a: DirectionMatrix, z, index, eps, grad: bool, precision: s
     forward = getattr(generator, "forward_trusted", generator)
     with torch.no_grad(), _amp(dev, precision):
         x0 = forward(z)
+    n = index.shape[0]
+    if z.shape[0] != n:  # several shifts per base: one base forward serves them all
+        m = -(-n // z.shape[0])
+        z, x0 = z.repeat_interleave(m, 0)[:n], x0.repeat_interleave(m, 0)[:n]
     shifted = z + a(index, eps)  # the shift itself stays in fp32
     with torch.set_grad_enabled(grad), _amp(dev, precision):
         x1 = forward(shifted)
@@ -297,6 +308,7 @@ def train_voynov(
     checkpoint_every: int = 250,
     n_eval: int = 512,
     precision: str = "auto",
+    shifts_per_base: int = 1,
     progress: bool = True,
 ) -> VoynovResult:
     """Train ``A`` and a reconstructor on a frozen generator (see the module docstring).
@@ -326,6 +338,10 @@ def train_voynov(
         ``"bf16"``. ``A``, the optimiser and the losses stay fp32 either way; bf16
         runs the generator and reconstructor, in channels-last layout, about 3× faster
         on an AVX512-BF16 CPU.
+    shifts_per_base
+        Shifted images per base latent ``z``. 1 is the paper's sampling (every pair its own
+        ``z``); ``m > 1`` draws ``batch_size / m`` bases, each shifted along ``m`` random
+        (k, ε), so one base forward serves ``m`` pairs. Held-out RCA always uses 1.
     """
     import time
 
@@ -333,6 +349,11 @@ def train_voynov(
     k = dim if k is None else int(k)
     channels = int(generator.image_shape[0])
     precision = resolve_precision(precision, generator.device)
+    shifts_per_base = int(shifts_per_base)
+    if not 1 <= shifts_per_base <= batch_size:
+        raise ArgumentError(
+            f"shifts_per_base must be between 1 and the batch size {batch_size}, not {shifts_per_base}"
+        )
     config = {
         "model_sha256": str(generator.sha256),
         "k": k,
@@ -348,6 +369,8 @@ def train_voynov(
         "steps": steps,
         "precision": precision,
     }
+    if shifts_per_base != 1:  # absent for the paper's sampling, so older checkpoints still resume
+        config["shifts_per_base"] = shifts_per_base
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         a = DirectionMatrix(dim, k, variant, fixed, seed).to(generator.device)
@@ -362,6 +385,7 @@ def train_voynov(
     if path is not None and path.is_file():
         start, history = _load(path, a, r, opt, config)
     shift = {"scale": shift_scale, "min_shift": min_shift}
+    train_shift = shift | {"shifts_per_base": shifts_per_base}
     t0 = time.perf_counter()
     r.train()
     bar = tqdm(
@@ -379,7 +403,7 @@ def train_voynov(
             x0, x1, idx, eps = _pair(
                 generator,
                 a,
-                *_batch(step, seed, batch_size, dim, k, **shift),
+                *_batch(step, seed, batch_size, dim, k, **train_shift),
                 fixed is None,
                 precision,
             )
@@ -448,7 +472,11 @@ def voynov(
         "latent_source": latent_source,
         "final_loss": float(np.mean(res.history["loss"][-50:])) if res.history["loss"] else None,
         "precision": resolve_precision(options.get("precision", "auto"), generator.device),
-        **{key: v for key, v in options.items() if key in ("reconstructor", "batch_size", "lr", "seed")},
+        **{
+            key: v
+            for key, v in options.items()
+            if key in ("reconstructor", "batch_size", "lr", "seed", "shifts_per_base")
+        },
     }
     if baselines:
         bsteps = steps if baseline_steps is None else baseline_steps
@@ -505,6 +533,12 @@ class Voynov(DirectionMethod):
             "auto", "precision", "bf16 mixed precision where native (auto), or fp32", choices=PRECISIONS
         )
         seed: int = option(0, "seed", "seed of the training", bound=SEED)
+        shifts_per_base: int = option(
+            1,
+            "shifts per base",
+            "shifted images per base latent, sharing one base forward (1: the paper's sampling)",
+            bound=Bound(1, 1024),
+        )
 
     def evaluation_options(self, generator: object, k: int) -> dict:
         # The RCA of Voynov & Babenko is reported for K = D (chance 1/K): keep every direction.
@@ -524,5 +558,6 @@ class Voynov(DirectionMethod):
             lr=options.lr,
             seed=options.seed,
             precision=options.precision,
+            shifts_per_base=options.shifts_per_base,
             progress=inputs.progress,
         )

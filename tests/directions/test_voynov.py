@@ -5,8 +5,15 @@ import pytest
 import torch
 
 from latentviz.directions.reconstructors import LeNetReconstructor
-from latentviz.directions.voynov import DirectionMatrix, _batch, resolve_precision, train_voynov, voynov
-from latentviz.errors import ModelFileError
+from latentviz.directions.voynov import (
+    DirectionMatrix,
+    _batch,
+    _pair,
+    resolve_precision,
+    train_voynov,
+    voynov,
+)
+from latentviz.errors import ArgumentError, ModelFileError
 
 
 def test_direction_matrix_variants():
@@ -115,3 +122,30 @@ def test_training_step_reads_nothing_back(conv_generator):
     with HostSyncCounter() as long:
         train_voynov(conv_generator, steps=45, **opts)
     assert long.count == short.count, (long.events, short.events)  # nothing per step
+
+
+def test_several_shifts_share_one_base_forward(conv_generator):
+    z1, _, _ = _batch(3, 0, 12, 6, 5, scale=6.0, min_shift=0.5)
+    zm, im, em = _batch(3, 0, 12, 6, 5, scale=6.0, min_shift=0.5, shifts_per_base=4)
+    assert z1.shape == (12, 6) and zm.shape == (3, 6) and im.shape == em.shape == (12,)
+    a = DirectionMatrix(conv_generator.latent_dim, 5, "proj")
+    z, index, eps = _batch(0, 1, 10, conv_generator.latent_dim, 5, 6.0, 0.5, shifts_per_base=4)
+    x0, x1, _, _ = _pair(conv_generator, a, z, index, eps, grad=False)
+    assert x0.shape[0] == x1.shape[0] == 10  # ceil(10 / 4) = 3 bases serve 10 pairs
+    with torch.no_grad():
+        base = conv_generator(z).repeat_interleave(4, 0)[:10]
+        want = conv_generator(z.repeat_interleave(4, 0)[:10] + a(index, eps))
+    torch.testing.assert_close(x0, base)
+    torch.testing.assert_close(x1, want, rtol=1e-4, atol=1e-5)
+
+
+def test_shared_bases_still_learn_and_are_recorded(tmp_path, conv_generator):
+    opts = dict(k=6, variant="proj", batch_size=32, lr=1e-3, progress=False, n_eval=384)
+    ds = voynov(conv_generator, steps=300, baselines=False, shifts_per_base=4, **opts)
+    assert ds.params["rca"] > 0.5 and ds.params["shifts_per_base"] == 4  # chance is 0.17
+    ckpt = tmp_path / "v.safetensors"
+    train_voynov(conv_generator, steps=2, checkpoint=ckpt, **opts)
+    with pytest.raises(ModelFileError, match="shifts_per_base"):
+        train_voynov(conv_generator, steps=4, checkpoint=ckpt, shifts_per_base=2, **opts)
+    with pytest.raises(ArgumentError, match="shifts_per_base"):
+        train_voynov(conv_generator, steps=1, shifts_per_base=0, **opts)
