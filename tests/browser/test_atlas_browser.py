@@ -15,19 +15,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from browser_kit import ARGS, ARTIFACTS, CHROMIUM, MARKS
 from torch import nn
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 N, D = 400, 6
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="Debian's chromium is not installed (/usr/bin/chromium)"
-    ),
-]
+pytestmark = MARKS
 
 
 def _store(root: Path):

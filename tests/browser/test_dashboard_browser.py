@@ -20,52 +20,20 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
+from browser_kit import ARGS, ARTIFACTS, CHROMIUM, DEEP_HTML, DEEP_TEXT, DOCUMENT_STRINGS, MARKS, serve
 from pydicom.data import get_testdata_file
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CT_SMALL = Path(get_testdata_file("CT_small.dcm"))
 IDENTIFIERS = ("CompressedSamples", "CT1", "JFK IMAGING", "20040119")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="Debian's chromium is not installed (/usr/bin/chromium)"
-    ),
-]
-
-# Text of the page including every shadow root (Panel renders its components in shadow DOM).
-DEEP_TEXT = """() => { const out = [];
-  const walk = (n) => { if (n.shadowRoot) walk(n.shadowRoot);
-    for (const c of n.childNodes) { if (c.nodeType === 3) out.push(c.textContent);
-      else if (c.nodeType === 1) walk(c); } };
-  walk(document.body); return out.join(' '); }"""
-DEEP_HTML = """() => { const out = [document.documentElement.outerHTML];
-  const walk = (n) => { if (n.shadowRoot) { out.push(n.shadowRoot.innerHTML); walk(n.shadowRoot); }
-    for (const c of n.children || []) walk(c); };
-  walk(document.body); return out.join(' '); }"""
-# Every string held by a model of the page's Bokeh documents (shown or not).
-DOCUMENT_STRINGS = """() => { const out = [];
-  for (const d of window.Bokeh.documents) for (const m of d.all_models) {
-    for (const p of Object.values(m.properties)) { let v; try { v = p.get_value(); } catch (e) { continue; }
-      if (typeof v === 'string') out.push(v);
-      else if (Array.isArray(v)) out.push(...v.filter((x) => typeof x === 'string')); } }
-  return out.join(' '); }"""
+pytestmark = MARKS
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from latentviz.dashboard.server import ServerProcess
-
     logfile = tmp_path_factory.mktemp("serve") / "serve.log"
-    with open(logfile, "wb") as log:
-        try:
-            with ServerProcess(log=log, timeout=180) as proc:
-                yield proc.url, proc.port
-        except Exception:
-            print(logfile.read_text()[-3000:])
-            raise
+    with serve([], logfile) as proc:
+        yield proc.url, proc.port
 
 
 @pytest.fixture(scope="module")

@@ -4,36 +4,19 @@ control exists and re-renders, and the page logs no errors (Debian's Chromium)."
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 import torch
+from browser_kit import ARGS, ARTIFACTS, CHROMIUM, DEEP_TEXT, MARKS, serve
 
 from latentviz.models.architectures.stylegan import StyleGAN2Generator
 from latentviz.models.io import save_model
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-# Text of the page including every shadow root (Panel renders its components in shadow DOM).
-DEEP_TEXT = """() => { const out = [];
-  const walk = (n) => { if (n.shadowRoot) walk(n.shadowRoot);
-    for (const c of n.childNodes) { if (c.nodeType === 3) out.push(c.textContent);
-      else if (c.nodeType === 1) walk(c); } };
-  walk(document.body); return out.join(' '); }"""
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="Debian's chromium is not installed (/usr/bin/chromium)"
-    ),
-]
+pytestmark = MARKS
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from latentviz.dashboard.server import ServerProcess
-
     tmp = tmp_path_factory.mktemp("style")
     torch.manual_seed(0)
     kw = {
@@ -49,15 +32,8 @@ def server(tmp_path_factory):
         StyleGAN2Generator(**kw), {"architecture": "style-gaan", "kwargs": kw, "data": "ct"}, tmp / "sg"
     )
     logfile = tmp / "serve.log"
-    with open(logfile, "wb") as log:
-        try:
-            with ServerProcess(
-                ["--model", str(tmp / "sg"), "--method", "ganspace", "--k", "3"], log=log, timeout=180
-            ) as proc:
-                yield proc.url
-        except Exception:
-            print(logfile.read_text()[-3000:])
-            raise
+    with serve(["--model", str(tmp / "sg"), "--method", "ganspace", "--k", "3"], logfile) as proc:
+        yield proc.url
 
 
 def _src(page, css: str) -> str:

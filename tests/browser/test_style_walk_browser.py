@@ -11,41 +11,20 @@ panels says so (``latentviz explain ... --autoencoder cxr-gaan`` reports the sam
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
+from browser_kit import ARGS, ARTIFACTS, CHROMIUM, DEEP_TEXT, MARKS, serve
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-DEEP_TEXT = """() => { const out = [];
-  const walk = (n) => { if (n.shadowRoot) walk(n.shadowRoot);
-    for (const c of n.childNodes) { if (c.nodeType === 3) out.push(c.textContent);
-      else if (c.nodeType === 1) walk(c); } };
-  walk(document.body); return out.join(' '); }"""
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="Debian's chromium is not installed (/usr/bin/chromium)"
-    ),
-]
+pytestmark = MARKS
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from latentviz.dashboard.server import ServerProcess
-
     logfile = tmp_path_factory.mktemp("style-walk") / "serve.log"
     argv = ["--model", "cxr-medxgan", "--classifier", "cxr-classifier", "--autoencoder", "cxr-gaan"]
     argv += ["--k", "2"]
-    with open(logfile, "wb") as log:
-        try:
-            with ServerProcess(argv, log=log, timeout=180) as proc:
-                yield proc.url
-        except Exception:
-            print(logfile.read_text()[-3000:])
-            raise
+    with serve(argv, logfile) as proc:
+        yield proc.url
 
 
 def test_a_failed_walk_is_said_on_screen_and_a_flipped_one_shows_its_walk(server: str) -> None:

@@ -10,33 +10,22 @@ from __future__ import annotations
 import time
 
 import pytest
-from test_dashboard_browser import ARGS, CHROMIUM, CT_SMALL, DEEP_HTML, DEEP_TEXT, DOCUMENT_STRINGS, Page
+from browser_kit import ARGS, CHROMIUM, DEEP_HTML, DEEP_TEXT, DOCUMENT_STRINGS, MARKS, serve
+from test_dashboard_browser import CT_SMALL, Page
 
 from latentviz.dashboard.server import websocket_message_limit
 
 LIMIT_MB = 0.05
 NAME = "DOE_JOHN_MRN4471.dcm"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="Debian's chromium is not installed (/usr/bin/chromium)"
-    ),
-]
+pytestmark = MARKS
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from latentviz.dashboard.server import ServerProcess
-
     logfile = tmp_path_factory.mktemp("serve") / "serve.log"
-    with open(logfile, "wb") as log:
-        try:
-            with ServerProcess(["--max-upload-mb", str(LIMIT_MB)], log=log, timeout=180) as proc:
-                yield proc.url, logfile
-        except Exception:
-            print(logfile.read_text()[-3000:])
-            raise
+    with serve(["--max-upload-mb", str(LIMIT_MB)], logfile) as proc:
+        yield proc.url, logfile
 
 
 @pytest.fixture(scope="module")

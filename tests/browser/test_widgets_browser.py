@@ -17,20 +17,12 @@ import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import nbformat
 import pytest
+from browser_kit import ARGS, ARTIFACTS, CHROMIUM, MARKS
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="Debian's chromium is not installed (/usr/bin/chromium)"
-    ),
-]
+pytestmark = MARKS
 
 NOTEBOOKS = {
     "explorer": """
@@ -126,7 +118,7 @@ def page(lab):
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+            args=ARGS,
         )
         pg = browser.new_page(viewport={"width": 1950, "height": 1100})
         pg.errors = []
