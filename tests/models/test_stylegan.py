@@ -209,24 +209,31 @@ def _rows(out: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
+def _tiny_cfg(
+    kind: str, data: Path, out: Path, steps: int = 1, width: int = 8, every: int = 10, **kw
+) -> TrainConfig:
+    """A style-training config of a few 16 px steps (``every``: sample and checkpoint period)."""
+    return TrainConfig(
+        kind=kind,
+        data=str(data),
+        out=out,
+        size=16,
+        steps=steps,
+        batch_size=4,
+        width=width,
+        latent_dim=8,
+        progress=False,
+        sample_every=every,
+        checkpoint_every=every,
+        early_step=0,
+        **kw,
+    )
+
+
 @pytest.mark.parametrize("kind", ["stylegan", "gaan"])
 def test_style_training_runs_and_resumes(kind: str, tiny_data: Path, tmp_path: Path) -> None:
     def cfg(out: Path, steps: int, **kw) -> TrainConfig:
-        return TrainConfig(
-            kind=kind,
-            data=str(tiny_data),
-            out=out,
-            size=16,
-            steps=steps,
-            batch_size=4,
-            width=8,
-            latent_dim=8,
-            progress=False,
-            sample_every=2,
-            checkpoint_every=2,
-            early_step=0,
-            **kw,
-        )
+        return _tiny_cfg(kind, tiny_data, out, steps=steps, every=2, **kw)
 
     fit(cfg(tmp_path / "full", 4))
     fit(cfg(tmp_path / "part", 2))
@@ -243,21 +250,7 @@ def test_style_training_runs_and_resumes(kind: str, tiny_data: Path, tmp_path: P
 
 
 def _init_cfg(kind: str, data: Path, out: Path, width: int = 8, **extra) -> TrainConfig:
-    return TrainConfig(
-        kind=kind,
-        data=str(data),
-        out=out,
-        size=16,
-        steps=1,
-        batch_size=4,
-        width=width,
-        latent_dim=8,
-        progress=False,
-        sample_every=10,
-        checkpoint_every=10,
-        early_step=0,
-        extra=extra,
-    )
+    return _tiny_cfg(kind, data, out, width=width, extra=extra)
 
 
 def test_a_gaan_run_starts_from_a_saved_generator(tiny_data: Path, tmp_path: Path) -> None:
