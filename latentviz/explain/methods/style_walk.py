@@ -24,7 +24,6 @@ crossed the threshold, so the map is not a counterfactual explanation) and
 
 from __future__ import annotations
 
-import threading
 import time
 import weakref
 from typing import Any, ClassVar
@@ -50,9 +49,9 @@ PATHS = ("attfind", "centroid")
 # evaluation explains clean, noisy and blurred copies with the same models).
 _PATHS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 # The last walk of each input batch: style_cf and style_lig asked for the same images with
-# the same walk options (one pipeline call) share one refinement and one walk.
-# Per thread (dashboard sessions run in parallel); the images are held by a weak reference.
-_WALKS = threading.local()
+# the same walk options (one pipeline call) share one refinement and one walk. Keyed by the
+# images' id; an entry is dropped as soon as its images are freed, so no walk outlives them.
+_WALKS: dict[int, tuple[tuple, Any]] = {}
 
 
 def is_style_autoencoder(g: Any) -> bool:
@@ -188,12 +187,14 @@ class _StyleWalk(Explainer):
         t = clf.resolve_target(target, per_sample=False)
         # the tensor's version counter: an in-place change of the images is a new batch
         key = (id(self.generator), id(clf), t, inputs._version, tuple(sorted(opts.items())))
-        last = getattr(_WALKS, "last", None)
-        if last is not None and last[0]() is inputs and last[1] == key:
-            w, extras, used = last[2]
+        last = _WALKS.get(id(inputs))
+        if last is not None and last[0] == key:
+            w, extras, used = last[1]
             return w, dict(extras), dict(used)
         out = self._compute_walk(inputs, t, opts)
-        _WALKS.last = (weakref.ref(inputs), key, out)
+        if id(inputs) not in _WALKS:
+            weakref.finalize(inputs, _WALKS.pop, id(inputs), None)
+        _WALKS[id(inputs)] = (key, out)
         w, extras, used = out
         return w, dict(extras), dict(used)
 

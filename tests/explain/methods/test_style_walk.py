@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import explain_toys as toys
 import pytest
 import torch
@@ -9,6 +11,7 @@ from torch import nn
 
 from latentviz.errors import OptionError, ShapeError
 from latentviz.explain import registry
+from latentviz.explain.methods import style_walk
 from latentviz.explain.methods.style_walk import (
     StyleCounterfactualMap,
     StylePathLIG,
@@ -166,3 +169,9 @@ def test_style_cf_and_style_lig_share_one_walk_of_the_same_images(models, images
     again = StyleCounterfactualMap(g, clf).attribute(x, refine_steps=0, max_amount=30.0)
     assert len(calls) == 4
     assert not torch.equal(again.extras["reconstruction"], cf["reconstruction"])
+    # the memo holds a walk only while its images live
+    key = id(x)
+    assert key in style_walk._WALKS
+    del x, out, cf, lig, again
+    gc.collect()
+    assert key not in style_walk._WALKS
