@@ -4,13 +4,6 @@ Bokeh documents may only be changed on their own event loop; ``add_next_tick_cal
 is the one document method that is safe to call from another thread. :class:`UiThread`
 wraps that for a session's views. Without a served document (unit tests, a notebook)
 the update runs at once on the calling thread.
-
-Each update runs with the document held (Bokeh's ``Document.hold``), so its changes leave
-through Bokeh's own patch path when it ends: the session's pending writes, under its
-write lock. Unheld, Panel 1.9 writes each change straight to the websocket and can leave a
-patch unsent when two of its writes race (``panel.io.document._dispatch_msgs`` clears its
-write block while a second write task is queued, and that task then returns without
-sending). Under load that lost a session's first slider frame now and then.
 """
 
 from __future__ import annotations
@@ -48,21 +41,8 @@ class UiThread:
         if self.doc is None:
             fn(*args, **kwargs)
         else:
-            self.doc.add_next_tick_callback(partial(_held, self.doc, fn, args, kwargs))
+            self.doc.add_next_tick_callback(partial(fn, *args, **kwargs))
 
     def close(self) -> None:
         """Drop later updates (the browser session ended)."""
         self._closed.set()
-
-
-def _held(doc: Any, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:
-    """``fn(*args, **kwargs)`` with ``doc`` held; its changes are sent when the hold ends."""
-    callbacks = getattr(doc, "callbacks", None)
-    if callbacks is None or getattr(callbacks, "hold_value", None) is not None:
-        fn(*args, **kwargs)  # not a Bokeh document, or already held: its holder sends them
-        return
-    doc.hold("combine")
-    try:
-        fn(*args, **kwargs)
-    finally:
-        doc.unhold()

@@ -126,38 +126,6 @@ def test_ui_thread_schedules_on_the_document_and_stops_when_closed() -> None:
     assert seen == [1, 3] and not direct.served
 
 
-def test_an_update_reaches_the_document_as_one_held_batch() -> None:
-    from bokeh.document import Document
-    from bokeh.models import Div
-
-    doc, div = Document(), Div(text="old")
-    doc.add_root(div)
-    context = object()  # a served document has a session context; UiThread only asks for one
-    doc._session_context = lambda: context
-    sent: list = []
-    doc.on_change(lambda event: sent.append((event.attr, event.new, doc.callbacks.hold_value)))
-    ui = UiThread(doc)
-    scheduled: list = []
-    doc.add_next_tick_callback = scheduled.append  # run the callback by hand, as the loop would
-
-    def update() -> None:
-        div.text = "first"
-        div.text = "frame"
-        assert sent == []  # held while the update runs
-
-    ui.call(update)
-    scheduled[0]()
-    # released once at the end, combined, through the document's own change events
-    assert [(a, v) for a, v, _ in sent] == [("text", "frame")] and sent[0][2] is None
-    assert doc.callbacks.hold_value is None
-    doc.hold("collect")  # an outer hold is left to its holder
-    ui.call(setattr, div, "text", "later")
-    scheduled[1]()
-    assert doc.callbacks.hold_value == "collect" and len(sent) == 1
-    doc.unhold()
-    assert sent[-1][:2] == ("text", "later")
-
-
 @pytest.mark.parametrize("closed_twice", [False, True])
 def test_close_stops_the_workers(resources, closed_twice) -> None:
     d = DashboardSession(resources)
