@@ -126,6 +126,38 @@ def test_ui_thread_schedules_on_the_document_and_stops_when_closed() -> None:
     assert seen == [1, 3] and not direct.served
 
 
+def test_patches_panel_left_queued_without_a_write_task_are_sent(monkeypatch) -> None:
+    import asyncio
+
+    from panel.io import document as pdoc
+
+    from latentviz.dashboard.dispatch import flush_stuck_patches
+
+    sent: list = []
+
+    async def dispatch(doc) -> None:  # stands in for Panel's task that writes the queue
+        sent.append(pdoc._WRITE_MSGS.pop(doc))
+
+    monkeypatch.setattr(pdoc, "_dispatch_msgs", dispatch)
+    doc = _FakeDoc()
+
+    async def scenario() -> None:
+        assert not flush_stuck_patches(doc)  # nothing queued
+        pdoc._WRITE_MSGS[doc] = {"connection": ["patch"]}
+        pdoc._WRITE_BLOCK[doc] = True
+        assert not flush_stuck_patches(doc)  # a write task holds the block: it will send it
+        del pdoc._WRITE_BLOCK[doc]  # the race: the block is gone, the patch still queued
+        assert flush_stuck_patches(doc) and pdoc._WRITE_BLOCK.get(doc) is True
+        await asyncio.sleep(0.01)
+
+    try:
+        asyncio.run(scenario())
+        assert sent == [{"connection": ["patch"]}]
+    finally:
+        pdoc._WRITE_MSGS.pop(doc, None)
+        pdoc._WRITE_BLOCK.pop(doc, None)
+
+
 @pytest.mark.parametrize("closed_twice", [False, True])
 def test_close_stops_the_workers(resources, closed_twice) -> None:
     d = DashboardSession(resources)
