@@ -31,7 +31,18 @@ from latentviz.directions.registry import (
 )
 from latentviz.errors import LatentvizError, ModelFileError, OptionError, ShapeError, UnknownMethodError
 
-BUILTIN = ("sefa", "ganspace", "voynov", "probe", "centroid", "sefa-style", "ganspace-w", "attfind")
+BUILTIN = (
+    "sefa",
+    "ganspace",
+    "voynov",
+    "probe",
+    "centroid",
+    "sefa-style",
+    "ganspace-w",
+    "attfind",
+    "random",
+    "axes",
+)
 
 
 def _action(parser: argparse.ArgumentParser, dest: str) -> argparse.Action:
