@@ -34,11 +34,20 @@ def _zoo():
     return gens, clfs
 
 
+def _directions(generator):
+    """Four SeFa directions: of the latent layer, or of the style affines of a style-based model."""
+    from latentviz.directions import sefa
+    from latentviz.directions.style import sefa_style
+
+    if hasattr(generator, "style_dims"):
+        return sefa_style(generator, k=4)
+    return sefa(generator, k=4)
+
+
 def _slider_row(name, generator, classifier, repeats: int) -> Row:
     from latentviz.core.explorer import ExplorerSession
-    from latentviz.directions import sefa
 
-    s = ExplorerSession(generator, sefa(generator, k=4), classifier, cache_size=1)
+    s = ExplorerSession(generator, _directions(generator), classifier, cache_size=1)
     size = generator.image_shape[-1]
     values = iter(np.tile(np.linspace(-3, 3, 61), 1 + repeats // 61 + 2))
 
@@ -69,9 +78,8 @@ def _frame_first_row(name, generator, classifier, repeats: int) -> Row:
 
     from latentviz.core import render
     from latentviz.core.explorer import ExplorerSession
-    from latentviz.directions import sefa
 
-    s = ExplorerSession(generator, sefa(generator, k=4), classifier, cache_size=1)
+    s = ExplorerSession(generator, _directions(generator), classifier, cache_size=1)
     arrived = threading.Event()
     worker = s.worker(lambda st, f: arrived.set(), None, lambda st, p: None)
     values = iter(np.tile(np.linspace(-3, 3, 61), 2 + (repeats + 3) // 61))
