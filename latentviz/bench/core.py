@@ -35,13 +35,10 @@ def _zoo():
 
 
 def _directions(generator):
-    """Four SeFa directions: of the latent layer, or of the style affines of a style-based model."""
-    from latentviz.directions import sefa
-    from latentviz.directions.style import sefa_style
+    """Four SeFa directions (of the style affines for a style-based model), as the views pick them."""
+    from latentviz.core.loading import discover
 
-    if hasattr(generator, "style_dims"):
-        return sefa_style(generator, k=4)
-    return sefa(generator, k=4)
+    return discover(generator, "sefa", 4)
 
 
 def _slider_row(name, generator, classifier, repeats: int) -> Row:

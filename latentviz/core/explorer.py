@@ -453,13 +453,13 @@ class ExplorerSession:
         vrange = self.display_range(st.window, x)
         image = x[0].cpu().numpy()
         prob = float(p[0]) if p is not None else None
-        width = x.shape[-1]
-        scale = max(1, 96 // width)
-        # the sample and difference grids share one caption height, so their tiles line up
-        lines = max(
-            render.label_lines("p=0.00", width, scale), render.label_lines(f"Δ sample {n}", width, scale)
-        )
         if st.grid:
+            width = x.shape[-1]
+            scale = max(1, 96 // width)
+            # the sample and difference grids share one caption height, so their tiles line up
+            lines = max(
+                render.label_lines("p=0.00", width, scale), render.label_lines(f"Δ sample {n}", width, scale)
+            )
             tiles = []
             for i in range(n):
                 u8 = render.to_uint8(x[i], vrange)

@@ -60,10 +60,6 @@ def _set(generator: Any, vectors: np.ndarray, method: str, names: list[str], par
     )
 
 
-def _dim(generator: Any) -> int:
-    return int(np.prod(getattr(generator, "latent_shape", None) or (generator.latent_dim,)))
-
-
 def random_directions(generator: Any, k: int = 10, seed: int = 0) -> DirectionSet:
     """``k`` directions drawn uniformly on the unit sphere of ``generator``'s latent.
 
@@ -74,14 +70,14 @@ def random_directions(generator: Any, k: int = 10, seed: int = 0) -> DirectionSe
     k = int(k)
     if k < 1:
         raise ArgumentError(f"k must be at least 1, got {k}")
-    d = np.random.default_rng(int(seed)).standard_normal((k, _dim(generator)))
+    d = np.random.default_rng(int(seed)).standard_normal((k, int(generator.latent_dim)))
     d /= np.linalg.norm(d, axis=1, keepdims=True)
     return _set(generator, d, "random", [f"random {i}" for i in range(k)], {"seed": int(seed)})
 
 
 def axis_directions(generator: Any, k: int | None = None) -> DirectionSet:
     """The first ``k`` (default all ``D``) coordinate axes of ``generator``'s latent."""
-    dim = _dim(generator)
+    dim = int(generator.latent_dim)
     k = dim if k is None else int(k)
     if not 1 <= k <= dim:
         raise ArgumentError(f"k must be between 1 and the latent size {dim}, got {k}")
@@ -120,7 +116,7 @@ class AxisDirections(DirectionMethod):
         k: int | None = option(None, "directions", "axes kept (None: all D)", bound=Bound(1, 4096))
 
     def evaluation_options(self, generator: Any, k: int) -> dict[str, Any]:
-        return {"k": min(int(k), _dim(generator))}
+        return {"k": min(int(k), int(generator.latent_dim))}
 
     def run(self, generator: object, options: Options, inputs: DiscoveryInputs) -> DirectionSet:
         return axis_directions(generator, options.k)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import blob_factors
 
 from latentviz.directions.baselines import axis_directions, random_directions
 from latentviz.directions.discover import discover
@@ -33,14 +32,13 @@ def test_axes_are_the_identity_rows_and_at_most_d(blob_generator) -> None:
         axis_directions(blob_generator, k=9)
 
 
-def test_baselines_run_through_the_registry_and_are_scored_like_the_rest(blob_generator) -> None:
+def test_baselines_run_through_the_registry_and_are_scored_like_the_rest(blob_generator, blob_reader) -> None:
     rand = discover(blob_generator, "random", 4, seed=1)
     axes = discover(blob_generator, "axes", 4)
     assert len(rand) == 4 and len(axes) == 4
-    reader = blob_factors(blob_generator.module)
     for ds in (rand, axes):
         scores = score_directions(
-            blob_generator, ds, reader, n_starts=4, shifts=np.linspace(-2, 2, 5), progress=False
+            blob_generator, ds, blob_reader, n_starts=4, shifts=np.linspace(-2, 2, 5), progress=False
         )
         assert scores.method == ds.method and scores.spearman.shape == (4, 3)
         assert np.isfinite(scores.leakage).all() and len(scores.matched) == 4

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
+from docs_scripts import load_docs_script
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def summary():
-    spec = importlib.util.spec_from_file_location("claims_summary", ROOT / "docs" / "claims_summary.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("claims_summary", module)
-    spec.loader.exec_module(module)
-    return module
+    return load_docs_script("claims_summary")
 
 
 def test_readme_block_is_generated_from_the_claims_page(summary) -> None:

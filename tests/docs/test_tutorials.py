@@ -6,27 +6,18 @@ so the rendered tutorials cannot go stale silently.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
+from docs_scripts import load_docs_script
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("[0-9][0-9]_*.ipynb"))
 TUTORIALS = ROOT / "docs" / "tutorials"
 
 
-def _builder():
-    spec = importlib.util.spec_from_file_location("build_tutorials", ROOT / "docs" / "build_tutorials.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("build_tutorials", module)
-    spec.loader.exec_module(module)
-    return module
-
-
-bt = _builder()
+bt = load_docs_script("build_tutorials")
 
 
 def test_there_are_examples() -> None:
