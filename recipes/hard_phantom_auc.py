@@ -1,9 +1,10 @@
-"""The difficulty knob of the hard CT phantom against a classifier's ROC AUC.
+"""The difficulty knob of a hard phantom against a classifier's ROC AUC.
 
-    python recipes/hard_phantom_auc.py                         # 0, 0.25, 0.5, 0.75, 1
+    python recipes/hard_phantom_auc.py                         # ct-hard at 0, 0.25, 0.5, 0.75, 1
+    python recipes/hard_phantom_auc.py --kind cxr-hard --difficulties 0 0.25 0.5 1
     python recipes/hard_phantom_auc.py --difficulties 0.5 --steps 300 --out /tmp/auc
 
-For each difficulty: ``--n-train`` ``ct-hard`` phantoms (seed 0) written to an ``.npz``, a
+For each difficulty: ``--n-train`` phantoms of ``--kind`` (seed 0) written to an ``.npz``, a
 zoo-architecture classifier trained on them with ``latentviz.models.training.fit`` (the
 same trainer as ``latentviz train classifier``), and its ROC AUC on ``--n-test`` fresh
 phantoms of the same difficulty (seed 90001, as the zoo's quality gate). Writes
@@ -24,33 +25,36 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from latentviz.data.phantoms import generate  # noqa: E402
+from latentviz.data.phantoms import HARD_KINDS, generate  # noqa: E402
 from latentviz.models.io import load_wrapped  # noqa: E402
 from latentviz.models.training import TrainConfig, fit  # noqa: E402
 
 TEST_SEED = 90001
 
 
-def auc_at(difficulty: float, out: Path, n_train: int, n_test: int, steps: int, batch: int) -> dict:
+def auc_at(
+    difficulty: float, out: Path, n_train: int, n_test: int, steps: int, batch: int, kind: str = "ct-hard"
+) -> dict:
     """Train on ``difficulty`` and measure the held-out AUC."""
     import torch
     from sklearn.metrics import roc_auc_score
 
-    run = out / f"d{difficulty:.2f}"
+    run = out / kind / f"d{difficulty:.2f}"
     run.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    train = generate("ct-hard", n_train, seed=0, difficulty=difficulty)
+    train = generate(kind, n_train, seed=0, difficulty=difficulty)
     npz = run / "train.npz"
     np.savez(npz, images=train.images, labels=train.labels)
     cfg = TrainConfig(kind="classifier", data=str(npz), out=run, steps=steps, batch_size=batch,
                       n_train=n_train, progress=False, checkpoint_every=max(steps, 1))  # fmt: skip
     fit(cfg)
     clf = load_wrapped(run / "model", device="cpu")
-    test = generate("ct-hard", n_test, seed=TEST_SEED, difficulty=difficulty)
+    test = generate(kind, n_test, seed=TEST_SEED, difficulty=difficulty)
     x = torch.as_tensor(test.images)
     with torch.inference_mode():
         p = torch.cat([clf.probability(x[i : i + 256]) for i in range(0, len(x), 256)]).numpy()
     return {
+        "kind": kind,
         "difficulty": difficulty,
         "auc": float(roc_auc_score(test.labels, p)),
         "accuracy": float(((p > 0.5) == test.labels).mean()),
@@ -64,6 +68,7 @@ def auc_at(difficulty: float, out: Path, n_train: int, n_test: int, steps: int, 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--kind", default="ct-hard", choices=HARD_KINDS)
     ap.add_argument("--difficulties", type=float, nargs="+", default=[0.0, 0.25, 0.5, 0.75, 1.0])
     ap.add_argument("--n-train", type=int, default=4096)
     ap.add_argument("--n-test", type=int, default=2000)
@@ -73,10 +78,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     rows = []
     for d in args.difficulties:
-        rows.append(auc_at(d, args.out, args.n_train, args.n_test, args.steps, args.batch_size))
+        rows.append(auc_at(d, args.out, args.n_train, args.n_test, args.steps, args.batch_size, args.kind))
         r = rows[-1]
         print(f"| {d:.2f} | {r['auc']:.4f} | {r['accuracy']:.3f} | {r['seconds']:.0f} s |", flush=True)
-    (args.out / "auc.json").write_text(json.dumps(rows, indent=2))
+    (args.out / args.kind / "auc.json").write_text(json.dumps(rows, indent=2))
     return 0
 
 

@@ -13,7 +13,7 @@ from latentviz.cli import print_json
 
 __all__ = ["DESCRIPTION", "HELP", "add_arguments", "run"]
 
-HELP = "render a phantom dataset (cxr, ct, ct-hard, brain) with labels, masks and factors"
+HELP = "render a phantom dataset (cxr, ct, ct-hard, cxr-hard, brain) with labels, masks and factors"
 DESCRIPTION = (
     "Render N phantom images of KIND with their labels, pathology masks and ground-truth "
     "factors. Writes DIR/KIND_images.npz (images, raw, labels, masks, factor_<name> arrays, "
@@ -34,7 +34,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--difficulty",
         type=float,
         default=None,
-        help="ct-hard only: 0 (the ct phantom's nodules) … 1 (smallest, faintest); default 0.25",
+        help="hard kinds only: 0 (the plain phantom's lesions) … 1 (smallest, faintest); default 0.25",
     )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 

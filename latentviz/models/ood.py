@@ -58,6 +58,12 @@ PHANTOM_ACQUISITION: dict[str, dict[str, Any]] = {
         "units": "HU",
         "what": "thoracic CT slices with pulmonary vessels",
     },
+    "cxr-hard": {
+        "modality": ["CR", "DX"],
+        "photometric": ["MONOCHROME2"],
+        "units": "",
+        "what": "frontal chest radiographs with rib crossings and vascular markings",
+    },
     "cxr": {
         "modality": ["CR", "DX"],
         "photometric": ["MONOCHROME2"],

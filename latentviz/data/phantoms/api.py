@@ -14,9 +14,9 @@ from latentviz.data.phantoms.errors import PhantomArgumentError
 
 __all__ = ["HARD_KINDS", "KINDS", "SIZES", "factor_names", "generate", "render", "to_model_range"]
 
-KINDS = ("cxr", "ct", "brain", "ct-hard")
+KINDS = ("cxr", "ct", "brain", "ct-hard", "cxr-hard")
 #: Kinds whose lesions have a difficulty knob (``generate(…, difficulty=)``).
-HARD_KINDS = ("ct-hard",)
+HARD_KINDS = ("ct-hard", "cxr-hard")
 SIZES = (64, 128, 256)
 _MIN_SIZE, _MAX_SIZE = 32, 512
 # Samples rendered per chunk: bounds memory at large sizes and drives the progress bar.
@@ -71,7 +71,9 @@ def generate(
     kind
         ``"cxr"`` (chest radiograph), ``"ct"`` (thoracic CT slice), ``"brain"`` (MNI152
         MRI slice; needs nilearn) or ``"ct-hard"`` (the CT slice with branching vessels,
-        vessel cross-sections that look like nodules, airways and more partial-volume blur).
+        vessel cross-sections that look like nodules, airways and more partial-volume blur) or
+        ``"cxr-hard"`` (the radiograph with rib crossings, vascular markings, nipple shadows
+        and textured opacities with air bronchograms).
     n
         Number of samples.
     size

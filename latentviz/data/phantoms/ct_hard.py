@@ -24,7 +24,7 @@ import numpy as np
 
 from latentviz.data.phantoms import ct
 from latentviz.data.phantoms.errors import PhantomArgumentError
-from latentviz.data.phantoms.geometry import F32, col
+from latentviz.data.phantoms.geometry import F32, col, tube
 from latentviz.data.phantoms.lesions import sample_lesions
 
 __all__ = ["DEFAULT_DIFFICULTY", "FACTORS", "UNITS", "WINDOW", "render_raw", "sample_factors"]
@@ -64,15 +64,6 @@ def sample_factors(
     return f
 
 
-def _segments(x0, y0, angle, length, width, X, Y, px) -> np.ndarray:
-    """Soft tubes from ``(x0, y0)`` along ``angle`` (per sample ``(n, 1, 1)`` arrays)."""
-    dx, dy = np.cos(angle), np.sin(angle)
-    t = np.clip((X - x0) * dx + (Y - y0) * dy, 0.0, length)
-    dist = np.hypot(X - (x0 + t * dx), Y - (y0 + t * dy))
-    taper = width * (1.0 - 0.5 * t / np.maximum(length, 1e-6))
-    return np.clip((taper - dist) / px + 0.5, 0.0, 1.0)
-
-
 def _vessels_and_airways(img: np.ndarray, ctx: dict, density: np.ndarray) -> None:
     X, Y, px, lungs, box, rng = ctx["X"], ctx["Y"], ctx["px"], ctx["lungs"], ctx["box"], ctx["rng"]
     n = X.shape[0]
@@ -97,7 +88,7 @@ def _vessels_and_airways(img: np.ndarray, ctx: dict, density: np.ndarray) -> Non
             for level in range(_BRANCHES):
                 nxt = []
                 for b, (x0, y0, a, ln, w) in enumerate(starts):
-                    vessel = np.maximum(vessel, _segments(x0, y0, a, ln, w, X, Y, px))
+                    vessel = np.maximum(vessel, tube(x0, y0, a, ln, w, X, Y, px))
                     if level + 1 < _BRANCHES:
                         x1, y1 = x0 + ln * np.cos(a), y0 + ln * np.sin(a)
                         for k, sign in enumerate((-1.0, 1.0)):

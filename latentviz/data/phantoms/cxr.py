@@ -12,6 +12,8 @@ Body coordinates: ``X`` to the image's right (the patient's left), ``Y`` down,
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from latentviz.data.phantoms.geometry import F32, body_grid, col, fft_blur, inside, smooth_noise
@@ -83,9 +85,19 @@ def _ramp(v: np.ndarray, lo: float | np.ndarray, width: float) -> np.ndarray:
 
 
 def render_raw(
-    f: dict[str, np.ndarray], size: int, rng: np.random.Generator
+    f: dict[str, np.ndarray],
+    size: int,
+    rng: np.random.Generator,
+    anatomy: Callable[[np.ndarray, dict], None] | None = None,
+    opacity: Callable[[np.ndarray, dict], np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Render a batch: ``raw`` float32 ``(n, size, size)`` in ``[0, 1]`` and the lesion mask."""
+    """Render a batch: ``raw`` float32 ``(n, size, size)`` in ``[0, 1]`` and the lesion mask.
+
+    The hard variant's hooks: ``anatomy(D, ctx)`` adds to the density map after the plain
+    anatomy and before the lesions; ``opacity(lesion, ctx)`` returns the lesions' density
+    from their soft footprint (by default a ground-glass mottle). ``ctx`` holds the grids,
+    the lung fields, the lesion centres, the texture and the random stream.
+    """
     n = f["rotation"].shape[0]
     # Random streams drawn in a fixed order whatever the factors, so that a sample
     # re-rendered with other factors (e.g. without its lesion) keeps its noise.
@@ -164,6 +176,10 @@ def render_raw(
     # Gastric air bubble under the left dome.
     l_bottom = top + 1.27 * lh
     D -= 0.22 * inside(((X - 0.4 * lw) / 0.1) ** 2 + ((Y - l_bottom - 0.08) / 0.05) ** 2, 2 * px / 0.05)
+    ctx = {"X": X, "Y": Y, "px": px, "lw": lw, "lh": lh, "lungs": lungs, "envelope": envelope,
+           "texture": texture, "rng": rng, "size": size, "f": f, "centres": []}  # fmt: skip
+    if anatomy is not None:
+        anatomy(D, ctx)
 
     # Lesions: opacities that replace part of the lungs' air, mottled like ground glass. They lie
     # in the lung volume, which extends behind the heart, so they add to its density there too.
@@ -176,8 +192,12 @@ def render_raw(
         cy = _TOP + ly * (bottom - _TOP)
         # A soft rim of fixed physical width (1.2 px at 64 px), so masks agree across sizes.
         lesion = np.maximum(lesion, lesion_blob(X, Y, cx, cy, lr, shapes[k], col(0.0375 / f["patient_size"])))
+        ctx["centres"].append((cx, cy, lr))
     lesion = lesion * envelope
-    D += col(f["lesion_intensity"]) * 0.8 * lesion * (0.85 + 0.15 * texture)
+    if opacity is None:
+        D += col(f["lesion_intensity"]) * 0.8 * lesion * (0.85 + 0.15 * texture)
+    else:
+        D += opacity(lesion, ctx)
     # The mask follows the lesion as rendered: blurred like the film.
     mask = _blur_rows(lesion, f["blur"] * size / 64.0) > MASK_THRESHOLD
 

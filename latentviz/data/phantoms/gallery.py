@@ -16,6 +16,7 @@ DEFAULT_CAPTION_FACTORS = {
     "cxr": ("ctr", "rotation", "breast_size"),
     "ct": ("z_position", "rotation", "breast_size"),
     "ct-hard": ("z_position", "lesion_size", "lesion_intensity"),
+    "cxr-hard": ("ctr", "lesion_size", "vessel_density"),
     "brain": ("slice_z", "rotation", "elastic"),
 }
 

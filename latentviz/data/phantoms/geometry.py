@@ -18,6 +18,7 @@ __all__ = [
     "inside",
     "pixel_grid",
     "smooth_noise",
+    "tube",
 ]
 
 F32 = np.float32
@@ -90,3 +91,15 @@ def smooth_noise(rng: np.random.Generator, n: int, size: int, sigma_frac: float)
     field = fft_blur(rng.standard_normal((n, size, size), dtype=F32), sigma_frac * size)
     std = field.std(axis=(1, 2), keepdims=True) + 1e-6
     return (field / std).astype(F32)
+
+
+def tube(x0, y0, angle, length, width, X, Y, px) -> np.ndarray:
+    """Soft tapered tubes from ``(x0, y0)`` along ``angle`` (per-sample ``(n, 1, 1)`` arrays).
+
+    The width tapers linearly to half of ``width`` at ``length``; values in ``[0, 1]``.
+    """
+    dx, dy = np.cos(angle), np.sin(angle)
+    t = np.clip((X - x0) * dx + (Y - y0) * dy, 0.0, length)
+    dist = np.hypot(X - (x0 + t * dx), Y - (y0 + t * dy))
+    taper = width * (1.0 - 0.5 * t / np.maximum(length, 1e-6))
+    return np.clip((taper - dist) / px + 0.5, 0.0, 1.0)

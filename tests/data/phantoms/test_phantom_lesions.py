@@ -7,7 +7,7 @@ import pytest
 
 from latentviz.data.phantoms import generate, render
 
-KINDS = ("cxr", "ct", "brain", "ct-hard")
+KINDS = ("cxr", "ct", "brain", "ct-hard", "cxr-hard")
 
 
 def _without_lesion(kind: str, factors: dict[str, np.ndarray], size: int, seed: int) -> np.ndarray:
