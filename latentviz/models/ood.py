@@ -70,6 +70,12 @@ PHANTOM_ACQUISITION: dict[str, dict[str, Any]] = {
         "units": "",
         "what": "frontal chest radiographs",
     },
+    "brain-hard": {
+        "modality": ["MR"],
+        "photometric": ["MONOCHROME2"],
+        "units": "",
+        "what": "axial brain MR slices with enhancing look-alikes",
+    },
     "brain": {
         "modality": ["MR"],
         "photometric": ["MONOCHROME2"],

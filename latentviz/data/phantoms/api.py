@@ -14,9 +14,9 @@ from latentviz.data.phantoms.errors import PhantomArgumentError
 
 __all__ = ["HARD_KINDS", "KINDS", "SIZES", "factor_names", "generate", "render", "to_model_range"]
 
-KINDS = ("cxr", "ct", "brain", "ct-hard", "cxr-hard")
+KINDS = ("cxr", "ct", "brain", "ct-hard", "cxr-hard", "brain-hard")
 #: Kinds whose lesions have a difficulty knob (``generate(…, difficulty=)``).
-HARD_KINDS = ("ct-hard", "cxr-hard")
+HARD_KINDS = ("ct-hard", "cxr-hard", "brain-hard")
 SIZES = (64, 128, 256)
 _MIN_SIZE, _MAX_SIZE = 32, 512
 # Samples rendered per chunk: bounds memory at large sizes and drives the progress bar.
@@ -73,7 +73,8 @@ def generate(
         MRI slice; needs nilearn) or ``"ct-hard"`` (the CT slice with branching vessels,
         vessel cross-sections that look like nodules, airways and more partial-volume blur) or
         ``"cxr-hard"`` (the radiograph with rib crossings, vascular markings, nipple shadows
-        and textured opacities with air bronchograms).
+        and textured opacities with air bronchograms) or ``"brain-hard"`` (the MRI slice with
+        enhancing look-alikes and tumours from ring-enhancing to non-enhancing; needs nilearn).
     n
         Number of samples.
     size

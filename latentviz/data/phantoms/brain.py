@@ -14,6 +14,7 @@ the brain. The window ``(130, 260)`` maps raw intensities ``[0, 260]`` to ``[-1,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
@@ -102,10 +103,33 @@ def sample_factors(rng: np.random.Generator, labels: np.ndarray) -> dict[str, np
     }
 
 
+def _paint_tumour(img: np.ndarray, ctx: dict) -> np.ndarray:
+    """The plain phantom's tumour: oedema, enhancing rim and necrotic core; returns the mask."""
+    X, Y, f, shapes, brain, px = ctx["X"], ctx["Y"], ctx["f"], ctx["shapes"], ctx["brain"], ctx["px"]
+    tx, ty, r = ctx["tx"], ctx["ty"], f["lesion_size"]
+    outer = lesion_blob(X, Y, tx, ty, r * (1.0 + f["lesion_oedema"]), shapes, 1.5 * px) * brain
+    rim = lesion_blob(X, Y, tx, ty, r, shapes, px) * brain
+    core = lesion_blob(X, Y, tx, ty, 0.6 * r, shapes, px) * brain
+    img *= 1.0 - 0.3 * outer  # oedema: T1-hypointense
+    img += rim * (col(f["lesion_intensity"]) * _WHITE_MATTER - img)  # enhancing rim
+    img += core * (0.35 * _WHITE_MATTER - img)  # necrotic core
+    return outer > MASK_THRESHOLD
+
+
 def render_raw(
-    f: dict[str, np.ndarray], size: int, rng: np.random.Generator
+    f: dict[str, np.ndarray],
+    size: int,
+    rng: np.random.Generator,
+    before_tumour: Callable[[np.ndarray, dict], None] | None = None,
+    tumour: Callable[[np.ndarray, dict], np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Render a batch: ``raw`` float32 ``(n, size, size)`` (template units) and the tumour mask."""
+    """Render a batch: ``raw`` float32 ``(n, size, size)`` (template units) and the tumour mask.
+
+    The hard variant's hooks: ``before_tumour(img, ctx)`` paints into the slice before the
+    tumour; ``tumour(img, ctx)`` paints the tumour in place and returns its mask (default:
+    the ring-enhancing tumour). ``ctx`` holds the grids, the brain mask, the tumour centre,
+    the shape stream and the random stream.
+    """
     vol, affine = load_template()
     n = f["rotation"].shape[0]
     shapes = rng.random((n, 4), dtype=F32)
@@ -136,15 +160,11 @@ def render_raw(
     # Tumour in template coordinates (it deforms with the brain).
     tx = f["lesion_x"] * _BRAIN_HALF_MM[0] / _HALF_FOV_MM
     ty = f["lesion_y"] * _BRAIN_HALF_MM[1] / _HALF_FOV_MM
-    r = f["lesion_size"]
-    px = col(2.0 / size)
-    outer = lesion_blob(X, Y, tx, ty, r * (1.0 + f["lesion_oedema"]), shapes, 1.5 * px) * brain
-    rim = lesion_blob(X, Y, tx, ty, r, shapes, px) * brain
-    core = lesion_blob(X, Y, tx, ty, 0.6 * r, shapes, px) * brain
-    img = img * (1.0 - 0.3 * outer)  # oedema: T1-hypointense
-    img += rim * (col(f["lesion_intensity"]) * _WHITE_MATTER - img)  # enhancing rim
-    img += core * (0.35 * _WHITE_MATTER - img)  # necrotic core
-    mask = outer > MASK_THRESHOLD
+    ctx = {"X": X, "Y": Y, "f": f, "shapes": shapes, "brain": brain, "px": col(2.0 / size),
+           "tx": tx, "ty": ty, "rng": rng, "size": size}  # fmt: skip
+    if before_tumour is not None:
+        before_tumour(img, ctx)
+    mask = (tumour or _paint_tumour)(img, ctx)
 
     gx, gy = np.asarray(X), np.asarray(Y)
     bias = np.exp(col(f["bias_x"]) * gx + col(f["bias_y"]) * gy)

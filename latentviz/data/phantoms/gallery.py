@@ -17,6 +17,7 @@ DEFAULT_CAPTION_FACTORS = {
     "ct": ("z_position", "rotation", "breast_size"),
     "ct-hard": ("z_position", "lesion_size", "lesion_intensity"),
     "cxr-hard": ("ctr", "lesion_size", "vessel_density"),
+    "brain-hard": ("slice_z", "lesion_size", "lesion_enhancement"),
     "brain": ("slice_z", "rotation", "elastic"),
 }
 
@@ -30,6 +31,8 @@ _SHORT = {
     "lesion_count": "lesions",
     "lesion_size": "size",
     "lesion_intensity": "HU",
+    "lesion_enhancement": "enh",
+    "vessel_density": "vessels",
 }
 
 

@@ -33,7 +33,7 @@ __all__ = [
     "window_label",
 ]
 
-PHANTOM_KINDS = ("cxr", "ct", "brain", "ct-hard", "cxr-hard")  # = latentviz.data.phantoms.KINDS (tested)
+PHANTOM_KINDS = ("cxr", "ct", "brain", "ct-hard", "cxr-hard", "brain-hard")  # = latentviz.data.phantoms.KINDS (tested)
 
 #: Image sizes every training kind builds (the DCGAN/VAE/StyleGAN stacks halve a power of two
 #: down to 4 px); ``latentviz train --size`` states the same range.

@@ -41,7 +41,7 @@ def test_render_reproduces_generate(kind: str) -> None:
 
 
 def test_kinds_and_bad_arguments() -> None:
-    assert KINDS == ("cxr", "ct", "brain", "ct-hard", "cxr-hard")
+    assert KINDS == ("cxr", "ct", "brain", "ct-hard", "cxr-hard", "brain-hard")
     with pytest.raises(PhantomArgumentError, match="kind"):
         generate("mri", 2)
     with pytest.raises(PhantomArgumentError, match="size"):
