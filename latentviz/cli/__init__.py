@@ -48,7 +48,7 @@ def add_latent_shape_argument(p: argparse.ArgumentParser) -> None:
 # listing the commands imports none of them (torch, dask and Panel take seconds).
 SUBCOMMANDS: dict[str, str] = {
     "info": "describe a medical image (DICOM file or folder, NIfTI, PNG/JPEG/TIFF, NPZ); no identifiers",
-    "phantom": "render a phantom dataset (cxr, ct, brain and their -hard variants) with labels, masks and factors",
+    "phantom": "render a phantom dataset (cxr, ct, brain, their -hard variants) with labels, masks, factors",
     "train": "train a classifier, DCGAN, VAE, medXGAN, StyleGAN2 or style-based autoencoder",
     "zoo": "list the bundled models (name, kind, size, recipe, training time, quality)",
     "discover": "discover latent directions (sefa, ganspace, voynov, probe, centroid) and draw them",

@@ -33,7 +33,8 @@ __all__ = [
     "window_label",
 ]
 
-PHANTOM_KINDS = ("cxr", "ct", "brain", "ct-hard", "cxr-hard", "brain-hard")  # = latentviz.data.phantoms.KINDS (tested)
+# = latentviz.data.phantoms.KINDS (tested)
+PHANTOM_KINDS = ("cxr", "ct", "brain", "ct-hard", "cxr-hard", "brain-hard")
 
 #: Image sizes every training kind builds (the DCGAN/VAE/StyleGAN stacks halve a power of two
 #: down to 4 px); ``latentviz train --size`` states the same range.
