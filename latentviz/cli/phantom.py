@@ -13,7 +13,7 @@ from latentviz.cli import print_json
 
 __all__ = ["DESCRIPTION", "HELP", "add_arguments", "run"]
 
-HELP = "render a phantom dataset (cxr, ct, brain and their -hard variants) with labels, masks and factors"
+HELP = "render a phantom dataset (cxr, ct, brain, their -hard variants) with labels, masks, factors"
 DESCRIPTION = (
     "Render N phantom images of KIND with their labels, pathology masks and ground-truth "
     "factors. Writes DIR/KIND_images.npz (images, raw, labels, masks, factor_<name> arrays, "
