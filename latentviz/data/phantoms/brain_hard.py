@@ -22,9 +22,8 @@ from __future__ import annotations
 import numpy as np
 
 from latentviz.data.phantoms import brain
-from latentviz.data.phantoms.errors import PhantomArgumentError
 from latentviz.data.phantoms.geometry import F32, col, tube
-from latentviz.data.phantoms.lesions import MASK_THRESHOLD, lesion_blob
+from latentviz.data.phantoms.lesions import MASK_THRESHOLD, checked_difficulty, lerp, lesion_blob
 
 __all__ = [
     "DEFAULT_DIFFICULTY",
@@ -48,29 +47,23 @@ _VESSELS = 3  # cortical vessel segments per slice
 _WM = 215.0  # white-matter intensity of the template (brain._WHITE_MATTER)
 
 
-def _lerp(a: float, b: float, t: float) -> float:
-    return float(a + (b - a) * t)
-
-
 def sample_factors(
     rng: np.random.Generator, labels: np.ndarray, difficulty: float | None = None
 ) -> dict[str, np.ndarray]:
     """Draw every factor for a batch with the given labels at ``difficulty`` (0 … 1)."""
-    d = DEFAULT_DIFFICULTY if difficulty is None else float(difficulty)
-    if not 0.0 <= d <= 1.0:
-        raise PhantomArgumentError(f"difficulty={difficulty!r}: must lie in [0, 1]")
+    d = checked_difficulty(difficulty, DEFAULT_DIFFICULTY)
     f = brain.sample_factors(rng, labels)
     n = labels.shape[0]
     pos = labels.astype(F32)
     u = lambda lo, hi: rng.uniform(lo, hi, n).astype(F32)  # noqa: E731
     f["difficulty"] = np.full(n, d, F32)
-    f["lesion_size"] = u(_lerp(0.08, 0.05, d), _lerp(0.17, 0.1, d)) * pos
+    f["lesion_size"] = u(lerp(0.08, 0.05, d), lerp(0.17, 0.1, d)) * pos
     # A share of the tumours does not enhance at all (growing with the difficulty); the
     # others enhance less as it grows.
-    enhancing = u(_lerp(0.7, 0.3, d), 1.0)
+    enhancing = u(lerp(0.7, 0.3, d), 1.0)
     silent = u(0.0, 0.15)
     f["lesion_enhancement"] = np.where(u(0.0, 1.0) < 0.6 * d, silent, enhancing) * pos
-    f["lesion_oedema"] = u(_lerp(0.3, 0.1, d), _lerp(1.0, 0.5, d)) * pos
+    f["lesion_oedema"] = u(lerp(0.3, 0.1, d), lerp(1.0, 0.5, d)) * pos
     return f
 
 

@@ -23,9 +23,8 @@ from functools import partial
 import numpy as np
 
 from latentviz.data.phantoms import ct
-from latentviz.data.phantoms.errors import PhantomArgumentError
 from latentviz.data.phantoms.geometry import F32, col, tube
-from latentviz.data.phantoms.lesions import sample_lesions
+from latentviz.data.phantoms.lesions import checked_difficulty, sample_lesions
 
 __all__ = ["DEFAULT_DIFFICULTY", "FACTORS", "UNITS", "WINDOW", "render_raw", "sample_factors"]
 
@@ -49,9 +48,7 @@ def sample_factors(
     rng: np.random.Generator, labels: np.ndarray, difficulty: float | None = None
 ) -> dict[str, np.ndarray]:
     """Draw every factor for a batch with the given labels at ``difficulty`` (0 … 1)."""
-    d = DEFAULT_DIFFICULTY if difficulty is None else float(difficulty)
-    if not 0.0 <= d <= 1.0:
-        raise PhantomArgumentError(f"difficulty={difficulty!r}: must lie in [0, 1]")
+    d = checked_difficulty(difficulty, DEFAULT_DIFFICULTY)
     f = ct.sample_factors(rng, labels)
     n = labels.shape[0]
     f["blur"] = rng.uniform(0.4, 0.9, n).astype(F32)  # partial volume: thicker effective slice

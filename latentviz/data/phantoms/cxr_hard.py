@@ -23,9 +23,8 @@ from __future__ import annotations
 import numpy as np
 
 from latentviz.data.phantoms import cxr
-from latentviz.data.phantoms.errors import PhantomArgumentError
 from latentviz.data.phantoms.geometry import F32, col, inside, smooth_noise, tube
-from latentviz.data.phantoms.lesions import sample_lesions
+from latentviz.data.phantoms.lesions import checked_difficulty, lerp, sample_lesions
 
 __all__ = ["DEFAULT_DIFFICULTY", "FACTORS", "UNITS", "WINDOW", "render_raw", "sample_factors"]
 
@@ -40,24 +39,18 @@ _BRANCHES = 3  # levels of each tree
 _END_ON = 6  # vessels seen end-on, per lung
 
 
-def _lerp(a: float, b: float, t: float) -> float:
-    return float(a + (b - a) * t)
-
-
 def sample_factors(
     rng: np.random.Generator, labels: np.ndarray, difficulty: float | None = None
 ) -> dict[str, np.ndarray]:
     """Draw every factor for a batch with the given labels at ``difficulty`` (0 … 1)."""
-    d = DEFAULT_DIFFICULTY if difficulty is None else float(difficulty)
-    if not 0.0 <= d <= 1.0:
-        raise PhantomArgumentError(f"difficulty={difficulty!r}: must lie in [0, 1]")
+    d = checked_difficulty(difficulty, DEFAULT_DIFFICULTY)
     f = cxr.sample_factors(rng, labels)
     n = labels.shape[0]
     f["rib_density"] = rng.uniform(0.8, 1.3, n).astype(F32)
     f["vessel_density"] = rng.uniform(0.7, 1.3, n).astype(F32)
     f["difficulty"] = np.full(n, d, F32)
-    size_range = (_lerp(0.075, 0.045, d), _lerp(0.15, 0.09, d))
-    intensity_range = (_lerp(0.45, 0.15, d), _lerp(1.0, 0.45, d))
+    size_range = (lerp(0.075, 0.045, d), lerp(0.15, 0.09, d))
+    intensity_range = (lerp(0.45, 0.15, d), lerp(1.0, 0.45, d))
     f.update(sample_lesions(rng, labels, size_range=size_range, intensity_range=intensity_range))
     return f
 

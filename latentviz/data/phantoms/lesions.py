@@ -11,9 +11,19 @@ from __future__ import annotations
 
 import numpy as np
 
+from latentviz.data.phantoms.errors import PhantomArgumentError
 from latentviz.data.phantoms.geometry import F32, col
 
-__all__ = ["LESION_FACTORS", "MASK_THRESHOLD", "MAX_LESIONS", "lesion_blob", "lesion_slots", "sample_lesions"]
+__all__ = [
+    "LESION_FACTORS",
+    "MASK_THRESHOLD",
+    "MAX_LESIONS",
+    "checked_difficulty",
+    "lerp",
+    "lesion_blob",
+    "lesion_slots",
+    "sample_lesions",
+]
 
 MAX_LESIONS = 3
 # A pixel belongs to the pathology mask when the lesion covers at least this fraction of it:
@@ -117,3 +127,16 @@ def lesion_blob(
     blob = np.clip((1.0 - level) * r / (2.0 * edge) + 0.5, 0.0, 1.0)
     out[rows] = blob
     return out
+
+
+def checked_difficulty(difficulty: float | None, default: float) -> float:
+    """A hard kind's difficulty: ``default`` when ``None``, else a number in ``[0, 1]``."""
+    d = default if difficulty is None else float(difficulty)
+    if not 0.0 <= d <= 1.0:
+        raise PhantomArgumentError(f"difficulty={difficulty!r}: must lie in [0, 1]")
+    return d
+
+
+def lerp(a: float, b: float, t: float) -> float:
+    """``a`` at ``t = 0`` to ``b`` at ``t = 1``."""
+    return float(a + (b - a) * t)
